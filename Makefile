@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU wheel of torch 2.13.0; `pip install torch==2.13.0` on a GPU machine gets the CUDA build.
+# Override with `make TORCH_SPEC=` to keep whatever torch is already installed.
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_SPEC),$(PIP) install "$(TORCH_SPEC)")
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	$(PIP) install -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.base
+	$(VENV)/bin/nasx demo --out runs/demo --overwrite
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 --timeout 900 -m "not interpret"
+	TRITON_INTERPRET=1 $(PY) -m pytest -n 2 --timeout 900 -m interpret tests/kernels
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info
