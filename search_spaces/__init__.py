@@ -1,1 +1,68 @@
-"""search_spaces."""
+"""The search-space language: YAML schema and validation, archs, genomes and sampling.
+
+Imported as ``nasx.search_spaces`` (the folder ``search_spaces/`` is mapped into the package).
+"""
+
+from __future__ import annotations
+
+from nasx.search_spaces.arch import (
+    Arch,
+    arch_id,
+    arch_json,
+    canonical_arch,
+    describe_arch,
+    load_arch,
+)
+from nasx.search_spaces.genome import Gene, GenomeCodec
+from nasx.search_spaces.loader import (
+    dump_space_yaml,
+    load_space,
+    preset_names,
+    space_from_dict,
+    space_to_dict,
+)
+from nasx.search_spaces.sampling import count_subnets, largest_arch, random_arch, smallest_arch
+from nasx.search_spaces.schema import (
+    OP_CHOICE_KEYS,
+    OP_TYPES,
+    AttnSpace,
+    ConvSpace,
+    HeadSpace,
+    LSTMSpace,
+    QuantSpace,
+    SearchSpace,
+    SSMSpace,
+    StageSpace,
+    StemSpace,
+)
+
+__all__ = [
+    "OP_CHOICE_KEYS",
+    "OP_TYPES",
+    "Arch",
+    "AttnSpace",
+    "ConvSpace",
+    "Gene",
+    "GenomeCodec",
+    "HeadSpace",
+    "LSTMSpace",
+    "QuantSpace",
+    "SSMSpace",
+    "SearchSpace",
+    "StageSpace",
+    "StemSpace",
+    "arch_id",
+    "arch_json",
+    "canonical_arch",
+    "count_subnets",
+    "describe_arch",
+    "dump_space_yaml",
+    "largest_arch",
+    "load_arch",
+    "load_space",
+    "preset_names",
+    "random_arch",
+    "smallest_arch",
+    "space_from_dict",
+    "space_to_dict",
+]

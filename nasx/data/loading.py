@@ -1,0 +1,77 @@
+"""``load_dataset``: a dataset name to normalised train/val/test splits."""
+
+from __future__ import annotations
+
+import torch
+
+from nasx.data.labels import class_order, encode_labels
+from nasx.data.normalize import channel_stats, standardize
+from nasx.data.raw import RawSplit
+from nasx.data.registry import read_dataset
+from nasx.data.sequences import SequenceSet
+from nasx.data.splits import DatasetSplits
+from nasx.data.stratify import stratified_split
+from nasx.errors import DataError
+
+
+def _to_set(raw: RawSplit, classes: list[str]) -> SequenceSet:
+    return SequenceSet.from_numpy(raw.x, raw.lengths, encode_labels(raw.labels, classes))
+
+
+def load_dataset(
+    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: bool = True
+) -> DatasetSplits:
+    """Load dataset ``name`` and split it into train, val and test.
+
+    Names: ``japanese-vowels`` (the default), ``ucr:<Name>`` for a UCR/UEA dataset
+    bundled with aeon (offline; nothing is downloaded), ``npz:<path>`` for your own
+    data (see :func:`nasx.data.npz_source.load_npz`; without test arrays, a stratified
+    20% test split is carved from the file's data with ``seed``).
+
+    - Class names map to ``0..K-1`` in sorted order (numerically if all are numbers).
+    - ``val`` is a stratified ``val_fraction`` of the *training* data: per class
+      ``round(val_fraction * n)`` samples, at least 1 and never the whole class (a
+      class of one sample stays in train), drawn by a ``numpy.random.Generator``
+      seeded with ``seed``. The test split is left as the source gives it.
+    - With ``normalize``, each channel is standardised with the mean and std of the
+      valid steps of ``train`` (after the val split; std floored at 1e-6); the same
+      statistics are applied to val and test, and padded steps stay exactly 0.
+
+    Raises:
+        DataError: an unknown or non-bundled name, a malformed npz file, a bad
+            ``val_fraction`` or ``seed``.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    if seed < 0:
+        raise DataError(f"seed must be a non-negative int, got {seed}")
+    raw = read_dataset(name, seed)
+    classes = class_order(raw.train.labels.tolist())
+    unseen = sorted(set(raw.test.labels.tolist()) - set(classes))
+    if unseen:
+        raise DataError(
+            f"dataset '{name}': test class '{unseen[0]}' does not occur in the training data; "
+            "every test class needs training samples"
+        )
+    train_index, val_index = stratified_split(raw.train.labels, val_fraction, seed)
+    train = _to_set(raw.train.take(train_index), classes)
+    val = _to_set(raw.train.take(val_index), classes)
+    test = _to_set(raw.test, classes)
+    channels = train.channels
+    if normalize:
+        mean, std = channel_stats(train)
+        train, val, test = (standardize(s, mean, std) for s in (train, val, test))
+    else:
+        mean, std = torch.zeros(channels), torch.ones(channels)
+    return DatasetSplits(
+        name=name,
+        train=train,
+        val=val,
+        test=test,
+        classes=classes,
+        channels=channels,
+        max_length=max(s.max_length for s in (train, val, test)),
+        mean=mean,
+        std=std,
+        normalized=normalize,
+    )

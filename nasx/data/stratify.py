@@ -1,0 +1,48 @@
+"""Seeded stratified splits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def holdout_count(n: int, fraction: float) -> int:
+    """Samples a class of ``n`` gives to the held-out part.
+
+    ``round(fraction * n)`` (halves up), clamped to ``1..n-1`` so that both parts keep the
+    class; a class of one sample stays whole in the kept part.
+    """
+    if n < 2:
+        return 0
+    return min(max(math.floor(fraction * n + 0.5), 1), n - 1)
+
+
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``0..N-1`` into ``(kept, held_out)`` index arrays, class by class.
+
+    Each class (in sorted label order) is permuted by one ``numpy.random.Generator``
+    seeded with ``seed`` and gives its first :func:`holdout_count` members to
+    ``held_out``. Both index arrays are sorted; the split is a function of
+    ``(labels, fraction, seed)`` alone.
+
+    Args:
+        labels: ``(N,)`` class labels (any sortable dtype).
+        fraction: share of each class to hold out, in ``(0, 1)``.
+        seed: seed of the generator.
+    """
+    rng = np.random.default_rng(seed)
+    kept: list[np.ndarray] = []
+    held: list[np.ndarray] = []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_held = holdout_count(members.size, fraction)
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    empty = np.zeros(0, dtype=np.int64)
+    return (
+        np.sort(np.concatenate([empty, *kept])).astype(np.int64),
+        np.sort(np.concatenate([empty, *held])).astype(np.int64),
+    )

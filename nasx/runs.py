@@ -1,0 +1,123 @@
+"""Run folders (``runs/<name>/``) and atomic file writes.
+
+A run folder holds ``config.yaml`` (the resolved config) and whatever the run writes next
+(checkpoints, search results, exports). Every file is written atomically: to a temporary
+file in the same folder, flushed and fsynced, then moved over the target with
+``os.replace``, so a crash leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nasx.config import dump_config
+from nasx.errors import RunError
+
+CONFIG_FILE = "config.yaml"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, replace).
+
+    The parent folder must exist. On any error the temporary file is removed and ``path``
+    is left as it was.
+    """
+    target = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_folder(target.parent)
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically; see :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _guard_overwrite(path: Path) -> None:
+    """Refuse to delete folders that are not nasx run folders or that hold the cwd."""
+    here = Path.cwd().resolve()
+    resolved = path.resolve()
+    if resolved == here or resolved in here.parents:
+        raise RunError(
+            f"refusing to overwrite '{path}': it contains the current folder; pick another path"
+        )
+    if not (path / CONFIG_FILE).is_file():
+        raise RunError(
+            f"refusing to overwrite '{path}': it is not a nasx run folder (no {CONFIG_FILE}); "
+            "remove it yourself or pick another path"
+        )
+
+
+def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
+    """Create (or reuse, or replace) the run folder ``path`` and return it.
+
+    - New or empty folder: created; both flags are ignored except together.
+    - Non-empty folder: ``resume`` reuses it as it is; ``overwrite`` deletes its contents
+      and starts empty (only a folder that has a ``config.yaml``, i.e. a nasx run, and that
+      does not contain the current folder); neither is an error.
+
+    Call this only after the config, data and search space were validated: with
+    ``overwrite`` the old run is gone once it returns.
+
+    Raises:
+        RunError: both flags, a non-empty folder without a flag, ``resume`` of a folder
+            that does not exist or is empty, a path that is a file, or a refused overwrite.
+    """
+    if overwrite and resume:
+        raise RunError("--overwrite and --resume cannot be used together; pick one")
+    if path.exists() and not path.is_dir():
+        raise RunError(f"run folder '{path}' is a file; pick another path")
+    used = path.is_dir() and any(path.iterdir())
+    if resume:
+        if not used:
+            raise RunError(f"run folder '{path}' has nothing to resume; drop --resume to start it")
+        return path
+    if used and not overwrite:
+        raise RunError(
+            f"run folder '{path}' already exists; pass --resume to continue it "
+            "or --overwrite to replace it"
+        )
+    if used:
+        _guard_overwrite(path)
+        trash = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.overwritten-"))
+        os.replace(path, trash / path.name)  # the old run leaves `path` in one rename
+        path.mkdir()
+        shutil.rmtree(trash)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_resolved_config(run_dir: Path, cfg: Any) -> Path:
+    """Write ``cfg`` as YAML to ``run_dir/config.yaml`` atomically and return that path."""
+    target = run_dir / CONFIG_FILE
+    atomic_write_text(target, dump_config(cfg))
+    return target

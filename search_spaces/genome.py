@@ -1,0 +1,176 @@
+"""Fixed-length integer genome of an arch, for predictors and NSGA-II.
+
+One gene per choice of the space, whether active or not: stem choices, then per stage its
+depth, width, stride and entry bits, then per block slot (up to the stage's largest depth) the op
+and every op's choices and the block's bits. A gene holds an index into its choice list.
+Genes of slots beyond the depth and of ops not chosen are inactive: :meth:`GenomeCodec.encode`
+writes 0 there and :meth:`GenomeCodec.decode` ignores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nasx.errors import ArchError
+from nasx.search_spaces.arch import Arch, canonical_arch
+from nasx.search_spaces.schema import OP_CHOICE_KEYS, SearchSpace
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One gene: its dotted name, its choices, and where it sits in the arch."""
+
+    name: str
+    choices: tuple[Any, ...]
+    stage: int = -1  # -1: the stem
+    slot: int = -1  # -1: not a block gene
+    op: str = ""  # "" unless the gene is one op's choice
+    key: str = ""
+
+
+class GenomeCodec:
+    """Encodes archs of one search space to integer genomes and back.
+
+    Example:
+        >>> from nasx.search_spaces import load_space, largest_arch
+        >>> codec = GenomeCodec(load_space("tiny"))
+        >>> arch = largest_arch(codec.space)
+        >>> codec.decode(codec.encode(arch)) == arch
+        True
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        q = space.quant
+        genes = [
+            Gene(f"stem.{k}", c, key=k)
+            for k, c in (
+                ("width", space.stem.width),
+                ("kernel", space.stem.kernel),
+                ("stride", space.stem.stride),
+                ("wbits", q.weight_bits),
+                ("abits", q.act_bits),
+            )
+        ]
+        for i, st in enumerate(space.stages):
+            for k, c in (
+                ("depth", st.depth),
+                ("width", st.width),
+                ("stride", st.stride),
+                ("wbits", q.weight_bits),
+                ("abits", q.act_bits),
+            ):
+                genes.append(Gene(f"stages[{i}].{k}", c, stage=i, key=k))
+            for j in range(st.max_depth):
+                pre = f"stages[{i}].blocks[{j}]"
+                genes.append(Gene(f"{pre}.op", st.ops, stage=i, slot=j, key="op"))
+                for op in st.ops:
+                    for k in OP_CHOICE_KEYS[op]:
+                        genes.append(
+                            Gene(
+                                f"{pre}.{op}.{k}",
+                                getattr(space.ops[op], k),
+                                stage=i,
+                                slot=j,
+                                op=op,
+                                key=k,
+                            )
+                        )
+                genes.append(Gene(f"{pre}.wbits", q.weight_bits, stage=i, slot=j, key="wbits"))
+                genes.append(Gene(f"{pre}.abits", q.act_bits, stage=i, slot=j, key="abits"))
+        self.genes: tuple[Gene, ...] = tuple(genes)
+        self._index = {g.name: n for n, g in enumerate(self.genes)}
+        # Inclusive upper bound of every gene (pymoo's xu).
+        self.upper = np.array([len(g.choices) - 1 for g in self.genes], dtype=np.int64)
+
+    @property
+    def length(self) -> int:
+        """Number of genes."""
+        return len(self.genes)
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        """Integer genome ``(length,)`` of ``arch`` (validated first); inactive genes are 0."""
+        a = canonical_arch(self.space, arch)
+        g = np.zeros(self.length, dtype=np.int64)
+
+        def put(name: str, value: Any) -> None:
+            n = self._index[name]
+            g[n] = self.genes[n].choices.index(value)
+
+        for k in ("width", "kernel", "stride", "wbits", "abits"):
+            put(f"stem.{k}", a["stem"][k])
+        for i, st in enumerate(a["stages"]):
+            for k in ("depth", "width", "stride", "wbits", "abits"):
+                put(f"stages[{i}].{k}", st[k])
+            for j, b in enumerate(st["blocks"]):
+                pre = f"stages[{i}].blocks[{j}]"
+                put(f"{pre}.op", b["op"])
+                for k in OP_CHOICE_KEYS[b["op"]]:
+                    put(f"{pre}.{b['op']}.{k}", b[k])
+                put(f"{pre}.wbits", b["wbits"])
+                put(f"{pre}.abits", b["abits"])
+        return g
+
+    def decode(self, genome: Any) -> Arch:
+        """The canonical arch of ``genome`` (inactive genes ignored).
+
+        Raises:
+            ArchError: wrong length or a gene out of its range.
+        """
+        g = np.asarray(genome)
+        if g.shape != (self.length,):
+            raise ArchError(f"genome: expected {self.length} genes, got shape {tuple(g.shape)}")
+        bad = np.nonzero((g < 0) | (g > self.upper))[0]
+        if bad.size:
+            n = int(bad[0])
+            raise ArchError(
+                f"genome: gene {n} ({self.genes[n].name}) = {int(g[n])} is out of "
+                f"range 0..{int(self.upper[n])}"
+            )
+
+        def get(name: str) -> Any:
+            n = self._index[name]
+            return self.genes[n].choices[int(g[n])]
+
+        stem = {k: get(f"stem.{k}") for k in ("width", "kernel", "stride", "wbits", "abits")}
+        stages = []
+        for i, _ in enumerate(self.space.stages):
+            st: dict[str, Any] = {
+                k: get(f"stages[{i}].{k}") for k in ("depth", "width", "stride", "wbits", "abits")
+            }
+            blocks = []
+            for j in range(st["depth"]):
+                pre = f"stages[{i}].blocks[{j}]"
+                op = get(f"{pre}.op")
+                b: dict[str, Any] = {"op": op}
+                for k in OP_CHOICE_KEYS[op]:
+                    b[k] = get(f"{pre}.{op}.{k}")
+                b["wbits"] = get(f"{pre}.wbits")
+                b["abits"] = get(f"{pre}.abits")
+                blocks.append(b)
+            st["blocks"] = blocks
+            stages.append(st)
+        return {"stem": stem, "stages": stages}
+
+    def active_mask(self, genome: Any) -> np.ndarray:
+        """Boolean ``(length,)``: which genes of ``genome`` take part in its arch."""
+        g = np.asarray(genome)
+        depth = {
+            i: self.genes[self._index[f"stages[{i}].depth"]].choices[
+                int(g[self._index[f"stages[{i}].depth"]])
+            ]
+            for i in range(len(self.space.stages))
+        }
+        mask = np.ones(self.length, dtype=bool)
+        for n, gene in enumerate(self.genes):
+            if gene.slot < 0:
+                continue
+            if gene.slot >= depth[gene.stage]:
+                mask[n] = False
+            elif gene.op:
+                op_gene = self._index[f"stages[{gene.stage}].blocks[{gene.slot}].op"]
+                mask[n] = self.genes[op_gene].choices[int(g[op_gene])] == gene.op
+        return mask
