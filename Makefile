@@ -20,7 +20,7 @@ $(VENV)/.dev: $(VENV)/.base
 	touch $@
 
 demo: $(VENV)/.base
-	$(VENV)/bin/nasx demo --out runs/demo --overwrite
+	$(VENV)/bin/nasx quickstart --out runs/quickstart --overwrite
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .

@@ -31,6 +31,8 @@ T = TypeVar("T")
 # One line per command module; each adds its own subcommand.
 COMMAND_MODULES: list[str] = [
     "nasx.cli.data_cmd",
+    "nasx.cli.space_cmd",
+    "nasx.cli.quickstart_cmd",
 ]
 
 OVERRIDE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*=")

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.kernels.ssm_scan import ssm_scan
+from nasx.kernels.ssm_scan import ssm_scan, ssm_step
 from nasx.search_spaces import SSMSpace
 from nasx.supernet.conv_block import hidden_width
 from nasx.supernet.quant import ActQuant, qw
@@ -46,13 +46,35 @@ class SSMTensors:
     aq: tuple[ActQuant, ActQuant]
 
 
-def ssm_block_forward(x: Tensor, mask: Tensor, t: SSMTensors, *, wbits: int, abits: int) -> Tensor:
-    """``x (B, W, L)`` masked -> ``x + f(x)``, masked. Causal, so padding cannot leak back."""
+def recurrent_scan(u: Tensor, z: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                   D: Tensor) -> Tensor:
+    """The recurrent path: one :func:`ssm_step` per time step (what a streaming runtime does).
+
+    ``u, z (Bt, E, L)`` -> ``(Bt, E, L)``; equal to the parallel path up to rounding.
+    """
+    h = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])  # (Bt, E, N)
+    ys = []
+    for step in range(u.shape[-1]):
+        y_t, h = ssm_step(u[:, :, step], h, dt, A, B, C, D)
+        ys.append(y_t)
+    return torch.stack(ys, dim=-1) * F.silu(z)
+
+
+def ssm_block_forward(x: Tensor, mask: Tensor, t: SSMTensors, *, wbits: int, abits: int,
+                      recurrent: bool = False) -> Tensor:
+    """``x (B, W, L)`` masked -> ``x + f(x)``, masked. Causal, so padding cannot leak back.
+
+    ``recurrent`` selects the step-by-step path instead of the parallel (convolution) one.
+    """
     xt = x.transpose(1, 2)  # (B, L, W)
     valid = mask.unsqueeze(-1)  # (B, L, 1)
     h = t.aq[0](F.layer_norm(xt, (xt.shape[-1],), t.ln_w, t.ln_b), abits, valid)
     u, z = F.linear(h, qw(t.in_w, wbits), t.in_b).transpose(1, 2).chunk(2, dim=1)  # (B, E, L) x2
-    y = ssm_scan(u, torch.exp(t.log_dt), -torch.exp(t.A_log), t.B, t.C, t.D, z)  # (B, E, L)
+    dt, A = torch.exp(t.log_dt), -torch.exp(t.A_log)
+    if recurrent:
+        y = recurrent_scan(u, z, dt, A, t.B, t.C, t.D)
+    else:
+        y = ssm_scan(u, dt, A, t.B, t.C, t.D, z)  # (B, E, L)
     y = t.aq[1](y.transpose(1, 2), abits, valid)  # (B, L, E)
     out = F.linear(y, qw(t.out_w, wbits), t.out_b)  # (B, L, W)
     return x + out.transpose(1, 2) * mask.unsqueeze(1)
@@ -142,6 +164,7 @@ class StaticSSM(nn.Module):
             setattr(self, name, nn.Parameter(value))
         self.aq = nn.ModuleList(ActQuant() for _ in range(2))
         self.wbits, self.abits = wbits, abits
+        self.recurrent = False  # True: step-by-step path (same result, what streaming runs)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """``x (B, W, L)`` -> same shape."""
@@ -159,4 +182,5 @@ class StaticSSM(nn.Module):
             self.out_proj.bias,
             (self.aq[0], self.aq[1]),
         )
-        return ssm_block_forward(x, mask, t, wbits=self.wbits, abits=self.abits)
+        return ssm_block_forward(x, mask, t, wbits=self.wbits, abits=self.abits,
+                                 recurrent=self.recurrent)
