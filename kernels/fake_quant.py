@@ -4,12 +4,18 @@ Weights: per output channel (row), symmetric, ``scale = max|w_row| / qmax`` (at 
 ``q = clamp(round(w / scale), -qmax, qmax) * scale`` with ``qmax = 2**(bits-1) - 1`` and torch's
 rounding (half to even). Activations: one scale per tensor, ``scale = range / qmax``. In both, the
 forward value is ``q`` and the gradient passes straight through to the input unchanged.
+
+:func:`fake_quant_weight` / :func:`fake_quant_act` dispatch through the ``nasx::fake_quant_*``
+custom ops: these twins on CPU, the bit-exact fused Triton kernels of
+:mod:`nasx.kernels.fake_quant_triton` on CUDA.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from nasx.kernels._backend import use_triton
 
 FLOAT_BITS = 32
 _MIN_SCALE = 1e-8
@@ -37,7 +43,7 @@ def fake_quant_weight_ref(w: Tensor, bits: int) -> Tensor:
 
 
 def fake_quant_act_ref(x: Tensor, bits: int, amax: Tensor) -> Tensor:
-    """Per-tensor symmetric fake quantization of ``x`` with range ``amax`` (a 0-d tensor), with STE."""
+    """Per-tensor symmetric fake quantization of ``x`` with range ``amax`` (0-d), with STE."""
     if bits >= FLOAT_BITS:
         return x
     qmax = qmax_for(bits)
@@ -46,11 +52,73 @@ def fake_quant_act_ref(x: Tensor, bits: int, amax: Tensor) -> Tensor:
     return x + (q - x).detach()
 
 
+@torch.library.custom_op("nasx::fake_quant_weight", mutates_args=())
+def _fake_quant_weight_op(w: Tensor, bits: int) -> Tensor:
+    if use_triton(w):
+        from nasx.kernels.fake_quant_triton import fake_quant_weight_triton
+
+        return fake_quant_weight_triton(w, bits)
+    with torch.no_grad():
+        return fake_quant_weight_ref(w, bits).contiguous()
+
+
+@_fake_quant_weight_op.register_fake
+def _(w: Tensor, bits: int) -> Tensor:
+    return torch.empty_like(w, memory_format=torch.contiguous_format)
+
+
+@torch.library.custom_op("nasx::fake_quant_act", mutates_args=())
+def _fake_quant_act_op(x: Tensor, bits: int, amax: Tensor) -> Tensor:
+    if use_triton(x):
+        from nasx.kernels.fake_quant_triton import fake_quant_act_triton
+
+        return fake_quant_act_triton(x, bits, amax)
+    with torch.no_grad():
+        return fake_quant_act_ref(x, bits, amax).contiguous()
+
+
+@_fake_quant_act_op.register_fake
+def _(x: Tensor, bits: int, amax: Tensor) -> Tensor:
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _ste_weight(ctx, grad: Tensor):
+    return grad, None  # straight through to w; the scale (from w.detach()) gets none
+
+
+def _ste_act(ctx, grad: Tensor):
+    return grad, None, None  # straight through to x; amax is detached in the twin too
+
+
+_fake_quant_weight_op.register_autograd(_ste_weight)
+_fake_quant_act_op.register_autograd(_ste_act)
+
+
 def fake_quant_weight(w: Tensor, bits: int) -> Tensor:
-    """Per-channel weight fake quantization used by the supernet and extracted modules."""
-    return fake_quant_weight_ref(w, bits)
+    """Per-channel weight fake quantization used by the supernet and extracted modules.
+
+    On CUDA it runs the ``nasx::fake_quant_weight`` custom op (the fused Triton kernel, which
+    reads sliced weights in place); elsewhere it calls the twin directly, with plain autograd,
+    because the custom-op round trip costs about a fifth of a CPU training step of these small
+    nets (and plain ops export to ONNX as they are). Gradients pass straight through. Returns
+    ``w`` itself when ``bits >= FLOAT_BITS``.
+    """
+    if bits >= FLOAT_BITS:
+        return w
+    if not use_triton(w):
+        return fake_quant_weight_ref(w, bits)
+    return _fake_quant_weight_op(w, bits)
 
 
 def fake_quant_act(x: Tensor, bits: int, amax: Tensor) -> Tensor:
-    """Per-tensor activation fake quantization used by the supernet and extracted modules."""
-    return fake_quant_act_ref(x, bits, amax)
+    """Per-tensor activation fake quantization used by the supernet and extracted modules.
+
+    On CUDA it runs the ``nasx::fake_quant_act`` custom op, elsewhere the twin directly (see
+    :func:`fake_quant_weight`); gradients pass straight through to ``x``. Returns ``x`` itself
+    when ``bits >= FLOAT_BITS``.
+    """
+    if bits >= FLOAT_BITS:
+        return x
+    if not use_triton(x):
+        return fake_quant_act_ref(x, bits, amax)
+    return _fake_quant_act_op(x, bits, amax)
