@@ -30,3 +30,7 @@ class DataError(NasxError):
 
 class RunError(NasxError):
     """A run folder that cannot be used as asked (exists, missing, locked)."""
+
+
+class DeviceError(NasxError):
+    """A bad device profile file or an unknown device name."""

@@ -1,5 +1,41 @@
-"""Hardware cost models and accuracy / latency predictors (imported as ``nasx.predictors``).
+"""Hardware cost models and predictors (imported as ``nasx.predictors``).
 
-Nothing is exported yet: device profiles, the analytic cost model and the predictors will live
-here.
+- device profiles: :func:`load_device` (a shipped name or a YAML path), :func:`device_names`;
+- analytic cost with no torch run: :class:`CostModel` (MACs, params, flash, peak SRAM,
+  latency; whole-sequence or streaming), built on the deployment :mod:`.schedule`;
+- independent counts on an extracted module to check it: :mod:`.module_audit` (imports torch,
+  so it is not imported here).
 """
+
+from __future__ import annotations
+
+from nasx.predictors.cost import MODES, ArchCost, CostModel
+from nasx.predictors.device_profile import DEVICE_CLASSES, OP_CLASSES, DeviceProfile, MemoryRegion
+from nasx.predictors.devices import (
+    DeviceError,
+    device_names,
+    load_device,
+    profile_from_dict,
+    profile_to_dict,
+)
+from nasx.predictors.latency import latency_label, schedule_latency_s, step_latency_s
+from nasx.predictors.schedule import Step
+
+__all__ = [
+    "DEVICE_CLASSES",
+    "MODES",
+    "OP_CLASSES",
+    "ArchCost",
+    "CostModel",
+    "DeviceError",
+    "DeviceProfile",
+    "MemoryRegion",
+    "Step",
+    "device_names",
+    "latency_label",
+    "load_device",
+    "profile_from_dict",
+    "profile_to_dict",
+    "schedule_latency_s",
+    "step_latency_s",
+]

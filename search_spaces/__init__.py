@@ -14,6 +14,7 @@ from nasx.search_spaces.arch import (
     load_arch,
 )
 from nasx.search_spaces.genome import Gene, GenomeCodec
+from nasx.search_spaces.layout import entry_kernel, inner_width
 from nasx.search_spaces.loader import (
     dump_space_yaml,
     load_space,
@@ -57,6 +58,8 @@ __all__ = [
     "count_subnets",
     "describe_arch",
     "dump_space_yaml",
+    "entry_kernel",
+    "inner_width",
     "largest_arch",
     "load_arch",
     "load_space",

@@ -31,7 +31,10 @@ def test_every_folder_with_an_init_is_a_listed_package() -> None:
 
 
 def test_presets_ship_as_package_data() -> None:
-    assert _setuptools()["package-data"]["nasx.search_spaces"] == ["presets/*.yaml"]
+    data = _setuptools()["package-data"]
+    assert data == {"nasx.search_spaces": ["presets/*.yaml"],
+                    "nasx.predictors": ["devices/*.yaml"]}
+    assert sorted(p.name for p in (ROOT / "predictors" / "devices").glob("*.yaml"))
 
 
 def test_mapped_folders_are_importable_only_under_nasx(tmp_path: Path) -> None:

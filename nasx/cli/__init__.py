@@ -33,6 +33,8 @@ COMMAND_MODULES: list[str] = [
     "nasx.cli.data_cmd",
     "nasx.cli.space_cmd",
     "nasx.cli.quickstart_cmd",
+    "nasx.cli.devices_cmd",
+    "nasx.cli.cost_cmd",
 ]
 
 OVERRIDE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*=")

@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.search_spaces import AttnSpace
-from nasx.supernet.conv_block import hidden_width
+from nasx.search_spaces import AttnSpace, inner_width
 from nasx.supernet.quant import ActQuant, qw
 
 
@@ -77,7 +76,7 @@ class ElasticAttention(nn.Module):
         super().__init__()
         self.head_dim, self.causal = spec.head_dim, causal
         self.inner_max = max(spec.heads) * spec.head_dim
-        fmax = hidden_width(max_width, max(spec.ffn))
+        fmax = inner_width(max_width, max(spec.ffn))
         self.ln1 = nn.LayerNorm(max_width)
         self.qkv = nn.Linear(max_width, 3 * self.inner_max)
         self.o = nn.Linear(self.inner_max, max_width)
@@ -90,7 +89,7 @@ class ElasticAttention(nn.Module):
         """Slices of the shared weights for ``width`` and ``block``."""
         inner, f, im = (
             block["heads"] * self.head_dim,
-            hidden_width(width, block["ffn"]),
+            inner_width(width, block["ffn"]),
             self.inner_max,
         )
         return AttnTensors(

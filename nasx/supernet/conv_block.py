@@ -12,16 +12,11 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.search_spaces import ConvSpace
+from nasx.search_spaces import ConvSpace, inner_width
 from nasx.supernet.conv_bn import causal_or_same_conv, copy_bn
 from nasx.supernet.kernel_crop import KernelCrop
 from nasx.supernet.norms import BNView, masked_batch_norm
 from nasx.supernet.quant import ActQuant, qw
-
-
-def hidden_width(width: int, ratio: float) -> int:
-    """Width of a block's inner layer: ``round(ratio * width)``, at least 1."""
-    return max(1, round(ratio * width))
 
 
 @dataclass
@@ -65,7 +60,7 @@ class ElasticMBConv(nn.Module):
 
     def __init__(self, spec: ConvSpace, max_width: int, causal: bool) -> None:
         super().__init__()
-        hmax = hidden_width(max_width, max(spec.expand))
+        hmax = inner_width(max_width, max(spec.expand))
         self.pw1 = nn.Conv1d(max_width, hmax, 1, bias=False)
         self.bn1 = nn.BatchNorm1d(hmax)
         self.dw = nn.Conv1d(hmax, hmax, max(spec.kernel), groups=hmax, bias=False)
@@ -78,7 +73,7 @@ class ElasticMBConv(nn.Module):
 
     def tensors(self, width: int, block: dict[str, Any]) -> MBConvTensors:
         """Slices of the shared weights for stage width ``width`` and block choices ``block``."""
-        h = hidden_width(width, block["expand"])
+        h = inner_width(width, block["expand"])
         return MBConvTensors(
             pw1=self.pw1.weight[:h, :width],
             bn1=BNView.of(self.bn1, h),

@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.search_spaces import LSTMSpace
-from nasx.supernet.conv_block import hidden_width
+from nasx.search_spaces import LSTMSpace, inner_width
 from nasx.supernet.quant import ActQuant, qw
 
 
@@ -71,7 +70,7 @@ class ElasticLSTM(nn.Module):
     def __init__(self, spec: LSTMSpace, max_width: int, causal: bool) -> None:
         super().__init__()
         del causal  # always causal
-        self.hmax = hidden_width(max_width, max(spec.hidden))
+        self.hmax = inner_width(max_width, max(spec.hidden))
         self.ln = nn.LayerNorm(max_width)
         self.lstm = nn.LSTM(max_width, self.hmax, batch_first=True)
         self.proj = nn.Linear(self.hmax, max_width)
@@ -79,7 +78,7 @@ class ElasticLSTM(nn.Module):
 
     def tensors(self, width: int, block: dict[str, Any]) -> LSTMTensors:
         """Slices of the shared weights for ``width`` and ``block``."""
-        h = hidden_width(width, block["hidden"])
+        h = inner_width(width, block["hidden"])
         m, hm = self.lstm, self.hmax
         return LSTMTensors(
             self.ln.weight[:width],

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from nasx.search_spaces import Arch, SearchSpace, canonical_arch, largest_arch
+from nasx.search_spaces import Arch, SearchSpace, canonical_arch, entry_kernel, largest_arch
 from nasx.supernet.attn_block import ElasticAttention
 from nasx.supernet.conv_block import ElasticMBConv
 from nasx.supernet.conv_bn import ElasticConvBN
@@ -28,11 +28,6 @@ BLOCK_TYPES: dict[str, type[nn.Module]] = {
     "ssm": ElasticSSM,
     "attn": ElasticAttention,
 }
-
-
-def entry_kernel(strides: tuple[int, ...]) -> int:
-    """Kernel of a stage's entry conv: 3 when the stage may stride, else pointwise."""
-    return 3 if max(strides) > 1 else 1
 
 
 class Supernet(nn.Module):

@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasx.kernels.ssm_scan import ssm_scan, ssm_step
-from nasx.search_spaces import SSMSpace
-from nasx.supernet.conv_block import hidden_width
+from nasx.search_spaces import SSMSpace, inner_width
 from nasx.supernet.quant import ActQuant, qw
 
 
@@ -97,7 +96,7 @@ class ElasticSSM(nn.Module):
     def __init__(self, spec: SSMSpace, max_width: int, causal: bool) -> None:
         super().__init__()
         del causal  # always causal
-        self.emax = hidden_width(max_width, max(spec.expand))
+        self.emax = inner_width(max_width, max(spec.expand))
         nmax = max(spec.state)
         self.ln = nn.LayerNorm(max_width)
         self.in_proj = nn.Linear(max_width, 2 * self.emax)
@@ -108,7 +107,7 @@ class ElasticSSM(nn.Module):
 
     def tensors(self, width: int, block: dict[str, Any]) -> SSMTensors:
         """Slices of the shared weights for ``width`` and ``block``."""
-        e, n, em = hidden_width(width, block["expand"]), block["state"], self.emax
+        e, n, em = inner_width(width, block["expand"]), block["state"], self.emax
         in_w = self.in_proj.weight.view(2, em, -1)[:, :e, :width].reshape(2 * e, width)
         in_b = self.in_proj.bias.view(2, em)[:, :e].reshape(2 * e)
         return SSMTensors(

@@ -1,0 +1,87 @@
+"""The device profile as typed, validated, immutable data (see :mod:`nasx.predictors.devices`).
+
+A profile says what a deployment target can hold (SRAM regions, flash, DRAM), how fast it
+computes (clock, peak MACs/s per dtype, sustained efficiency per op class and dtype), what its
+runtime costs (engine flash/SRAM, a fixed time per op) and which bit-widths it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Device classes; an ``mcu`` is costed analytically, ``cpu``/``gpu`` with a roofline estimate.
+DEVICE_CLASSES: tuple[str, ...] = ("mcu", "cpu", "gpu")
+
+# Op classes of the deployment schedule (:mod:`nasx.predictors.schedule`). ``norm`` and ``pool``
+# are element-wise: their work is counted in elements, every other class in MACs.
+OP_CLASSES: tuple[str, ...] = (
+    "conv", "dwconv", "linear", "lstm", "ssm", "attention", "norm", "pool"
+)
+
+# Compute dtypes: a layer runs ``int8`` when wbits <= 8 and abits <= 8 (``int4`` when wbits <= 4),
+# else ``fp32``. Profiles must give ``int8`` and ``fp32``; ``int4`` falls back to ``int8``.
+DTYPES: tuple[str, ...] = ("int4", "int8", "fp32")
+REQUIRED_DTYPES: tuple[str, ...] = ("int8", "fp32")
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    """One on-chip SRAM region."""
+
+    name: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A validated device profile.
+
+    ``efficiency[op_class][dtype]`` is sustained MACs (elements for norm/pool) per cycle on an
+    ``mcu``, and a fraction of ``peak_macs_per_s[dtype]`` on a ``cpu``/``gpu``.
+    ``activation_sram_bytes`` is the size of the region that holds activations and state
+    (``memory.activation_region``); 0 on devices whose activations live in DRAM.
+    """
+
+    name: str
+    device_class: str
+    description: str
+    clock_hz: float
+    sram: tuple[MemoryRegion, ...]
+    activation_region: str
+    flash_bytes: int
+    dram_bytes: int
+    bandwidth_bytes_per_s: float
+    peak_macs_per_s: dict[str, float]
+    efficiency: dict[str, dict[str, float]]
+    engine_flash_bytes: int
+    engine_sram_bytes: int
+    per_op_s: float
+    weight_bits: dict[str, tuple[int, ...]]
+    act_bits: tuple[int, ...]
+    provenance: str
+    source: str = "<memory>"
+
+    def __hash__(self) -> int:  # dict fields make the default dataclass hash fail
+        return hash((self.name, self.source))
+
+    @property
+    def activation_sram_bytes(self) -> int:
+        """Bytes of the SRAM region that holds activations (0 when there is none)."""
+        for region in self.sram:
+            if region.name == self.activation_region:
+                return region.bytes
+        return 0
+
+    @property
+    def is_mcu(self) -> bool:
+        """True for microcontrollers (analytic latency), False for CPUs/GPUs (roofline)."""
+        return self.device_class == "mcu"
+
+    def efficiency_of(self, op_class: str, dtype: str) -> float:
+        """Sustained efficiency of ``op_class`` at ``dtype`` (``int4`` falls back to ``int8``)."""
+        row = self.efficiency[op_class]
+        return row[dtype] if dtype in row else row["int8"]
+
+    def peak_of(self, dtype: str) -> float:
+        """Peak MACs/s at ``dtype`` (``int4`` falls back to ``int8``)."""
+        return self.peak_macs_per_s.get(dtype, self.peak_macs_per_s["int8"])
