@@ -63,6 +63,21 @@ def at_least(low: float) -> Check:
     return Check(lambda v: v >= low, f">= {low:g}")
 
 
+def closed_open(low: float, high: float) -> Check:
+    """Values in ``[low, high)``."""
+    return Check(lambda v: low <= v < high, f"in [{low:g}, {high:g})")
+
+
+def greater_than(low: float) -> Check:
+    """Values strictly greater than ``low``."""
+    return Check(lambda v: v > low, f"> {low:g}")
+
+
+def optional(check: Check) -> Check:
+    """``check`` for a value, and ``None`` always allowed."""
+    return Check(lambda v: v is None or check.test(v), f"null or {check.requirement}")
+
+
 def checked(default: Any, check: Check) -> Any:
     """A dataclass field with an immutable ``default`` and a range ``check``."""
     return field(default=default, metadata={"check": check})
@@ -82,12 +97,64 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """How ``nasx train`` trains the supernet (sandwich rule, in-place KD, DεpS).
+
+    Attributes:
+        epochs: passes over the training split.
+        lr: peak learning rate (after the linear warm-up; cosine decay to 0 afterwards).
+        weight_decay: decoupled (AdamW) or L2 (SGD) weight decay; never on norms, biases,
+            1-D parameters, SSM dynamics (``A_log``, ``log_dt``, ``B``, ``D``) or kernel
+            transforms.
+        optimizer: ``adamw`` or ``sgd`` (Nesterov, momentum 0.9).
+        warmup_epochs: linear LR warm-up length in epochs (may be fractional).
+        grad_clip: max global gradient norm; 0 turns clipping off.
+        label_smoothing: on the largest subnet's hard-label loss only.
+        num_random: random subnets per step besides the largest and the smallest.
+        kd_temperature: temperature T of the in-place distillation (KL scaled by T^2).
+        delay: fraction of the steps during which only the largest subnet trains (DεpS).
+        eps_warmup: epochs over which the smaller subnets' loss scale ε ramps 0 -> 1.
+        shrink: ``deps`` (delay + ε ramp), ``sandwich`` (every step from the start, ε = 1),
+            ``progressive`` (DεpS plus elastic dimensions unlocked in stages: kernel, depth and
+            stride, width, bits).
+        op_choice: op per slot of the largest/smallest subnets: ``sample`` (independent draws),
+            ``paired`` (the smallest takes the largest's ops), ``first`` (first allowed op).
+        eval_random: fixed random subnets evaluated on the validation split every epoch.
+        calib_batches: training batches for BatchNorm recalibration before each evaluation.
+        batches_per_epoch: use only the first N batches of each epoch (null: all).
+        device: torch device, e.g. ``cpu`` or ``cuda``.
+        threads: CPU threads for torch (``torch.set_num_threads``); null keeps torch's default.
+            One thread is the fastest for these small tensors on a shared 2-core machine.
+    """
+
+    epochs: int = checked(120, at_least(1))
+    lr: float = checked(3e-3, greater_than(0))
+    weight_decay: float = checked(0.01, at_least(0))
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    warmup_epochs: float = checked(1.0, at_least(0))
+    grad_clip: float = checked(1.0, at_least(0))
+    label_smoothing: float = checked(0.1, closed_open(0, 1))
+    num_random: int = checked(2, at_least(0))
+    kd_temperature: float = checked(1.0, greater_than(0))
+    delay: float = checked(0.5, closed_open(0, 1))
+    eps_warmup: float = checked(2.0, at_least(0))
+    shrink: Literal["deps", "sandwich", "progressive"] = "deps"
+    op_choice: Literal["sample", "paired", "first"] = "sample"
+    eval_random: int = checked(3, at_least(0))
+    calib_batches: int = checked(4, at_least(1))
+    batches_per_epoch: int | None = checked(None, optional(at_least(1)))
+    device: str = "cpu"
+    threads: int | None = checked(1, optional(at_least(1)))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs; written to ``runs/<name>/config.yaml``."""
 
     seed: int = checked(0, at_least(0))
     space: str = "hybrid-mcu"
     data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 # ----------------------------------------------------------------------------- types

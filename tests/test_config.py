@@ -11,6 +11,7 @@ import yaml
 from nasx.config import (
     DataConfig,
     RunConfig,
+    TrainConfig,
     at_least,
     checked,
     config_to_dict,
@@ -130,7 +131,7 @@ def test_wrong_types_of_generic_fields(override, message):
             "unknown config key 'data.val_frac' (valid keys under 'data': "
             "batch_size, name, normalize, val_fraction)",
         ),
-        ("sed=1", "unknown config key 'sed' (valid keys: data, seed, space)"),
+        ("sed=1", "unknown config key 'sed' (valid keys: data, seed, space, train)"),
         ("seed.x=1", "unknown config key 'seed.x' ('seed' is int, not a section)"),
         (
             "data={batch: 3}",
@@ -212,7 +213,11 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
     text = dump_config(cfg)
     assert text == (
         "seed: 4\nspace: hybrid-mcu\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
-        "  normalize: true\n  batch_size: 32\n"
+        "  normalize: true\n  batch_size: 32\ntrain:\n  epochs: 120\n  lr: 0.003\n"
+        "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
+        "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
+        "  eps_warmup: 2.0\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
+        "  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n  threads: 1\n"
     )
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -238,6 +243,38 @@ def test_config_to_dict():
             "normalize": True,
             "batch_size": 32,
         },
+        "train": config_to_dict(TrainConfig()),
     }
     assert list(config_to_dict(Outer())) == ["steps", "names", "inner"]
     assert yaml.safe_load(dump_config(Outer())) == config_to_dict(Outer())
+
+
+def test_train_defaults_and_overrides():
+    cfg = load_config(RunConfig, None, ["train.shrink=sandwich", "train.lr=1e-3",
+                                        "train.batches_per_epoch=2"])
+    assert cfg.train == TrainConfig(shrink="sandwich", lr=0.001, batches_per_epoch=2)
+    assert TrainConfig() == TrainConfig(
+        epochs=120, lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
+        grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.5,
+        eps_warmup=2.0, shrink="deps", op_choice="sample", eval_random=3, calib_batches=4,
+        batches_per_epoch=None, device="cpu", threads=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.delay=1", "config key 'train.delay' must be in [0, 1), got 1.0"),
+        ("train.lr=0", "config key 'train.lr' must be > 0, got 0.0"),
+        ("train.kd_temperature=-1", "config key 'train.kd_temperature' must be > 0, got -1.0"),
+        ("train.batches_per_epoch=0",
+         "config key 'train.batches_per_epoch' must be null or >= 1, got 0"),
+        ("train.shrink=ofa",
+         "config key 'train.shrink' expects one of 'deps', 'sandwich', 'progressive', "
+         "got 'ofa' (str)"),
+        ("train.label_smoothing=1",
+         "config key 'train.label_smoothing' must be in [0, 1), got 1.0"),
+    ],
+)
+def test_train_ranges(override, message):
+    assert _error(RunConfig, overrides=[override]) == message

@@ -33,6 +33,8 @@ COMMAND_MODULES: list[str] = [
     "nasx.cli.data_cmd",
     "nasx.cli.space_cmd",
     "nasx.cli.quickstart_cmd",
+    "nasx.cli.train_cmd",
+    "nasx.cli.eval_cmd",
     "nasx.cli.devices_cmd",
     "nasx.cli.cost_cmd",
 ]

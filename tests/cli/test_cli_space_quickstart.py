@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from nasx.cli import main
-from nasx.config import RunConfig, config_to_dict
 from nasx.errors import NasxError
 from nasx.search_spaces import arch_id, canonical_arch, load_space, random_arch, space_to_dict
 from nasx.supernet.io import load_supernet, save_supernet
@@ -92,50 +91,57 @@ def test_space_sample_prints_valid_reproducible_json_lines(capsys) -> None:
     assert (code, err) == (2, "nasx: error: --random 0: give a count of at least 1\n")
 
 
-def test_quickstart_writes_the_run_and_checks_subnets(capsys, tmp_path: Path) -> None:
+# A quickstart short enough for a test: 1 epoch of 2 batches on the tiny space.
+FAST = ("space=tiny", "train.epochs=1", "train.batches_per_epoch=2")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_quickstart_trains_reports_and_checks_subnets(capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "run"
-    code, out, err = _run(
-        capsys, "quickstart", "--out", str(out_dir), "--archs", "2", "space=tiny", "seed=3"
-    )
+    code, out, err = _run(capsys, "quickstart", "--out", str(out_dir), "--archs", "2", "seed=3",
+                          *FAST)
     assert (code, err) == (0, "")
     assert "extracted subnets match the supernet on the validation split" in out
-    assert sorted(p.name for p in out_dir.iterdir()) == [
-        "config.yaml",
-        "space.yaml",
-        "supernet.safetensors",
-    ]
+    assert out.splitlines()[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
+    assert {"config.yaml", "space.yaml", "supernet.safetensors", "archs.json", "history.json",
+            "checkpoints", "tb"} == {p.name for p in out_dir.iterdir()}
     written = yaml.safe_load((out_dir / "config.yaml").read_text())
-    assert written == config_to_dict(RunConfig(seed=3, space="tiny"))
+    assert written["seed"] == 3 and written["space"] == "tiny"
+    assert written["train"]["epochs"] == 1 and written["train"]["batches_per_epoch"] == 2
     space = load_space(out_dir / "space.yaml")
     assert space_to_dict(space) == space_to_dict(load_space("tiny"))
     net = load_supernet(out_dir / "supernet.safetensors", space)
     assert (net.in_channels, net.num_classes) == (12, 9)
-    # rows: largest, smallest, 2 random; all within 1e-5
+    # rows: largest, smallest, 2 random, each with an id from archs.json and within 1e-5
+    archs = json.loads((out_dir / "archs.json").read_text())
     rows = [line for line in out.splitlines() if line.startswith(("largest", "smallest", "random"))]
-    assert [r[:10].strip() for r in rows] == ["largest", "smallest", "random 1", "random 2"]
+    assert [r.split()[0] for r in rows] == ["largest", "smallest", "random-1", "random-2"]
     for r in rows:
-        ident, params, diff = r[10:].split()[:3]
-        assert len(ident) == 12 and int(params.replace(",", "")) > 0 and float(diff) <= 1e-5
+        name, ident, params, val_acc, test_acc, diff = r.split()[:6]
+        assert ident == archs[name]["id"]
+        assert int(params.replace(",", "")) > 0 and float(diff) <= 1e-5
+        assert 0 <= float(val_acc) <= 1 and 0 <= float(test_acc) <= 1
 
 
 def test_existing_run_folder_is_never_overwritten_silently(capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "run"
-    assert _run(capsys, "quickstart", "--out", str(out_dir), "--archs", "0", "space=tiny")[0] == 0
-    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
-    code, out, err = _run(capsys, "quickstart", "--out", str(out_dir), "space=tiny")
+    assert _run(capsys, "quickstart", "--out", str(out_dir), "--archs", "0", *FAST)[0] == 0
+    before = _files(out_dir)
+    code, out, err = _run(capsys, "quickstart", "--out", str(out_dir), *FAST)
     assert (code, out) == (2, "")
     assert err == (
         f"nasx: error: run folder '{out_dir}' already exists; pass --resume to "
         "continue it or --overwrite to replace it\n"
     )
-    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
-    # --resume reuses the saved supernet instead of building a new one
-    assert (
-        _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0", "space=tiny")[
-            0
-        ]
-        == 0
-    )
+    assert _files(out_dir) == before
+    # --resume of a finished run trains nothing more and keeps the weights
+    code, out, _ = _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0",
+                        *FAST)
+    assert code == 0
     assert (out_dir / "supernet.safetensors").read_bytes() == before["supernet.safetensors"]
 
 
@@ -159,11 +165,12 @@ def test_bad_input_exits_2_and_leaves_earlier_results(
     capsys, tmp_path: Path, overrides: list, message: str
 ) -> None:
     out_dir = tmp_path / "run"
-    assert _run(capsys, "quickstart", "--out", str(out_dir), "--archs", "0", "space=tiny")[0] == 0
-    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
-    code, out, err = _run(capsys, "quickstart", "--out", str(out_dir), "--overwrite", *overrides)
+    assert _run(capsys, "quickstart", "--out", str(out_dir), "--archs", "0", *FAST)[0] == 0
+    before = _files(out_dir)
+    code, out, err = _run(capsys, "quickstart", "--out", str(out_dir), "--overwrite", *FAST,
+                          *overrides)
     assert (code, out, err) == (2, "", f"nasx: error: {message}\n")
-    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+    assert _files(out_dir) == before
 
 
 def test_malformed_npz_and_bad_space_file_exit_2_without_a_run_folder(

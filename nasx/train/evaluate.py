@@ -1,0 +1,90 @@
+"""Accuracy and loss of subnets on a data split, each after BatchNorm recalibration."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from nasx.data import Batch, SequenceSet, iterate_batches
+from nasx.search_spaces import Arch, arch_id
+from nasx.supernet import Supernet
+from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
+from nasx.train.seeds import derived_seed
+
+EVAL_BATCH_SIZE = 256
+_CALIB_STREAM = 1
+
+
+@dataclass(frozen=True)
+class SubnetEval:
+    """One subnet evaluated on one split.
+
+    Attributes:
+        name: how the run calls it (``largest``, ``smallest``, ``random-3``, an arch id...).
+        arch_id: the arch's stable id.
+        accuracy: share of correctly classified sequences, in [0, 1].
+        loss: mean cross-entropy (no label smoothing).
+        n: number of sequences.
+    """
+
+    name: str
+    arch_id: str
+    accuracy: float
+    loss: float
+    n: int
+
+    def as_json(self) -> dict[str, object]:
+        """A JSON-ready dict: ``name``, ``id``, ``accuracy``, ``loss``, ``n``."""
+        return {"name": self.name, "id": self.arch_id, "accuracy": self.accuracy,
+                "loss": self.loss, "n": self.n}
+
+
+def calibration_batches(
+    train: SequenceSet, batch_size: int, count: int, seed: int, device: torch.device | str
+) -> list[Batch]:
+    """The first ``count`` batches of a seeded shuffle of ``train``, on ``device``.
+
+    The same ``seed`` gives the same batches in every process (training and ``nasx eval``).
+    """
+    gen = torch.Generator().manual_seed(derived_seed(seed, _CALIB_STREAM))
+    batches = iterate_batches(train, batch_size, shuffle=True, generator=gen)
+    return [b.to(device) for b in itertools.islice(batches, count)]
+
+
+@torch.no_grad()
+def evaluate_subnets(
+    net: Supernet,
+    archs: Sequence[tuple[str, Arch]],
+    data: SequenceSet,
+    calib: Sequence[Batch],
+) -> list[SubnetEval]:
+    """Evaluate each ``(name, arch)`` on ``data`` after recalibrating BatchNorm on ``calib``.
+
+    ``net`` is left exactly as it was: BatchNorm buffers, training mode and active arch are
+    restored, and activation ranges are never updated.
+    """
+    mode, active = net.training, net.active_arch
+    results = []
+    device = next(net.parameters()).device
+    try:
+        with preserved_bn_state(net):
+            for name, arch in archs:
+                recalibrate_bn(net, arch, calib)
+                net.eval()
+                correct, loss_sum = 0, 0.0
+                for b in iterate_batches(data, EVAL_BATCH_SIZE, shuffle=False):
+                    b = b.to(device)
+                    logits = net(b.x, b.lengths)  # (B, classes)
+                    loss_sum += F.cross_entropy(logits, b.y, reduction="sum").item()
+                    correct += int((logits.argmax(dim=1) == b.y).sum())
+                n = len(data)
+                results.append(SubnetEval(name, arch_id(net.active_arch), correct / n,
+                                          loss_sum / n, n))
+    finally:
+        net.train(mode)
+        net.set_active(active)
+    return results

@@ -1,0 +1,286 @@
+"""``train_supernet``: the training recipe (setup, epochs of sandwich steps, checkpoints).
+
+One epoch: a seeded shuffle of the training split (seeded by ``(seed, epoch)``), one sandwich
+step per batch (subnets drawn with ``(seed, step)``), then the largest, smallest and
+``eval_random`` fixed random subnets evaluated on the validation split after BatchNorm
+recalibration, TensorBoard scalars, ``history.json`` and an atomic checkpoint. Evaluation leaves
+the training state untouched, and the shuffles, draws and schedules depend only on the seed and
+the step, so a run resumed from its last checkpoint ends with the weights of an uninterrupted
+run (on CPU, same thread count).
+
+A step with a non-finite loss or gradient norm is skipped (the weights do not change) and
+logged; :data:`MAX_BAD_STEPS` in a row stop the run with :class:`TrainingDivergedError`, leaving
+the last checkpoint (from the end of the last good epoch) in place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from nasx.config import RunConfig, config_to_dict, dump_config, load_config, validate_config
+from nasx.data import DatasetSplits, iterate_batches, load_dataset
+from nasx.errors import ConfigError, NasxError, RunError
+from nasx.runs import CONFIG_FILE, atomic_write_text, prepare_run_dir, write_resolved_config
+from nasx.search_spaces import SearchSpace, dump_space_yaml, load_space
+from nasx.supernet import Supernet
+from nasx.supernet.io import save_supernet
+from nasx.train import run_files as rf
+from nasx.train.bn_recal import recalibrate_bn
+from nasx.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nasx.train.evaluate import SubnetEval, calibration_batches, evaluate_subnets
+from nasx.train.optim import advance, build_optimizer, build_scheduler
+from nasx.train.plan import RunPlan
+from nasx.train.sandwich import sandwich_step
+from nasx.train.seeds import derived_seed
+from nasx.train.subnets import monitor_archs
+from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
+
+MAX_BAD_STEPS = 3
+_SHUFFLE_STREAM = 2
+# Config keys a resumed run may change (they do not change what is computed on CPU).
+RESUME_MAY_CHANGE = ("train.device",)
+
+
+class TrainingDivergedError(NasxError):
+    """Too many consecutive steps with a non-finite loss or gradient norm."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_supernet` did.
+
+    Attributes:
+        run_dir: the run folder.
+        start_epoch: epochs already done when this call started (0 for a new run).
+        epochs: epochs done when it returned.
+        steps: optimizer steps done (skipped steps included).
+        final: the last epoch's validation results (largest, smallest, random-1..K).
+        seconds: wall time of this call.
+    """
+
+    run_dir: Path
+    start_epoch: int
+    epochs: int
+    steps: int
+    final: list[SubnetEval]
+    seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """``torch.device(name)``, refusing names torch does not know and absent CUDA."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"config key 'train.device': unknown device {name!r} "
+                          "(e.g. cpu, cuda, cuda:1)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"config key 'train.device' is {name!r} but torch sees no CUDA "
+                          "device; use train.device=cpu")
+    return device
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def check_resume_config(run_dir: Path, cfg: RunConfig) -> None:
+    """Refuse to resume ``run_dir`` with a config that differs from its saved one.
+
+    Only the keys in :data:`RESUME_MAY_CHANGE` may differ.
+    """
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return
+    saved = _flat(config_to_dict(load_config(RunConfig, path, [])))
+    given = _flat(config_to_dict(cfg))
+    for key, value in given.items():
+        if key not in RESUME_MAY_CHANGE and saved.get(key) != value:
+            raise RunError(
+                f"--resume continues '{run_dir}' with its saved config, but '{key}' is "
+                f"{value!r} here and {saved.get(key)!r} there; drop that override, or start a "
+                "new run (--out) or --overwrite")
+
+
+def _load_inputs(cfg: RunConfig) -> tuple[SearchSpace, DatasetSplits, torch.device]:
+    validate_config(cfg)
+    space = load_space(cfg.space)
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+                          normalize=cfg.data.normalize)
+    return space, splits, resolve_device(cfg.train.device)
+
+
+def build_supernet(cfg: RunConfig, space: SearchSpace, splits: DatasetSplits) -> Supernet:
+    """The run's supernet with its seeded initial weights (``torch.manual_seed(cfg.seed)``)."""
+    torch.manual_seed(cfg.seed)
+    return Supernet(space, splits.channels, splits.num_classes)
+
+
+def _epoch_batches(cfg: RunConfig, splits: DatasetSplits, epoch: int, steps: int) -> Any:
+    gen = torch.Generator().manual_seed(derived_seed(cfg.seed, epoch, _SHUFFLE_STREAM))
+    batches = iterate_batches(splits.train, cfg.data.batch_size, shuffle=True, generator=gen)
+    return itertools.islice(batches, steps)
+
+
+def train_supernet(
+    cfg: RunConfig,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    log: Callable[[str], None] | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the supernet of ``cfg`` into the run folder ``out`` (see the module docstring).
+
+    Args:
+        cfg: the resolved run config.
+        out: run folder; a new one, or an existing one with ``overwrite`` or ``resume``.
+        resume: continue from ``out/checkpoints/last.pt`` (from scratch when there is none);
+            the config must equal the saved one but for :data:`RESUME_MAY_CHANGE`.
+        log: receives one line per epoch and per skipped step (nothing when ``None``).
+        progress: show a tqdm bar per epoch on stderr.
+
+    Raises:
+        NasxError: bad config, space or data (before the folder is touched), a run folder that
+            cannot be used, a changed config on resume, or :class:`TrainingDivergedError`.
+    """
+    start_time = time.perf_counter()
+    say = log or (lambda _line: None)
+    space, splits, device = _load_inputs(cfg)
+    if cfg.train.threads is not None:
+        torch.set_num_threads(cfg.train.threads)
+    if resume and out.is_dir():
+        check_resume_config(out, cfg)
+    run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
+    write_resolved_config(run_dir, cfg)
+    atomic_write_text(run_dir / rf.SPACE_FILE, dump_space_yaml(space))
+    (run_dir / rf.CHECKPOINT).parent.mkdir(exist_ok=True)
+    t = cfg.train
+    monitors = monitor_archs(space, cfg.seed, t.eval_random, t.op_choice)
+    rf.write_archs(run_dir, monitors)
+
+    plan = RunPlan.from_config(cfg, len(splits.train))
+    net = build_supernet(cfg, space, splits).to(device)
+    optimizer = build_optimizer(net, t)
+    scheduler = build_scheduler(optimizer, plan.total_steps, plan.warmup_steps)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    step, epoch, bad, history = 0, 0, 0, []
+    ckpt_path = run_dir / rf.CHECKPOINT
+    if resume and ckpt_path.is_file():
+        state = load_checkpoint(ckpt_path)
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        step, epoch, bad = int(state["step"]), int(state["epoch"]), int(state["bad_steps"])
+        history = json.loads(state["history"])
+        say(f"resuming {run_dir} at epoch {epoch}/{t.epochs} (step {step})")
+    start_epoch = epoch
+    calib = calibration_batches(splits.train, cfg.data.batch_size, t.calib_batches, cfg.seed,
+                                device)
+    val = splits.val.to(device)
+    writer = open_writer(run_dir / rf.TB_DIR, step)
+    try:
+        for epoch in range(start_epoch, t.epochs):
+            epoch_start = time.perf_counter()
+            net.train()
+            losses, skipped = [], 0
+            batches = _epoch_batches(cfg, splits, epoch, plan.steps_per_epoch)
+            bar = tqdm(batches, total=plan.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}",
+                       disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
+            for batch in bar:
+                eps = plan.eps(step)
+                lr = optimizer.param_groups[0]["lr"]
+                result = sandwich_step(
+                    net, optimizer, batch.to(device), plan.archs(space, step), eps=eps,
+                    label_smoothing=t.label_smoothing, kd_temperature=t.kd_temperature,
+                    grad_clip=t.grad_clip)
+                advance(scheduler)
+                write_scalars(writer, step_scalars(result, lr, eps), step)
+                step += 1
+                if result.skipped:
+                    bad, skipped = bad + 1, skipped + 1
+                    say(f"step {step}: non-finite loss or gradient (loss {result.loss_largest}, "
+                        f"grad norm {result.grad_norm}); step skipped")
+                    if bad >= MAX_BAD_STEPS:
+                        raise TrainingDivergedError(_diverged_message(step, bad, ckpt_path, epoch))
+                    continue
+                bad = 0
+                losses.append(result.loss_largest)
+                bar.set_postfix(loss=f"{result.loss_largest:.3f}", eps=f"{eps:.2f}")
+            evals = evaluate_subnets(net, monitors, val, calib)
+            write_scalars(writer, eval_scalars(evals), step)
+            writer.flush()
+            entry = _history_entry(epoch + 1, step, losses, skipped, evals,
+                                   time.perf_counter() - epoch_start)
+            history.append(entry)
+            save_checkpoint(ckpt_path, {
+                "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": rng_state(),
+                "step": step, "epoch": epoch + 1, "bad_steps": bad,
+                "history": json.dumps(history), "config": dump_config(cfg)})
+            rf.write_history(run_dir, history)
+            say(_epoch_line(entry, t.epochs))
+    finally:
+        writer.close()
+    final = _final_evals(history)
+    if not (run_dir / rf.SUPERNET_FILE).is_file() or start_epoch < t.epochs:
+        recalibrate_bn(net, monitors[0][1], calib)  # saved statistics: the largest subnet's
+        save_supernet(net.cpu(), run_dir / rf.SUPERNET_FILE)
+    return TrainResult(run_dir, start_epoch, len(history), step, final,
+                       time.perf_counter() - start_time)
+
+
+def _history_entry(epoch: int, step: int, losses: list[float], skipped: int,
+                   evals: list[SubnetEval], seconds: float) -> dict[str, Any]:
+    return {"epoch": epoch, "step": step, "seconds": round(seconds, 3),
+            "loss_largest": statistics.fmean(losses) if losses else None,
+            "skipped_steps": skipped, "val": [e.as_json() for e in evals]}
+
+
+def _final_evals(history: list[dict[str, Any]]) -> list[SubnetEval]:
+    if not history:
+        return []
+    return [SubnetEval(v["name"], v["id"], v["accuracy"], v["loss"], v["n"])
+            for v in history[-1]["val"]]
+
+
+def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
+    val = {v["name"]: v["accuracy"] for v in entry["val"]}
+    randoms = [a for n, a in val.items() if n.startswith("random-")]
+    parts = [f"epoch {entry['epoch']}/{epochs}", f"step {entry['step']}"]
+    if entry["loss_largest"] is not None:
+        parts.append(f"loss {entry['loss_largest']:.4f}")
+    parts.append(f"val acc largest {val['largest']:.4f} smallest {val['smallest']:.4f}")
+    if randoms:
+        parts.append(f"random median {statistics.median(randoms):.4f}")
+    parts.append(f"{entry['seconds']:.1f} s")
+    return "  ".join(parts)
+
+
+
+def _diverged_message(step: int, bad: int, ckpt_path: Path, epochs_done: int) -> str:
+    kept = (f"{ckpt_path} keeps the state after epoch {epochs_done}" if epochs_done
+            else "no checkpoint was written yet")
+    return (f"training stopped at step {step}: {bad} consecutive steps had a non-finite loss "
+            f"or gradient; {kept}; lower train.lr or set train.grad_clip, then --overwrite")
