@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The CPU wheel of torch 2.13.0; `pip install torch==2.13.0` on a GPU machine gets the CUDA build.
-# Override with `make TORCH_SPEC=` to keep whatever torch is already installed.
+# torch first, pinned: on the project's CPU machines pip takes a local CPU wheel; from PyPI this
+# pin is the CUDA build. Override, e.g. TORCH_SPEC="torch==2.13.0 --index-url
+# https://download.pytorch.org/whl/cpu", or `make TORCH_SPEC=` to keep the torch you have.
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
@@ -11,7 +12,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(if $(TORCH_SPEC),$(PIP) install "$(TORCH_SPEC)")
+	$(if $(TORCH_SPEC),$(PIP) install $(TORCH_SPEC))
 	$(PIP) install -e .
 	touch $@
 

@@ -19,6 +19,8 @@ from nasx.config import dump_config
 from nasx.errors import RunError
 
 CONFIG_FILE = "config.yaml"
+# Written into every run folder nasx creates; --overwrite deletes only folders that hold it.
+RUN_MARKER = ".nasx-run"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -29,6 +31,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """
     target = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -45,6 +48,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` atomically; see :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -69,10 +79,10 @@ def _guard_overwrite(path: Path) -> None:
         raise RunError(
             f"refusing to overwrite '{path}': it contains the current folder; pick another path"
         )
-    if not (path / CONFIG_FILE).is_file():
+    if not (path / RUN_MARKER).is_file():
         raise RunError(
-            f"refusing to overwrite '{path}': it is not a nasx run folder (no {CONFIG_FILE}); "
-            "remove it yourself or pick another path"
+            f"refusing to overwrite '{path}': it is not a nasx run folder (no {RUN_MARKER} "
+            "marker); remove it yourself or pick another path"
         )
 
 
@@ -111,8 +121,9 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
         os.replace(path, trash / path.name)  # the old run leaves `path` in one rename
         path.mkdir()
         shutil.rmtree(trash)
-        return path
-    path.mkdir(parents=True, exist_ok=True)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+    (path / RUN_MARKER).write_text("nasx run folder: nasx --overwrite may replace it\n")
     return path
 
 

@@ -128,18 +128,24 @@ def arch_id(arch: Arch) -> str:
 
 
 def load_arch(space: SearchSpace, path: str | Path) -> Arch:
-    """Read an arch JSON file and validate it against ``space``."""
+    """Read an arch JSON file and validate it against ``space``.
+
+    The file holds an arch, or an object ``{"id": ..., "arch": {...}}`` as printed by
+    ``nasx space sample`` (the arch is taken from it; the id is recomputed, not trusted).
+    """
     p = Path(path)
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ArchError(f"{p}: arch file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArchError(f"{p}: not valid JSON ({exc})".splitlines()[0]) from None
+    if isinstance(raw, Mapping) and "arch" in raw and "stem" not in raw:
+        raw = raw["arch"]
     try:
         return canonical_arch(space, raw)
     except ArchError as exc:
-        raise ArchError(f"{p}: {exc}") from None
+        raise ArchError(f"{p}: {str(exc).removeprefix('arch: ')}") from None
 
 
 def describe_arch(arch: Arch) -> str:

@@ -8,7 +8,13 @@ import pytest
 
 from nasx.config import RunConfig, dump_config, load_config
 from nasx.errors import RunError
-from nasx.runs import atomic_write_bytes, atomic_write_text, prepare_run_dir, write_resolved_config
+from nasx.runs import (
+    RUN_MARKER,
+    atomic_write_bytes,
+    atomic_write_text,
+    prepare_run_dir,
+    write_resolved_config,
+)
 
 
 def _run_error(path, **flags) -> str:
@@ -20,6 +26,7 @@ def _run_error(path, **flags) -> str:
 def _old_run(path):
     (path / "checkpoints").mkdir(parents=True)
     (path / "config.yaml").write_text("seed: 1\n")
+    (path / RUN_MARKER).write_text("")
     (path / "checkpoints" / "last.pt").write_bytes(b"old")
     return path
 
@@ -27,7 +34,7 @@ def _old_run(path):
 def test_new_folder_is_created_with_parents(tmp_path):
     path = tmp_path / "runs" / "a"
     assert prepare_run_dir(path, overwrite=False, resume=False) == path
-    assert path.is_dir() and list(path.iterdir()) == []
+    assert path.is_dir() and [p.name for p in path.iterdir()] == [RUN_MARKER]
 
 
 def test_empty_existing_folder_is_used(tmp_path):
@@ -66,7 +73,7 @@ def test_both_flags(tmp_path):
 def test_overwrite_replaces_the_old_run(tmp_path):
     path = _old_run(tmp_path / "x")
     assert prepare_run_dir(path, overwrite=True, resume=False) == path
-    assert list(path.iterdir()) == []
+    assert [p.name for p in path.iterdir()] == [RUN_MARKER]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]  # nothing left beside it
 
 
@@ -74,8 +81,9 @@ def test_overwrite_refuses_folders_that_are_not_runs(tmp_path):
     path = tmp_path / "photos"
     path.mkdir()
     (path / "cat.jpg").write_bytes(b"meow")
+    (path / "config.yaml").write_text("seed: 1\n")  # a common name: not enough to be a run
     assert _run_error(path, overwrite=True, resume=False) == (
-        f"refusing to overwrite '{path}': it is not a nasx run folder (no config.yaml); "
+        f"refusing to overwrite '{path}': it is not a nasx run folder (no .nasx-run marker); "
         "remove it yourself or pick another path"
     )
     assert (path / "cat.jpg").read_bytes() == b"meow"
@@ -115,6 +123,15 @@ def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path):
     assert target.read_bytes() == b"two"
     assert (tmp_path / "b.txt").read_bytes() == "héllo".encode()
     assert sorted(os.listdir(tmp_path)) == ["a.bin", "b.txt"]
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
 
 
 def test_failed_atomic_write_keeps_the_old_file(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,17 @@ def add_config_arguments(
     )
     parser.add_argument("overrides", nargs="*", metavar=metavar, help=help_text)
     parser.set_defaults(command_parser=parser)
+
+
+def seed_type(text: str) -> int:
+    """argparse type of a ``--seed`` option: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: give an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: give an integer >= 0")
+    return value
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
@@ -122,3 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nasx: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `nasx space sample ... | head -1`: the reader is gone
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet
+        return 0

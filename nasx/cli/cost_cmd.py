@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
+
+from nasx.cli import seed_type
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="whole sequence at once, or one frame at a time with persistent state")
     cost.add_argument("--channels", type=int, default=12, metavar="C", help="input channels")
     cost.add_argument("--classes", type=int, default=9, metavar="K", help="number of classes")
-    cost.add_argument("--seed", type=int, default=0, metavar="S",
+    cost.add_argument("--seed", type=seed_type, default=0, metavar="S",
                       help="draws the op per slot of largest/smallest (as `nasx space sample`)")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     cost.add_argument("--steps", action="store_true", help="also print every deployment step")
@@ -42,24 +45,14 @@ def _load_arch(space: Any, spec: str, seed: int) -> dict[str, Any]:
     import numpy as np
 
     from nasx.errors import ArchError
-    from nasx.search_spaces import canonical_arch, largest_arch, smallest_arch
+    from nasx.search_spaces import largest_arch, load_arch, smallest_arch
 
     if spec in ("largest", "smallest"):
         pick = largest_arch if spec == "largest" else smallest_arch
         return pick(space, np.random.default_rng(seed))
-    try:
-        with open(spec, encoding="utf-8") as f:
-            raw = json.load(f)
-    except FileNotFoundError:
-        raise ArchError(f"{spec}: arch file not found (or give 'largest' / 'smallest')") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArchError(f"{spec}: not a JSON arch ({exc})".splitlines()[0]) from None
-    if isinstance(raw, dict) and "arch" in raw and "stem" not in raw:
-        raw = raw["arch"]  # a line of `nasx space sample`
-    try:
-        return canonical_arch(space, raw)
-    except ArchError as exc:
-        raise ArchError(f"{spec}: {exc}") from None
+    if not Path(spec).exists():
+        raise ArchError(f"{spec}: arch file not found (or give 'largest' / 'smallest')")
+    return load_arch(space, spec)
 
 
 def run(args: argparse.Namespace) -> int:

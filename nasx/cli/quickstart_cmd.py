@@ -1,7 +1,10 @@
 """``nasx quickstart``: the main job on the embedded default data (JapaneseVowels).
 
-    nasx quickstart [--out runs/quickstart] [--overwrite | --resume] [--archs N]
+    nasx quickstart [--out runs/quickstart] [--space SPACE] [--data NAME]
+                    [--overwrite | --resume] [--archs N]
                     [--config PATH] [--print-config] [key=value ...]
+
+The config resolves as for ``nasx train`` (with ``--resume``: the run's saved config.yaml).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nasx.cli import add_config_arguments, config_from_args, print_config
+from nasx.cli import add_config_arguments, print_config
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "parameters, validation and test accuracy after BatchNorm recalibration, and the check "
         "that each extracted static module matches the supernet.")
     p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="run folder")
+    p.add_argument("--space", metavar="SPACE",
+                   help="preset name or search-space YAML path (config key 'space')")
+    p.add_argument("--data", metavar="NAME", help="dataset (config key 'data.name')")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     group.add_argument("--resume", action="store_true",
@@ -32,11 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the quickstart and print its table."""
-    from nasx.config import RunConfig
+    from nasx.cli.train_cmd import resolve_train_config
     from nasx.errors import NasxError
     from nasx.quickstart import run_quickstart
 
-    cfg = config_from_args(RunConfig, args)
+    cfg = resolve_train_config(args)
     if args.print_config:
         print_config(cfg)
         return 0

@@ -14,6 +14,8 @@ import argparse
 import json
 from typing import Any
 
+from nasx.cli import seed_type
+
 FORMATS = ("table", "json")
 
 
@@ -37,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     kind.add_argument("--largest", action="store_true", help="the largest subnet")
     kind.add_argument("--smallest", action="store_true", help="the smallest subnet")
     kind.add_argument("--random", type=int, metavar="N", default=1, help="N random subnets")
-    sample.add_argument("--seed", type=int, default=0, metavar="S",
+    sample.add_argument("--seed", type=seed_type, default=0, metavar="S",
                         help="seed of the sampler (also draws the op per slot of largest/smallest)")
     sample.set_defaults(command_parser=sample)
 

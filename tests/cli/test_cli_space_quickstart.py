@@ -89,6 +89,32 @@ def test_space_sample_prints_valid_reproducible_json_lines(capsys) -> None:
     assert json.loads(out)["arch"]["stem"]["width"] == 16
     code, _, err = _run(capsys, "space", "sample", "tiny", "--random", "0")
     assert (code, err) == (2, "nasx: error: --random 0: give a count of at least 1\n")
+    code, _, err = _run(capsys, "space", "sample", "tiny", "--seed", "-1")
+    assert code == 2 and err.count("\n") == 1
+    assert "argument --seed: invalid seed '-1': give an integer >= 0" in err
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m nasx space sample tiny --random 3000 | head -1"
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
+    assert json.loads(done.stdout)["id"]
+    assert done.stderr == ""
+
+
+def test_sampled_lines_load_as_arch_files(capsys, tmp_path: Path) -> None:
+    _, out, _ = _run(capsys, "space", "sample", "tiny", "--smallest")
+    path = tmp_path / "a.json"
+    path.write_text(out)
+    from nasx.search_spaces import load_arch
+
+    assert arch_id(load_arch(load_space("tiny"), path)) == json.loads(out)["id"]
+    path.write_text(json.dumps({"arch": {"stem": {}, "stages": []}}))
+    with pytest.raises(NasxError) as info:
+        load_arch(load_space("tiny"), path)
+    assert str(info.value) == f"{path}: stem.width: missing (allowed: 8, 16)"
 
 
 # A quickstart short enough for a test: 1 epoch of 2 batches on the tiny space.
@@ -107,8 +133,8 @@ def test_quickstart_trains_reports_and_checks_subnets(capsys, tmp_path: Path) ->
     assert (code, err) == (0, "")
     assert "extracted subnets match the supernet on the validation split" in out
     assert out.splitlines()[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
-    assert {"config.yaml", "space.yaml", "supernet.safetensors", "archs.json", "history.json",
-            "checkpoints", "tb"} == {p.name for p in out_dir.iterdir()}
+    assert {".nasx-run", "config.yaml", "space.yaml", "supernet.safetensors", "archs.json",
+            "history.json", "checkpoints", "tb"} == {p.name for p in out_dir.iterdir()}
     written = yaml.safe_load((out_dir / "config.yaml").read_text())
     assert written["seed"] == 3 and written["space"] == "tiny"
     assert written["train"]["epochs"] == 1 and written["train"]["batches_per_epoch"] == 2
@@ -138,9 +164,9 @@ def test_existing_run_folder_is_never_overwritten_silently(capsys, tmp_path: Pat
         "continue it or --overwrite to replace it\n"
     )
     assert _files(out_dir) == before
-    # --resume of a finished run trains nothing more and keeps the weights
-    code, out, _ = _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0",
-                        *FAST)
+    # --resume of a finished run reads its saved config (no overrides needed), trains nothing
+    # more and keeps the weights
+    code, out, _ = _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0")
     assert code == 0
     assert (out_dir / "supernet.safetensors").read_bytes() == before["supernet.safetensors"]
 
