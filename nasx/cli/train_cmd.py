@@ -60,8 +60,9 @@ def resolve_train_config(args: argparse.Namespace) -> RunConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and print one line per epoch and a final table."""
+    """Train and print one line per epoch and a final table (rank 0 only under torchrun)."""
     from nasx.train import train_supernet
+    from nasx.train.distributed import ranks_from_env
 
     cfg = resolve_train_config(args)
     if args.print_config:
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     result = train_supernet(cfg, args.out, overwrite=args.overwrite, resume=args.resume,
                             log=lambda line: print(line, flush=True),
                             progress=sys.stderr.isatty())
+    if not ranks_from_env().main:  # under torchrun only rank 0 prints
+        return 0
     if result.start_epoch == result.epochs and result.start_epoch > 0:
         print(f"run {result.run_dir} had already finished its {result.epochs} epochs")
     print(f"{'subnet':<10} {'arch id':<13} {'val acc':>8} {'val loss':>9}")

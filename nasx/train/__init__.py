@@ -5,7 +5,8 @@ Modules: :mod:`~nasx.train.schedules` (LR, ε and phase schedules as pure functi
 and per-step subnets), :mod:`~nasx.train.sandwich` (one step), :mod:`~nasx.train.optim`
 (optimizer, weight-decay groups, LR scheduler), :mod:`~nasx.train.bn_recal` (BatchNorm
 recalibration), :mod:`~nasx.train.evaluate` (accuracy and loss of subnets),
-:mod:`~nasx.train.checkpoint`, :mod:`~nasx.train.run_files`, :mod:`~nasx.train.tb` and
+:mod:`~nasx.train.checkpoint`, :mod:`~nasx.train.run_files`, :mod:`~nasx.train.tb`,
+:mod:`~nasx.train.distributed` (data-parallel steps under ``torchrun``) and
 :mod:`~nasx.train.loop` (the recipe, :func:`train_supernet`).
 
 Importing this package imports torch; the CLI imports it lazily.

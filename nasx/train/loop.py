@@ -8,6 +8,11 @@ the training state untouched, and the shuffles, draws and schedules depend only 
 the step, so a run resumed from its last checkpoint ends with the weights of an uninterrupted
 run (on CPU, same thread count).
 
+Under ``torchrun`` (``RANK``/``WORLD_SIZE`` in the environment) the run is data-parallel
+(:mod:`nasx.train.distributed`): ``data.batch_size`` is the *global* batch, split into
+contiguous shards, one per rank; all ranks draw the same subnets and hold the same weights;
+rank 0 alone writes files, evaluates and prints while the others wait.
+
 A step with a non-finite loss or gradient norm is skipped (the weights do not change) and
 logged; :data:`MAX_BAD_STEPS` in a row stop the run with :class:`TrainingDivergedError`, leaving
 the last checkpoint (from the end of the last good epoch) in place.
@@ -15,6 +20,7 @@ the last checkpoint (from the end of the last good epoch) in place.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import random
@@ -37,6 +43,7 @@ from nasx.runs import CONFIG_FILE, atomic_write_text, prepare_run_dir, write_res
 from nasx.search_spaces import SearchSpace, dump_space_yaml, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import save_supernet
+from nasx.train import distributed as dd
 from nasx.train import run_files as rf
 from nasx.train.bn_recal import recalibrate_bn
 from nasx.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -50,6 +57,7 @@ from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
 
 MAX_BAD_STEPS = 3
 _SHUFFLE_STREAM = 2
+_RANK_STREAM = 3
 # Config keys a resumed run may change (they do not change what is computed on CPU).
 RESUME_MAY_CHANGE = ("train.device",)
 
@@ -164,19 +172,38 @@ def train_supernet(
             cannot be used, a changed config on resume, or :class:`TrainingDivergedError`.
     """
     start_time = time.perf_counter()
-    say = log or (lambda _line: None)
+    ranks = dd.ranks_from_env()
     space, splits, device = _load_inputs(cfg)
+    device = dd.rank_device(device, ranks)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     if resume and out.is_dir():
         check_resume_config(out, cfg)
+    with dd.process_group(ranks, device):
+        return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
+                      resume=resume, say=(log if log is not None and ranks.main else None),
+                      progress=progress and ranks.main, start_time=start_time)
+
+
+def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace,
+                 monitors: list[tuple[str, Any]], *, overwrite: bool, resume: bool) -> Path:
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     write_resolved_config(run_dir, cfg)
     atomic_write_text(run_dir / rf.SPACE_FILE, dump_space_yaml(space))
     (run_dir / rf.CHECKPOINT).parent.mkdir(exist_ok=True)
+    rf.write_archs(run_dir, monitors)
+    return run_dir
+
+
+def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
+           device: torch.device, ranks: dd.Ranks, *, overwrite: bool, resume: bool,
+           say: Callable[[str], None] | None, progress: bool, start_time: float) -> TrainResult:
+    say = say or (lambda _line: None)
     t = cfg.train
     monitors = monitor_archs(space, cfg.seed, t.eval_random, t.op_choice)
-    rf.write_archs(run_dir, monitors)
+    dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, monitors,
+                                           overwrite=overwrite, resume=resume))
+    run_dir = out
 
     plan = RunPlan.from_config(cfg, len(splits.train))
     net = build_supernet(cfg, space, splits).to(device)
@@ -184,6 +211,8 @@ def train_supernet(
     scheduler = build_scheduler(optimizer, plan.total_steps, plan.warmup_steps)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
+    if ranks.rank > 0:  # rank 0 keeps the single-process stream; the others get their own
+        torch.manual_seed(derived_seed(cfg.seed, ranks.rank, _RANK_STREAM))
     step, epoch, bad, history = 0, 0, 0, []
     ckpt_path = run_dir / rf.CHECKPOINT
     if resume and ckpt_path.is_file():
@@ -191,15 +220,17 @@ def train_supernet(
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        set_rng_state(_rank_rng(state, ranks))
         step, epoch, bad = int(state["step"]), int(state["epoch"]), int(state["bad_steps"])
         history = json.loads(state["history"])
         say(f"resuming {run_dir} at epoch {epoch}/{t.epochs} (step {step})")
-    start_epoch = epoch
+    if ranks.distributed:
+        dd.broadcast_state(net, params=True)
+    start_epoch = done = epoch
     calib = calibration_batches(splits.train, cfg.data.batch_size, t.calib_batches, cfg.seed,
                                 device)
     val = splits.val.to(device)
-    writer = open_writer(run_dir / rf.TB_DIR, step)
+    writer = open_writer(run_dir / rf.TB_DIR, step) if ranks.main else None
     try:
         for epoch in range(start_epoch, t.epochs):
             epoch_start = time.perf_counter()
@@ -211,12 +242,18 @@ def train_supernet(
             for batch in bar:
                 eps = plan.eps(step)
                 lr = optimizer.param_groups[0]["lr"]
+                part = dd.shard(batch, ranks)
+                sync = (functools.partial(dd.all_reduce_step, weight=len(part.y) / len(batch.y))
+                        if ranks.distributed else None)
                 result = sandwich_step(
-                    net, optimizer, batch.to(device), plan.archs(space, step), eps=eps,
+                    net, optimizer, part.to(device), plan.archs(space, step), eps=eps,
                     label_smoothing=t.label_smoothing, kd_temperature=t.kd_temperature,
-                    grad_clip=t.grad_clip)
+                    grad_clip=t.grad_clip, sync=sync)
+                if ranks.distributed:
+                    dd.broadcast_state(net)
                 advance(scheduler)
-                write_scalars(writer, step_scalars(result, lr, eps), step)
+                if writer is not None:
+                    write_scalars(writer, step_scalars(result, lr, eps), step)
                 step += 1
                 if result.skipped:
                     bad, skipped = bad + 1, skipped + 1
@@ -228,27 +265,46 @@ def train_supernet(
                 bad = 0
                 losses.append(result.loss_largest)
                 bar.set_postfix(loss=f"{result.loss_largest:.3f}", eps=f"{eps:.2f}")
-            evals = evaluate_subnets(net, monitors, val, calib)
-            write_scalars(writer, eval_scalars(evals), step)
-            writer.flush()
-            entry = _history_entry(epoch + 1, step, losses, skipped, evals,
-                                   time.perf_counter() - epoch_start)
-            history.append(entry)
-            save_checkpoint(ckpt_path, {
-                "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": rng_state(),
-                "step": step, "epoch": epoch + 1, "bad_steps": bad,
-                "history": json.dumps(history), "config": dump_config(cfg)})
-            rf.write_history(run_dir, history)
-            say(_epoch_line(entry, t.epochs))
+            evals = evaluate_subnets(net, monitors, val, calib) if ranks.main else []
+            rngs = dd.gather_to_main(ranks, rng_state())  # the others wait here for rank 0
+            done = epoch + 1
+            if ranks.main:
+                assert writer is not None and rngs is not None
+                write_scalars(writer, eval_scalars(evals), step)
+                writer.flush()
+                entry = _history_entry(epoch + 1, step, losses, skipped, evals,
+                                       time.perf_counter() - epoch_start)
+                history.append(entry)
+                save_checkpoint(ckpt_path, {
+                    "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "rng": rngs[0], "rng_ranks": rngs,
+                    "step": step, "epoch": epoch + 1, "bad_steps": bad,
+                    "history": json.dumps(history), "config": dump_config(cfg)})
+                rf.write_history(run_dir, history)
+                say(_epoch_line(entry, t.epochs))
+            dd.barrier(ranks)
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
     final = _final_evals(history)
-    if not (run_dir / rf.SUPERNET_FILE).is_file() or start_epoch < t.epochs:
+    if ranks.main and (not (run_dir / rf.SUPERNET_FILE).is_file() or start_epoch < t.epochs):
         recalibrate_bn(net, monitors[0][1], calib)  # saved statistics: the largest subnet's
         save_supernet(net.cpu(), run_dir / rf.SUPERNET_FILE)
-    return TrainResult(run_dir, start_epoch, len(history), step, final,
+    dd.barrier(ranks)
+    return TrainResult(run_dir, start_epoch, done, step, final if ranks.main else [],
                        time.perf_counter() - start_time)
+
+
+def _rank_rng(state: dict[str, Any], ranks: dd.Ranks) -> dict[str, Any]:
+    """This rank's saved RNG states: its own when the checkpoint was written by a job of the
+    same size, otherwise rank 0's (then reseeded per rank, so the resume is not bit-exact)."""
+    per_rank = state.get("rng_ranks")
+    if per_rank is not None and len(per_rank) == ranks.world:
+        return per_rank[ranks.rank]
+    if ranks.rank > 0:
+        torch.manual_seed(derived_seed(int(state["step"]), ranks.rank, _RANK_STREAM))
+        return {**state["rng"], "torch": torch.get_rng_state()}
+    return state["rng"]
 
 
 def _history_entry(epoch: int, step: int, losses: list[float], skipped: int,

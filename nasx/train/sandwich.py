@@ -70,6 +70,11 @@ def _finite(value: float) -> bool:
     return math.isfinite(value)
 
 
+StepSync = Callable[[nn.Module, Sequence[float], bool], tuple[list[float], bool]]
+"""``(net, losses, finite) -> (global losses, all finite)``: reduces the gradients in place
+(see :func:`nasx.train.distributed.all_reduce_step`)."""
+
+
 def sandwich_step(
     net: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -81,6 +86,7 @@ def sandwich_step(
     kd_temperature: float,
     grad_clip: float,
     no_sync: Callable[[], AbstractContextManager[None]] | None = None,
+    sync: StepSync | None = None,
 ) -> StepResult:
     """Train ``archs[0]`` (the largest) on labels and ``archs[1:]`` by distillation, one step.
 
@@ -88,6 +94,11 @@ def sandwich_step(
     smaller subnets are not run at all. ``no_sync`` (DistributedDataParallel's) wraps every
     backward but the last, so gradients are all-reduced once per step. ``grad_clip <= 0``
     measures the gradient norm without clipping.
+
+    ``sync`` (data-parallel training without DDP) is called once on every rank after the last
+    backward, also when this rank's loss was not finite (it then stops early) or its batch is
+    empty (it runs nothing), so that the ranks agree on the gradients, the reported losses (of
+    the global batch) and whether the step is skipped.
     """
     optimizer.zero_grad(set_to_none=True)
     _, largest = archs[0]
@@ -100,23 +111,33 @@ def sandwich_step(
         with ctx:
             loss.backward()
 
-    logits = net(batch.x, batch.lengths, arch=largest)  # (B, K)
-    loss = F.cross_entropy(logits, batch.y, label_smoothing=label_smoothing)
-    loss_largest = loss.item()
-    if not _finite(loss_largest):
+    losses: list[float] = []
+    finite = True
+    if len(batch.y) > 0:
+        logits = net(batch.x, batch.lengths, arch=largest)  # (B, K)
+        loss = F.cross_entropy(logits, batch.y, label_smoothing=label_smoothing)
+        losses.append(loss.item())
+        finite = _finite(losses[0])
+        if finite:
+            backward(loss, 0)
+            teacher = logits.detach()
+            with dropout_off(net):
+                for i, (_, arch) in enumerate(students, start=1):
+                    kd = distill_loss(net(batch.x, batch.lengths, arch=arch), teacher,
+                                      kd_temperature)
+                    losses.append(kd.item())
+                    finite = _finite(losses[-1])
+                    if not finite:
+                        break
+                    backward(eps * kd, i)
+    if sync is not None:
+        padded = losses + [0.0] * (n_backward - len(losses))  # same length on every rank
+        losses, finite = sync(net, padded, finite)
+    loss_largest = losses[0]
+    distill = {name: v for (name, _), v in zip(students, losses[1:], strict=False)}
+    if not finite:
         optimizer.zero_grad(set_to_none=True)
-        return StepResult(loss_largest, skipped=True)
-    backward(loss, 0)
-    teacher = logits.detach()
-    distill: dict[str, float] = {}
-    with dropout_off(net):
-        for i, (name, arch) in enumerate(students, start=1):
-            kd = distill_loss(net(batch.x, batch.lengths, arch=arch), teacher, kd_temperature)
-            distill[name] = kd.item()
-            if not _finite(distill[name]):
-                optimizer.zero_grad(set_to_none=True)
-                return StepResult(loss_largest, distill, skipped=True)
-            backward(eps * kd, i)
+        return StepResult(loss_largest, distill, skipped=True)
     params = [p for p in net.parameters() if p.grad is not None]
     max_norm = grad_clip if grad_clip > 0 else math.inf
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
