@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nasx.cli import add_config_arguments, print_config
+from nasx.cli import print_config
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,16 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "nasx train does), then report the largest, the smallest and N random subnets: "
         "parameters, validation and test accuracy after BatchNorm recalibration, and the check "
         "that each extracted static module matches the supernet.")
+    from nasx.cli.train_cmd import add_run_arguments
+
     p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="run folder")
-    p.add_argument("--space", metavar="SPACE",
-                   help="preset name or search-space YAML path (config key 'space')")
-    p.add_argument("--data", metavar="NAME", help="dataset (config key 'data.name')")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    group.add_argument("--resume", action="store_true",
-                       help="continue (or reuse, when finished) the run in --out")
     p.add_argument("--archs", type=int, default=5, metavar="N", help="random subnets to report")
-    add_config_arguments(p)
+    add_run_arguments(p)
     p.set_defaults(func=run)
 
 

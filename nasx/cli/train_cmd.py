@@ -27,16 +27,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "recalibrated validation of the largest, smallest and fixed random subnets every epoch, "
         "TensorBoard scalars in <out>/tb, an atomic checkpoint every epoch.")
     p.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/jv")
+    add_run_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """``--space``, ``--data``, ``--overwrite | --resume`` and the config options of a command
+    that trains into a run folder (read back by :func:`resolve_train_config`)."""
     p.add_argument("--space", metavar="SPACE",
                    help="preset name or search-space YAML path (config key 'space')")
     p.add_argument("--data", metavar="NAME", help="dataset (config key 'data.name')")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     group.add_argument("--resume", action="store_true",
-                       help="continue the run in --out from its last checkpoint, with its saved "
-                       "config (overrides may change only train.device)")
+                       help="continue the run in --out from its last checkpoint (or reuse it "
+                       "when finished), with its saved config (overrides may change only "
+                       "train.device)")
     add_config_arguments(p)
-    p.set_defaults(func=run)
 
 
 def resolve_train_config(args: argparse.Namespace) -> RunConfig:
