@@ -25,8 +25,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nasx.errors import DeviceError
 from nasx.predictors.device_profile import (
     DEVICE_CLASSES,
@@ -36,6 +34,7 @@ from nasx.predictors.device_profile import (
     DeviceProfile,
     MemoryRegion,
 )
+from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
 _TOP = ("name", "class", "description", "clock_hz", "memory", "peak_macs_per_s", "efficiency",
@@ -173,19 +172,11 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
 
 def device_names() -> list[str]:
     """Names of the profiles shipped with nasx (``nasx/predictors/devices/*.yaml``)."""
-    folder = resources.files("nasx.predictors") / "devices"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_yaml_names("nasx.predictors", "devices")
 
 
 def _parse(text: str, source: str) -> DeviceProfile:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DeviceError(f"{source}: invalid YAML{where}: "
-                          f"{getattr(exc, 'problem', None) or 'not valid YAML'}") from None
-    return profile_from_dict(raw, source)
+    return profile_from_dict(parse_yaml(text, source, DeviceError), source)
 
 
 def load_device(name_or_path: str | Path) -> DeviceProfile:

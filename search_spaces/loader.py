@@ -29,6 +29,7 @@ from nasx.search_spaces.schema import (
     StageSpace,
     StemSpace,
 )
+from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 _TOP_KEYS = ("name", "causal", "stem", "stages", "ops", "quant", "head", "sampling")
 _REQUIRED_TOP = ("name", "stem", "stages")
@@ -232,18 +233,7 @@ def space_from_dict(raw: Any, source: str = "<memory>") -> SearchSpace:
 
 def preset_names() -> list[str]:
     """Names of the search spaces shipped with nasx (``nasx/search_spaces/presets/*.yaml``)."""
-    folder = resources.files("nasx.search_spaces") / "presets"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def _read_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise SpaceError(f"{source}: invalid YAML{where}: {problem}") from None
+    return shipped_yaml_names("nasx.search_spaces", "presets")
 
 
 def load_space(name_or_path: str | Path) -> SearchSpace:
@@ -264,7 +254,8 @@ def load_space(name_or_path: str | Path) -> SearchSpace:
                 f"{', '.join(preset_names())}; or give a path to a .yaml file)"
             )
         text = (resources.files("nasx.search_spaces") / "presets" / f"{text_arg}.yaml").read_text()
-        return space_from_dict(_read_yaml(text, f"preset {text_arg}"), f"preset {text_arg}")
+        source = f"preset {text_arg}"
+        return space_from_dict(parse_yaml(text, source, SpaceError), source)
     if not path.is_file():
         raise SpaceError(
             f"{path}: search-space file not found (presets: {', '.join(preset_names())})"
@@ -273,7 +264,7 @@ def load_space(name_or_path: str | Path) -> SearchSpace:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpaceError(f"{path}: cannot read the file ({exc.__class__.__name__})") from None
-    return space_from_dict(_read_yaml(text, str(path)), str(path))
+    return space_from_dict(parse_yaml(text, str(path), SpaceError), str(path))
 
 
 def space_to_dict(space: SearchSpace) -> dict[str, Any]:
