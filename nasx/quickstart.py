@@ -19,8 +19,8 @@ from nasx.config import RunConfig
 from nasx.search_spaces import arch_id, describe_arch
 from nasx.train import train_supernet
 from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
-from nasx.train.evaluate import calibration_batches
-from nasx.train.run_eval import evaluate_run, load_trained_run, resolve_arch_specs
+from nasx.train.evaluate import calibration_batches, score_active
+from nasx.train.run_eval import load_trained_run, resolve_arch_specs
 
 
 @dataclass(frozen=True)
@@ -54,22 +54,22 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log)
     run = load_trained_run(out)
     specs = ["largest", "smallest"] + ([f"random:{n_random}"] if n_random > 0 else [])
-    val = {e.name: e for e in evaluate_run(run, specs, "val")}
-    test = {e.name: e for e in evaluate_run(run, specs, "test")}
     device = next(run.net.parameters()).device
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
                                 cfg.seed, device)
-    x, lengths = run.splits.val.x.to(device), run.splits.val.lengths.to(device)
+    val, test = run.splits.val.to(device), run.splits.test.to(device)
     reports = []
     net = run.net.eval()
-    for name, arch in resolve_arch_specs(run, specs):
-        with preserved_bn_state(net), torch.no_grad():
-            recalibrate_bn(net, arch, calib)
-            ref = net(x, lengths, arch=arch)  # (N_val, classes)
+    with preserved_bn_state(net), torch.no_grad():
+        for name, arch in resolve_arch_specs(run, specs):
+            recalibrate_bn(net, arch, calib)  # once per subnet, for all three checks
+            net.eval()
+            val_eval, test_eval = score_active(net, name, val), score_active(net, name, test)
+            ref = net(val.x, val.lengths)  # (N_val, classes)
             static = net.extract(arch)
-            diff = (static(x, lengths) - ref).abs().max().item()
-        reports.append(SubnetReport(
-            name, arch_id(net.active_arch), describe_arch(arch),
-            sum(p.numel() for p in static.parameters()), val[name].accuracy,
-            test[name].accuracy, diff))
+            diff = (static(val.x, val.lengths) - ref).abs().max().item()
+            reports.append(SubnetReport(
+                name, arch_id(net.active_arch), describe_arch(arch),
+                sum(p.numel() for p in static.parameters()), val_eval.accuracy,
+                test_eval.accuracy, diff))
     return QuickstartResult(out, trained.seconds, reports, time.perf_counter() - start)

@@ -69,22 +69,27 @@ def evaluate_subnets(
     """
     mode, active = net.training, net.active_arch
     results = []
-    device = next(net.parameters()).device
     try:
         with preserved_bn_state(net):
             for name, arch in archs:
                 recalibrate_bn(net, arch, calib)
-                net.eval()
-                correct, loss_sum = 0, 0.0
-                for b in iterate_batches(data, EVAL_BATCH_SIZE, shuffle=False):
-                    b = b.to(device)
-                    logits = net(b.x, b.lengths)  # (B, classes)
-                    loss_sum += F.cross_entropy(logits, b.y, reduction="sum").item()
-                    correct += int((logits.argmax(dim=1) == b.y).sum())
-                n = len(data)
-                results.append(SubnetEval(name, arch_id(net.active_arch), correct / n,
-                                          loss_sum / n, n))
+                results.append(score_active(net.eval(), name, data))
     finally:
         net.train(mode)
         net.set_active(active)
     return results
+
+
+@torch.no_grad()
+def score_active(net: Supernet, name: str, data: SequenceSet) -> SubnetEval:
+    """Accuracy and mean loss of ``net``'s active subnet on ``data``, as it stands (no
+    recalibration; call it in eval mode)."""
+    device = next(net.parameters()).device
+    correct, loss_sum = 0, 0.0
+    for b in iterate_batches(data, EVAL_BATCH_SIZE, shuffle=False):
+        b = b.to(device)
+        logits = net(b.x, b.lengths)  # (B, classes)
+        loss_sum += F.cross_entropy(logits, b.y, reduction="sum").item()
+        correct += int((logits.argmax(dim=1) == b.y).sum())
+    n = len(data)
+    return SubnetEval(name, arch_id(net.active_arch), correct / n, loss_sum / n, n)
