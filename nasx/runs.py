@@ -9,9 +9,11 @@ file in the same folder, flushed and fsynced, then moved over the target with
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,16 @@ from nasx.errors import RunError
 CONFIG_FILE = "config.yaml"
 # Written into every run folder nasx creates; --overwrite deletes only folders that hold it.
 RUN_MARKER = ".nasx-run"
+_HELD_LOCKS: set[str] = set()  # lock files this process holds (run_lock is re-entrant)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, *, backup: str | Path | None = None) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, replace).
 
-    The parent folder must exist. On any error the temporary file is removed and ``path``
-    is left as it was.
+    The parent folder must exist. On any error (a full disk included) the temporary file is
+    removed and ``path`` is left as it was. With ``backup``, an existing ``path`` becomes
+    ``backup`` (through a hard link, so ``path`` never goes missing) once the new data is
+    safely on disk, just before ``path`` is replaced.
     """
     target = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -37,12 +42,23 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if backup is not None and target.is_file():
+            _link_over(target, Path(backup))
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
     _fsync_folder(target.parent)
+
+
+def _link_over(source: Path, target: Path) -> None:
+    """Make ``target`` a hard link to ``source``, replacing ``target`` in one rename."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    os.link(source, tmp)
+    os.replace(tmp, target)
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
@@ -69,6 +85,50 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def lock_path(run_dir: Path) -> Path:
+    """The lock file of the run folder ``run_dir``: beside it (``runs/.<name>.nasx-lock``), so
+    that ``--overwrite`` can replace the folder while the lock is held."""
+    return run_dir.parent / f".{run_dir.name}.nasx-lock"
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, command: str) -> Iterator[None]:
+    """Hold the exclusive lock of ``run_dir`` while the block runs (creates parent folders).
+
+    The lock is an ``flock`` on :func:`lock_path`: the operating system drops it when the
+    process ends, however it ends, so a killed run never leaves a stale lock behind.
+
+    Re-entrant within one process (``nasx quickstart`` holds it across train, search and
+    export).
+
+    Raises:
+        RunError: another process holds the lock (its pid and command are named).
+    """
+    target = lock_path(run_dir)
+    key = str(target.resolve())
+    if key in _HELD_LOCKS:
+        yield
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise RunError(f"run folder '{run_dir}' is in use by another nasx process "
+                           f"({holder}); wait for it to finish or pick another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, nasx {command}\n".encode(), 0)
+        _HELD_LOCKS.add(key)
+        try:
+            yield
+        finally:
+            _HELD_LOCKS.discard(key)
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def _guard_overwrite(path: Path) -> None:

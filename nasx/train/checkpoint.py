@@ -4,8 +4,10 @@ A checkpoint holds the model, optimizer and scheduler state dicts, the RNG state
 numpy's global generator, Python's ``random``), the step and epoch counters and the history of
 evaluations (as JSON text). It is serialised with ``torch.save`` into bytes and written with
 :func:`nasx.runs.atomic_write_bytes` (temporary file, fsync, rename), so a crash leaves the old
-checkpoint or the new one. Loading never unpickles arbitrary objects: every value is a tensor,
-a number, a string, or a list/dict of them.
+checkpoint or the new one; a full disk leaves the old one. The checkpoint it replaces is kept
+as ``prev.pt`` beside it, and :func:`load_resume_checkpoint` falls back to that one when the
+latest is unreadable. Loading never unpickles arbitrary objects: every value is a tensor, a
+number, a string, or a list/dict of them (``weights_only=True`` refuses anything else).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from nasx.errors import RunError
 from nasx.runs import atomic_write_bytes
 
 FORMAT = "nasx-train-checkpoint-1"
+PREVIOUS_NAME = "prev.pt"
 
 
 def rng_state() -> dict[str, Any]:
@@ -48,11 +51,26 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss"]))
 
 
+def previous_path(path: Path) -> Path:
+    """Where the checkpoint that ``path`` replaced is kept (``prev.pt`` beside it)."""
+    return path.with_name(PREVIOUS_NAME)
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` (plus the format tag) to ``path`` atomically."""
+    """Write ``state`` (plus the format tag) to ``path`` atomically; the checkpoint it replaces
+    becomes :func:`previous_path`.
+
+    Raises:
+        RunError: the write failed (e.g. a full disk); ``path`` still holds the old checkpoint.
+    """
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    try:
+        atomic_write_bytes(path, buf.getvalue(), backup=previous_path(path))
+    except OSError as err:
+        kept = "the previous checkpoint is kept" if path.is_file() else "no checkpoint is kept"
+        raise RunError(f"{path}: could not write the checkpoint ({err.strerror or err}); {kept}; "
+                       "free space or fix the folder, then rerun with --resume") from None
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -74,3 +92,31 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise RunError(f"{path}: not a nasx training checkpoint (expected format {FORMAT!r})")
     return state
+
+
+def load_resume_checkpoint(path: Path) -> tuple[dict[str, Any] | None, Path | None, str]:
+    """The checkpoint to resume from: ``path``, or :func:`previous_path` when ``path`` is
+    unreadable.
+
+    Returns:
+        ``(state, file, warning)``: ``(None, None, "")`` when neither file exists (start from
+        scratch); ``warning`` is non-empty when the previous checkpoint had to be used.
+
+    Raises:
+        RunError: ``path`` is unreadable and there is no readable previous checkpoint.
+    """
+    prev = previous_path(path)
+    if not path.is_file():
+        if not prev.is_file():
+            return None, None, ""
+        return load_checkpoint(prev), prev, f"{path} is missing; resuming from {prev}"
+    try:
+        return load_checkpoint(path), path, ""
+    except RunError as err:
+        if not prev.is_file():
+            raise
+        try:
+            state = load_checkpoint(prev)
+        except RunError:
+            raise err from None
+        return state, prev, f"{err}; resuming from {prev} instead"

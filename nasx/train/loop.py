@@ -20,6 +20,7 @@ the last checkpoint (from the end of the last good epoch) in place.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -39,14 +40,25 @@ from tqdm import tqdm
 from nasx.config import RunConfig, config_to_dict, dump_config, load_config, validate_config
 from nasx.data import DatasetSplits, iterate_batches, load_dataset
 from nasx.errors import ConfigError, NasxError, RunError
-from nasx.runs import CONFIG_FILE, atomic_write_text, prepare_run_dir, write_resolved_config
+from nasx.runs import (
+    CONFIG_FILE,
+    atomic_write_text,
+    prepare_run_dir,
+    run_lock,
+    write_resolved_config,
+)
 from nasx.search_spaces import SearchSpace, dump_space_yaml, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import save_supernet
 from nasx.train import distributed as dd
 from nasx.train import run_files as rf
 from nasx.train.bn_recal import recalibrate_bn
-from nasx.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nasx.train.checkpoint import (
+    load_resume_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from nasx.train.evaluate import SubnetEval, calibration_batches, evaluate_subnets
 from nasx.train.optim import advance, build_optimizer, build_scheduler
 from nasx.train.plan import RunPlan
@@ -177,12 +189,13 @@ def train_supernet(
     device = dd.rank_device(device, ranks)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
-    if resume and out.is_dir():
-        check_resume_config(out, cfg)
-    with dd.process_group(ranks, device):
-        return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
-                      resume=resume, say=(log if log is not None and ranks.main else None),
-                      progress=progress and ranks.main, start_time=start_time)
+    with run_lock(out, "train") if ranks.main else contextlib.nullcontext():
+        if resume and out.is_dir():
+            check_resume_config(out, cfg)
+        with dd.process_group(ranks, device):
+            return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
+                          resume=resume, say=(log if log is not None and ranks.main else None),
+                          progress=progress and ranks.main, start_time=start_time)
 
 
 def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace,
@@ -215,8 +228,10 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
         torch.manual_seed(derived_seed(cfg.seed, ranks.rank, _RANK_STREAM))
     step, epoch, bad, history = 0, 0, 0, []
     ckpt_path = run_dir / rf.CHECKPOINT
-    if resume and ckpt_path.is_file():
-        state = load_checkpoint(ckpt_path)
+    state, _, warning = load_resume_checkpoint(ckpt_path) if resume else (None, None, "")
+    if warning:
+        say(f"warning: {warning}")
+    if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
