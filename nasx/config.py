@@ -87,13 +87,30 @@ def checked(default: Any, check: Check) -> Any:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Random augmentation of the training batches (never of validation or test data).
+
+    Attributes:
+        crop: window slicing: each sequence becomes a random window of at least this fraction
+            of its length, resampled back to that length (1: off).
+        scale: std of the log amplitude factor per sequence and channel (0: off).
+        noise: std of the Gaussian jitter added to every valid step (0: off).
+    """
+
+    crop: float = checked(1.0, Check(lambda v: 0 < v <= 1, "in (0, 1]"))
+    scale: float = checked(0.0, at_least(0))
+    noise: float = checked(0.0, at_least(0))
+
+
+@dataclass(frozen=True)
 class DataConfig:
-    """Which dataset to train on and how to split and batch it."""
+    """Which dataset to train on and how to split, batch and augment it."""
 
     name: str = "japanese-vowels"
     val_fraction: float = checked(0.2, open_interval(0, 1))
     normalize: bool = True
     batch_size: int = checked(32, at_least(1))
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,11 @@ class TrainConfig:
         device: torch device, e.g. ``cpu`` or ``cuda``.
         threads: CPU threads for torch (``torch.set_num_threads``); null keeps torch's default.
             One thread is the fastest for these small tensors on a shared 2-core machine.
+        sync_bn: under ``torchrun``, normalise with the global batch's BatchNorm statistics and
+            activation ranges (all-reduced across processes) instead of each process's shard.
+        arch: standalone training: path to an arch JSON file; every step trains only that
+            subnet on the labels (no sandwich, no distillation), the baseline against which
+            one-shot weights are compared. Null: train the supernet.
     """
 
     epochs: int = checked(120, at_least(1))
@@ -145,6 +167,8 @@ class TrainConfig:
     batches_per_epoch: int | None = checked(None, optional(at_least(1)))
     device: str = "cpu"
     threads: int | None = checked(1, optional(at_least(1)))
+    sync_bn: bool = True
+    arch: str | None = None
 
 
 @dataclass(frozen=True)

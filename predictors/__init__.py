@@ -5,6 +5,15 @@
   latency; whole-sequence or streaming), built on the deployment :mod:`.schedule`;
 - independent counts on an extracted module to check it: :mod:`.module_audit` (imports torch,
   so it is not imported here).
+- measured latency (``nasx profile``): :mod:`.measure` (timing, imports torch),
+  :mod:`.latency_data` (the resumable measurements), :mod:`.latency_model`
+  (``LatencyPredictor``, ``find_latency_predictor``), :mod:`.latency_profile` (the whole
+  profile, imports torch); import them by module path.
+- accuracy predictor (``nasx predictor fit``): :mod:`.features` (``ArchFeatures``),
+  :mod:`.ridge`, :mod:`.mlp_ensemble`, :mod:`.accuracy` (``AccuracyPredictor``, model choice),
+  :mod:`.accuracy_data` (the resumable, sharded dataset; ``evaluate_archs``),
+  :mod:`.accuracy_fit` (``fit_run_predictor``, ``load_run_predictor``); they import torch, so
+  import them by module path.
 """
 
 from __future__ import annotations

@@ -248,6 +248,11 @@ class CostModel:
             plan.append(("stage", (head, slots, entry_kernel(st.stride))))
         return plan
 
+    def genome_units(self, genome: list[int]) -> list[Unit]:
+        """The units of an integer ``genome`` (a list of ints, not range-checked) in execution
+        order, as :meth:`units` gives them for the decoded arch."""
+        return self._genome_units(genome)
+
     def _genome_units(self, g: list[int]) -> list[Unit]:
         (_, stem), *stages = self._genome_plan
         w, k, s, wb, ab = (c[g[n]] for n, c in stem)

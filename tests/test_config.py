@@ -129,14 +129,14 @@ def test_wrong_types_of_generic_fields(override, message):
         (
             "data.val_frac=0.3",
             "unknown config key 'data.val_frac' (valid keys under 'data': "
-            "batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction)",
         ),
         ("sed=1", "unknown config key 'sed' (valid keys: data, seed, space, train)"),
         ("seed.x=1", "unknown config key 'seed.x' ('seed' is int, not a section)"),
         (
             "data={batch: 3}",
             "unknown config key 'data.batch' (valid keys under 'data': "
-            "batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction)",
         ),
     ],
 )
@@ -189,7 +189,7 @@ def test_errors_inside_a_file_name_the_file(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("data:\n  val_frac: 0.3\n")
     assert _error(RunConfig, path) == (
-        "unknown config key 'data.val_frac' (valid keys under 'data': batch_size, name, "
+        "unknown config key 'data.val_frac' (valid keys under 'data': augment, batch_size, name, "
         f"normalize, val_fraction) in config file '{path}'"
     )
     path.write_text("seed: abc\n")
@@ -213,11 +213,13 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
     text = dump_config(cfg)
     assert text == (
         "seed: 4\nspace: hybrid-mcu\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
-        "  normalize: true\n  batch_size: 32\ntrain:\n  epochs: 120\n  lr: 0.003\n"
+        "  normalize: true\n  batch_size: 32\n  augment:\n    crop: 1.0\n    scale: 0.0\n"
+        "    noise: 0.0\ntrain:\n  epochs: 120\n  lr: 0.003\n"
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
         "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
         "  eps_warmup: 2.0\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
         "  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n  threads: 1\n"
+        "  sync_bn: true\n  arch: null\n"
     )
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -242,6 +244,7 @@ def test_config_to_dict():
             "val_fraction": 0.2,
             "normalize": True,
             "batch_size": 32,
+            "augment": {"crop": 1.0, "scale": 0.0, "noise": 0.0},
         },
         "train": config_to_dict(TrainConfig()),
     }
@@ -257,7 +260,7 @@ def test_train_defaults_and_overrides():
         epochs=120, lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
         grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.5,
         eps_warmup=2.0, shrink="deps", op_choice="sample", eval_random=3, calib_batches=4,
-        batches_per_epoch=None, device="cpu", threads=1,
+        batches_per_epoch=None, device="cpu", threads=1, sync_bn=True, arch=None,
     )
 
 

@@ -38,6 +38,11 @@ COMMAND_MODULES: list[str] = [
     "nasx.cli.eval_cmd",
     "nasx.cli.devices_cmd",
     "nasx.cli.cost_cmd",
+    "nasx.cli.export_cmd",
+    "nasx.cli.predictor_cmd",
+    "nasx.cli.search_cmd",
+    "nasx.cli.inspect_cmd",
+    "nasx.cli.profile_cmd",
 ]
 
 OVERRIDE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*=")

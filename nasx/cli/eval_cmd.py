@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run", type=Path, required=True, help="run folder written by nasx train")
     p.add_argument("--arch", action="append", metavar="SPEC",
                    help="largest, smallest, random:K, an arch id from the run's archs.json, or "
-                   "an arch JSON file; repeat for several (default: largest and smallest)")
+                   "an arch JSON file, or standalone (the subnet of a run trained with "
+                   "train.arch); repeat for several (default: largest and smallest, or "
+                   "standalone)")
     p.add_argument("--split", choices=("val", "test"), default="val", help="data split")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
     p.set_defaults(func=run, command_parser=p)
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from nasx.train.run_eval import evaluate_run, load_trained_run
 
     trained = load_trained_run(args.run)
-    specs = args.arch or ["largest", "smallest"]
+    standalone = trained.cfg.train.arch is not None  # one subnet trained alone (train.arch)
+    specs = args.arch or (["standalone"] if standalone else ["largest", "smallest"])
     results = evaluate_run(trained, specs, args.split)
     if trained.weights != "supernet.safetensors":
         print(f"nasx eval: using {trained.weights}: the run has not finished", file=sys.stderr)

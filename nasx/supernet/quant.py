@@ -2,7 +2,9 @@
 
 :class:`ActQuant` keeps an exponential moving average of ``max|x|`` (updated in training) and
 fake-quantizes ``x`` per tensor with it. Until a range has been seen it uses the tensor's own
-``max|x|``, so an untrained module still computes something sensible.
+``max|x|``, so an untrained module still computes something sensible. Inside
+:func:`~nasx.supernet.stats_sync.synchronized_stats` the range measured in training is the max
+over the ranks of a data-parallel job.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from nasx.kernels.fake_quant import FLOAT_BITS, fake_quant_act, fake_quant_weight
+from nasx.supernet.stats_sync import max_across_ranks, stats_sync_active
 
 
 class ActQuant(nn.Module):
@@ -31,8 +34,13 @@ class ActQuant(nn.Module):
         if not self.training and bits >= FLOAT_BITS:
             return x
         absx = x.detach().abs()
-        cur = (absx if valid is None else absx * valid).amax().to(self.amax.dtype)
+        if absx.numel() == 0:  # an empty shard of a data-parallel batch: no range of its own
+            cur = torch.zeros((), dtype=self.amax.dtype, device=x.device)
+        else:
+            cur = (absx if valid is None else absx * valid).amax().to(self.amax.dtype)
         if self.training:
+            if stats_sync_active():
+                cur = max_across_ranks(cur)  # the global batch's range on every rank
             with torch.no_grad():
                 ema = self.amax * (1 - self.momentum) + cur * self.momentum
                 self.amax.copy_(torch.where(self.seen, ema, cur))

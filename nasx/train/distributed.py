@@ -2,20 +2,23 @@
 
 A supernet step trains several subnets, and each leaves most of the weights without a gradient,
 so ``DistributedDataParallel`` would need ``find_unused_parameters`` (a graph walk every
-backward) and still all-reduce per backward. Instead the ranks never talk during the forward
-and backward passes (every backward is trivially ``no_sync``): after the last backward of a step
+backward) and still all-reduce per backward. Instead no gradient is communicated during the
+backward passes (every backward is trivially ``no_sync``): after the last backward of a step
 :func:`all_reduce_step` packs every parameter's gradient (zeros where a rank has none), a
 has-gradient flag per parameter, the step's losses and a non-finite flag into one flat tensor
-and sums it across ranks once. Each rank first scales its part by its share of the global batch,
-so the sum is the gradient of the loss averaged over the *global* batch, also when the shards
-differ in size. A parameter that no rank touched keeps ``grad=None``, so the optimizer skips it
-as in a single process. Then every rank clips and steps identically; buffers (BatchNorm running
-statistics, activation ranges) are broadcast from rank 0 so all ranks stay bit-identical.
+and sums it across ranks once. Each rank scales its losses by its share of the global batch
+before backward, so the sum is the gradient of the loss averaged over the *global* batch, also
+when the shards differ in size. A parameter that no rank touched keeps ``grad=None``, so the
+optimizer skips it as in a single process. Then every rank clips and steps identically; buffers
+(BatchNorm running statistics, activation ranges) are broadcast from rank 0 so all ranks stay
+bit-identical.
 
-BatchNorm uses per-rank batch statistics (as DDP without ``SyncBatchNorm``): a 2-process run
-matches a 1-process run with the same global batch up to that difference.
+BatchNorm is synchronised (``train.sync_bn``, the default; see
+:mod:`nasx.supernet.stats_sync`): inside the step every masked BatchNorm normalises with the
+statistics of the global batch (one small differentiable all-reduce per BatchNorm call) and the
+activation ranges are max-reduced, so a multi-process run computes what one process computes on
+the global batch, up to float summation order.
 """
-
 from __future__ import annotations
 
 import os
@@ -132,8 +135,8 @@ def shard(batch: Batch, ranks: Ranks) -> Batch:
     """This rank's contiguous share of a global batch.
 
     Shard sizes differ by at most one (the first ranks take the extra rows); a shard may be
-    empty when the batch has fewer rows than there are ranks. Each shard is cut to its own
-    longest sequence.
+    empty when the batch has fewer rows than there are ranks (it keeps the batch's length). Each
+    non-empty shard is cut to its own longest sequence.
     """
     if not ranks.distributed:
         return batch
@@ -141,20 +144,25 @@ def shard(batch: Batch, ranks: Ranks) -> Batch:
     start = ranks.rank * (n // ranks.world) + min(ranks.rank, n % ranks.world)
     stop = start + n // ranks.world + (1 if ranks.rank < n % ranks.world else 0)
     lengths = batch.lengths[start:stop]  # (b,)
-    longest = int(lengths.max()) if stop > start else 0
+    # An empty shard keeps the batch's length: it still runs the step (synchronised statistics)
+    longest = int(lengths.max()) if stop > start else batch.x.shape[-1]
     return Batch(x=batch.x[start:stop, :, :longest], lengths=lengths, y=batch.y[start:stop])
 
 
 def all_reduce_step(
     net: nn.Module, losses: Sequence[float], finite: bool, weight: float
 ) -> tuple[list[float], bool]:
-    """Sum this step's weighted gradients and losses over all ranks, in place, in one call.
+    """Sum this step's gradients and weighted losses over all ranks, in place, in one call.
 
     Args:
-        net: the model; every parameter's ``.grad`` becomes ``sum_r weight_r * grad_r`` (missing
-            gradients count as zeros), or stays ``None`` when no rank has one.
-        losses: this rank's step losses (per-sample means over its shard), the same count on
-            every rank.
+        net: the model; every parameter's ``.grad`` becomes ``sum_r grad_r`` (missing gradients
+            count as zeros), or stays ``None`` when no rank has one. Each rank's gradients must
+            come from its losses already scaled by its ``weight`` (``sandwich_step``'s
+            ``loss_weight``): with synchronised BatchNorm a rank's gradient also carries the
+            other ranks' losses through the shared statistics, so the weights cannot be applied
+            afterwards.
+        losses: this rank's step losses (per-sample means over its shard, unscaled), the same
+            count on every rank.
         finite: whether this rank's losses were all finite.
         weight: this rank's share of the global batch, ``shard size / global batch size``.
 
@@ -163,8 +171,7 @@ def all_reduce_step(
     """
     params = list(net.parameters())
     device = params[0].device
-    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() * weight
-             for p in params]
+    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params]
     has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=device)
     tail = torch.tensor([*(v * weight for v in losses), 0.0 if finite else 1.0],
                         dtype=torch.float32, device=device)

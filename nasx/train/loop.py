@@ -11,7 +11,11 @@ run (on CPU, same thread count).
 Under ``torchrun`` (``RANK``/``WORLD_SIZE`` in the environment) the run is data-parallel
 (:mod:`nasx.train.distributed`): ``data.batch_size`` is the *global* batch, split into
 contiguous shards, one per rank; all ranks draw the same subnets and hold the same weights;
+BatchNorm statistics and activation ranges are those of the global batch (``train.sync_bn``);
 rank 0 alone writes files, evaluates and prints while the others wait.
+
+With ``train.arch`` (standalone training) every step trains that one subnet on the labels, no
+sandwich and no distillation, and it is the one subnet evaluated every epoch.
 
 A step with a non-finite loss or gradient norm is skipped (the weights do not change) and
 logged; :data:`MAX_BAD_STEPS` in a row stop the run with :class:`TrainingDivergedError`, leaving
@@ -38,7 +42,8 @@ import torch
 from tqdm import tqdm
 
 from nasx.config import RunConfig, config_to_dict, dump_config, load_config, validate_config
-from nasx.data import DatasetSplits, iterate_batches, load_dataset
+from nasx.data import Batch, DatasetSplits, iterate_batches, load_dataset
+from nasx.data.augment import Augmentation, augment_batch
 from nasx.errors import ConfigError, NasxError, RunError
 from nasx.runs import (
     CONFIG_FILE,
@@ -47,9 +52,10 @@ from nasx.runs import (
     run_lock,
     write_resolved_config,
 )
-from nasx.search_spaces import SearchSpace, dump_space_yaml, load_space
+from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import save_supernet
+from nasx.supernet.stats_sync import synchronized_stats
 from nasx.train import distributed as dd
 from nasx.train import run_files as rf
 from nasx.train.bn_recal import recalibrate_bn
@@ -64,12 +70,13 @@ from nasx.train.optim import advance, build_optimizer, build_scheduler
 from nasx.train.plan import RunPlan
 from nasx.train.sandwich import sandwich_step
 from nasx.train.seeds import derived_seed
-from nasx.train.subnets import monitor_archs
+from nasx.train.subnets import STANDALONE, monitor_archs
 from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
 
 MAX_BAD_STEPS = 3
 _SHUFFLE_STREAM = 2
 _RANK_STREAM = 3
+_AUGMENT_STREAM = 4
 # Config keys a resumed run may change (they do not change what is computed on CPU).
 RESUME_MAY_CHANGE = ("train.device",)
 
@@ -154,6 +161,17 @@ def build_supernet(cfg: RunConfig, space: SearchSpace, splits: DatasetSplits) ->
     return Supernet(space, splits.channels, splits.num_classes)
 
 
+def _augmented(cfg: RunConfig, batch: Batch, step: int) -> Batch:
+    """The global ``batch`` of ``step`` with ``data.augment`` applied (seeded by seed and step,
+    so every rank and a resumed run draw the same augmentation)."""
+    a = cfg.data.augment
+    aug = Augmentation(crop=a.crop, scale=a.scale, noise=a.noise)
+    if not aug.active:
+        return batch
+    gen = torch.Generator().manual_seed(derived_seed(cfg.seed, step, _AUGMENT_STREAM))
+    return augment_batch(batch, aug, gen)
+
+
 def _epoch_batches(cfg: RunConfig, splits: DatasetSplits, epoch: int, steps: int) -> Any:
     gen = torch.Generator().manual_seed(derived_seed(cfg.seed, epoch, _SHUFFLE_STREAM))
     batches = iterate_batches(splits.train, cfg.data.batch_size, shuffle=True, generator=gen)
@@ -213,12 +231,14 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
            say: Callable[[str], None] | None, progress: bool, start_time: float) -> TrainResult:
     say = say or (lambda _line: None)
     t = cfg.train
-    monitors = monitor_archs(space, cfg.seed, t.eval_random, t.op_choice)
+    fixed = load_arch(space, t.arch) if t.arch is not None else None
+    monitors = ([(STANDALONE, fixed)] if fixed is not None
+                else monitor_archs(space, cfg.seed, t.eval_random, t.op_choice))
     dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, monitors,
                                            overwrite=overwrite, resume=resume))
     run_dir = out
 
-    plan = RunPlan.from_config(cfg, len(splits.train))
+    plan = RunPlan.from_config(cfg, len(splits.train), fixed_arch=fixed)
     net = build_supernet(cfg, space, splits).to(device)
     optimizer = build_optimizer(net, t)
     scheduler = build_scheduler(optimizer, plan.total_steps, plan.warmup_steps)
@@ -248,7 +268,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     writer = open_writer(run_dir / rf.TB_DIR, step) if ranks.main else None
     try:
         for epoch in range(start_epoch, t.epochs):
-            epoch_start = time.perf_counter()
+            epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
             net.train()
             losses, skipped = [], 0
             batches = _epoch_batches(cfg, splits, epoch, plan.steps_per_epoch)
@@ -257,13 +277,16 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
             for batch in bar:
                 eps = plan.eps(step)
                 lr = optimizer.param_groups[0]["lr"]
-                part = dd.shard(batch, ranks)
-                sync = (functools.partial(dd.all_reduce_step, weight=len(part.y) / len(batch.y))
+                part = dd.shard(_augmented(cfg, batch, step), ranks)
+                weight = len(part.y) / len(batch.y)  # this rank's share of the global batch
+                sync = (functools.partial(dd.all_reduce_step, weight=weight)
                         if ranks.distributed else None)
-                result = sandwich_step(
-                    net, optimizer, part.to(device), plan.archs(space, step), eps=eps,
-                    label_smoothing=t.label_smoothing, kd_temperature=t.kd_temperature,
-                    grad_clip=t.grad_clip, sync=sync)
+                with synchronized_stats(ranks.distributed and t.sync_bn):
+                    result = sandwich_step(
+                        net, optimizer, part.to(device), plan.archs(space, step), eps=eps,
+                        label_smoothing=t.label_smoothing, kd_temperature=t.kd_temperature,
+                        grad_clip=t.grad_clip, sync=sync,
+                        loss_weight=weight if ranks.distributed else 1.0)
                 if ranks.distributed:
                     dd.broadcast_state(net)
                 advance(scheduler)
@@ -288,7 +311,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                 write_scalars(writer, eval_scalars(evals), step)
                 writer.flush()
                 entry = _history_entry(epoch + 1, step, losses, skipped, evals,
-                                       time.perf_counter() - epoch_start)
+                                       time.perf_counter() - epoch_start,
+                                       time.process_time() - epoch_cpu)
                 history.append(entry)
                 save_checkpoint(ckpt_path, {
                     "model": net.state_dict(), "optimizer": optimizer.state_dict(),
@@ -323,8 +347,11 @@ def _rank_rng(state: dict[str, Any], ranks: dd.Ranks) -> dict[str, Any]:
 
 
 def _history_entry(epoch: int, step: int, losses: list[float], skipped: int,
-                   evals: list[SubnetEval], seconds: float) -> dict[str, Any]:
+                   evals: list[SubnetEval], seconds: float, cpu_seconds: float) -> dict[str, Any]:
+    # cpu_seconds: this process's CPU time (all its threads), a steadier measure of compute
+    # than wall time on a shared machine
     return {"epoch": epoch, "step": step, "seconds": round(seconds, 3),
+            "cpu_seconds": round(cpu_seconds, 3),
             "loss_largest": statistics.fmean(losses) if losses else None,
             "skipped_steps": skipped, "val": [e.as_json() for e in evals]}
 
@@ -342,7 +369,8 @@ def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
     parts = [f"epoch {entry['epoch']}/{epochs}", f"step {entry['step']}"]
     if entry["loss_largest"] is not None:
         parts.append(f"loss {entry['loss_largest']:.4f}")
-    parts.append(f"val acc largest {val['largest']:.4f} smallest {val['smallest']:.4f}")
+    parts.append("val acc " + " ".join(f"{name} {acc:.4f}" for name, acc in val.items()
+                                       if not name.startswith("random-")))
     if randoms:
         parts.append(f"random median {statistics.median(randoms):.4f}")
     parts.append(f"{entry['seconds']:.1f} s")

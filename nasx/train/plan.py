@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from nasx.config import RunConfig
 from nasx.search_spaces import Arch, SearchSpace
 from nasx.train.schedules import progressive_phase, shrink_eps
-from nasx.train.subnets import PROGRESSIVE_GROUPS, restricted_space, sandwich_archs, step_rng
+from nasx.train.subnets import (
+    PROGRESSIVE_GROUPS,
+    STANDALONE,
+    restricted_space,
+    sandwich_archs,
+    step_rng,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class RunPlan:
         eps_warmup: epochs of the ε ramp (0 for ``sandwich``).
         num_random: random subnets per step.
         op_choice: see :mod:`nasx.train.subnets`.
+        fixed_arch: standalone training (``train.arch``): every step trains this arch alone.
     """
 
     seed: int
@@ -40,10 +47,12 @@ class RunPlan:
     eps_warmup: float
     num_random: int
     op_choice: str
+    fixed_arch: Arch | None = None
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, n_train: int) -> RunPlan:
-        """The plan of ``cfg`` for a training split of ``n_train`` sequences."""
+    def from_config(cls, cfg: RunConfig, n_train: int, fixed_arch: Arch | None = None) -> RunPlan:
+        """The plan of ``cfg`` for a training split of ``n_train`` sequences (and the arch of
+        ``train.arch``, loaded by the caller, for standalone training)."""
         t = cfg.train
         steps = math.ceil(n_train / cfg.data.batch_size)
         if t.batches_per_epoch is not None:
@@ -59,6 +68,7 @@ class RunPlan:
             eps_warmup=0.0 if sandwich else t.eps_warmup,
             num_random=t.num_random,
             op_choice=t.op_choice,
+            fixed_arch=fixed_arch,
         )
 
     def eps(self, step: int) -> float:
@@ -74,6 +84,9 @@ class RunPlan:
         return max(0, phase + 1)
 
     def archs(self, space: SearchSpace, step: int) -> list[tuple[str, Arch]]:
-        """The subnets of ``step``: largest, smallest, random ones, drawn with ``(seed, step)``."""
+        """The subnets of ``step``: largest, smallest, random ones, drawn with ``(seed, step)``;
+        in standalone training only ``[("standalone", fixed_arch)]``."""
+        if self.fixed_arch is not None:
+            return [(STANDALONE, self.fixed_arch)]
         sub = restricted_space(space, self.unlocked_groups(step))
         return sandwich_archs(sub, step_rng(self.seed, step), self.num_random, self.op_choice)

@@ -7,7 +7,9 @@ Arch specs:
 - ``random:K``: the first ``K`` fixed random subnets of the run; the first ``eval_random`` of
   them are the ones validated every epoch, more continue the same seeded stream;
 - an arch id (12 hex digits) listed in the run's ``archs.json``;
-- a path to an arch JSON file (e.g. a line of ``nasx space sample`` saved to a file).
+- a path to an arch JSON file (e.g. a line of ``nasx space sample`` saved to a file);
+- ``standalone``: the one subnet of a run trained standalone (``train.arch``), where the other
+  names are refused.
 
 The weights come from ``supernet.safetensors``, or from ``checkpoints/last.pt`` when the run has
 not finished. Each subnet is evaluated after BatchNorm recalibration on the run's calibration
@@ -34,7 +36,7 @@ from nasx.train import run_files as rf
 from nasx.train.checkpoint import load_checkpoint
 from nasx.train.evaluate import SubnetEval, calibration_batches, evaluate_subnets
 from nasx.train.loop import build_supernet, resolve_device
-from nasx.train.subnets import monitor_archs
+from nasx.train.subnets import STANDALONE, monitor_archs
 
 _ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
 _RANDOM = re.compile(r"^random:(\d+)$")
@@ -88,6 +90,8 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
 def resolve_arch_specs(run: TrainedRun, specs: Sequence[str]) -> list[tuple[str, Arch]]:
     """``(name, arch)`` for each spec (see the module docstring), in order."""
     t = run.cfg.train
+    if t.arch is not None:
+        return [_standalone_spec(run, spec) for spec in specs]
     wanted_random = max([int(m.group(1)) for s in specs if (m := _RANDOM.match(s))] or [0])
     fixed = dict(monitor_archs(run.space, run.cfg.seed, max(wanted_random, t.eval_random),
                                t.op_choice))
@@ -114,6 +118,18 @@ def resolve_arch_specs(run: TrainedRun, specs: Sequence[str]) -> list[tuple[str,
             raise NasxError(f"--arch {spec!r}: expected largest, smallest, random:K, an arch id "
                             "from the run's archs.json or an arch JSON file")
     return out
+
+
+def _standalone_spec(run: TrainedRun, spec: str) -> tuple[str, Arch]:
+    """Resolve ``spec`` in a run that trained one subnet alone (``train.arch``)."""
+    if spec in ("largest", "smallest") or _RANDOM.match(spec):
+        raise NasxError(f"--arch {spec}: '{run.run_dir}' trained one subnet standalone "
+                        f"(train.arch); evaluate it with --arch {STANDALONE}")
+    if spec == STANDALONE:
+        return STANDALONE, rf.read_archs(run.run_dir)[STANDALONE]["arch"]
+    if Path(spec).is_file():
+        return Path(spec).stem, load_arch(run.space, spec)
+    raise NasxError(f"--arch {spec!r}: expected {STANDALONE} or an arch JSON file")
 
 
 def evaluate_run(run: TrainedRun, specs: Sequence[str], split: str = "val") -> list[SubnetEval]:

@@ -87,6 +87,7 @@ def sandwich_step(
     grad_clip: float,
     no_sync: Callable[[], AbstractContextManager[None]] | None = None,
     sync: StepSync | None = None,
+    loss_weight: float = 1.0,
 ) -> StepResult:
     """Train ``archs[0]`` (the largest) on labels and ``archs[1:]`` by distillation, one step.
 
@@ -96,38 +97,45 @@ def sandwich_step(
     measures the gradient norm without clipping.
 
     ``sync`` (data-parallel training without DDP) is called once on every rank after the last
-    backward, also when this rank's loss was not finite (it then stops early) or its batch is
-    empty (it runs nothing), so that the ranks agree on the gradients, the reported losses (of
-    the global batch) and whether the step is skipped.
+    backward, so that the ranks agree on the gradients, the reported losses (of the global
+    batch) and whether the step is skipped. With ``sync`` every rank runs every forward and
+    backward pass of the step in the same order, also when its loss is not finite (the step is
+    then skipped everywhere) or its shard is empty (a zero loss), because synchronised
+    BatchNorm communicates inside them. ``loss_weight`` (the rank's share of the global batch)
+    scales every loss before its backward; ``sync`` then sums the gradients.
     """
     optimizer.zero_grad(set_to_none=True)
     _, largest = archs[0]
     students = list(archs[1:]) if eps > 0 else []
     n_backward = 1 + len(students)
+    lockstep = sync is not None
+    empty = len(batch.y) == 0
 
     def backward(loss: Tensor, index: int) -> None:
         last = index == n_backward - 1
         ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
         with ctx:
-            loss.backward()
+            (loss * loss_weight if loss_weight != 1.0 else loss).backward()
 
     losses: list[float] = []
     finite = True
-    if len(batch.y) > 0:
+    if not empty or lockstep:
         logits = net(batch.x, batch.lengths, arch=largest)  # (B, K)
-        loss = F.cross_entropy(logits, batch.y, label_smoothing=label_smoothing)
+        loss = (logits.sum() * 0.0 if empty
+                else F.cross_entropy(logits, batch.y, label_smoothing=label_smoothing))
         losses.append(loss.item())
         finite = _finite(losses[0])
-        if finite:
+        if finite or lockstep:
             backward(loss, 0)
             teacher = logits.detach()
             with dropout_off(net):
                 for i, (_, arch) in enumerate(students, start=1):
-                    kd = distill_loss(net(batch.x, batch.lengths, arch=arch), teacher,
-                                      kd_temperature)
+                    student = net(batch.x, batch.lengths, arch=arch)  # (B, K)
+                    kd = (student.sum() * 0.0 if empty
+                          else distill_loss(student, teacher, kd_temperature))
                     losses.append(kd.item())
-                    finite = _finite(losses[-1])
-                    if not finite:
+                    finite = finite and _finite(losses[-1])
+                    if not finite and not lockstep:
                         break
                     backward(eps * kd, i)
     if sync is not None:

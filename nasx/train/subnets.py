@@ -33,6 +33,8 @@ from nasx.search_spaces import (
 )
 
 OP_CHOICES = ("sample", "paired", "first")
+# The name of the one subnet of a standalone run (``train.arch``), in steps and evaluations.
+STANDALONE = "standalone"
 
 # Elastic dimensions unlocked one group per phase of progressive shrinking (as in Once-for-All:
 # kernel first, then depth, then width); the last group is the bit-widths.

@@ -152,8 +152,8 @@ def test_malformed_npz(capsys, write_npz):
         (["seed=abc"], "config key 'seed' expects int, got 'abc' (str)"),
         (
             ["data.val_frac=0.3"],
-            "unknown config key 'data.val_frac' (valid keys under 'data': batch_size, name, "
-            "normalize, val_fraction)",
+            "unknown config key 'data.val_frac' (valid keys under 'data': augment, batch_size, "
+            "name, normalize, val_fraction)",
         ),
         (["--val-fraction", "1.5"], "config key 'data.val_fraction' must be in (0, 1), got 1.5"),
         (

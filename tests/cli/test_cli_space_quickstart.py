@@ -178,11 +178,11 @@ def test_existing_run_folder_is_never_overwritten_silently(capsys, tmp_path: Pat
         (
             ["data.colour=1"],
             "unknown config key 'data.colour' (valid keys under 'data': "
-            "batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction)",
         ),
         (
             ["space=nope"],
-            "unknown search space 'nope' (presets: hybrid-gpu, hybrid-mcu, tiny; "
+            "unknown search space 'nope' (presets: hybrid-gpu, hybrid-long, hybrid-mcu, tiny; "
             "or give a path to a .yaml file)",
         ),
     ],

@@ -83,6 +83,7 @@ GOLDEN = {
     "tiny": "863381c5540e",
     "hybrid-mcu": "29b0ae725891",
     "hybrid-gpu": "f0495083a497",
+    "hybrid-long": "69f623820625",
 }
 
 

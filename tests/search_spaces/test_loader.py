@@ -18,7 +18,7 @@ MINIMAL = {
 
 
 def test_presets_are_listed_and_load() -> None:
-    assert preset_names() == ["hybrid-gpu", "hybrid-mcu", "tiny"]
+    assert preset_names() == ["hybrid-gpu", "hybrid-long", "hybrid-mcu", "tiny"]
     mcu = load_space("hybrid-mcu")
     assert mcu.stem.width == (8, 16, 24)
     assert [s.width for s in mcu.stages] == [(16, 24, 32), (32, 48, 64)]
@@ -127,7 +127,7 @@ def test_file_errors(tmp_path: Path) -> None:
     with pytest.raises(SpaceError) as info:
         load_space("nope")
     assert str(info.value) == (
-        "unknown search space 'nope' (presets: hybrid-gpu, hybrid-mcu, tiny; "
+        "unknown search space 'nope' (presets: hybrid-gpu, hybrid-long, hybrid-mcu, tiny; "
         "or give a path to a .yaml file)"
     )
     with pytest.raises(SpaceError, match=r"missing.yaml: search-space file not found"):

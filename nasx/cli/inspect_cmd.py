@@ -1,0 +1,102 @@
+"""``nasx inspect``: the Pareto fronts and budget picks of a run's search.
+
+    nasx inspect --run runs/NAME [--format table|json|csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("table", "json", "csv")
+CSV_COLUMNS = ("index", "device", "id", "on_front", "best_for", "pred_accuracy",
+               "pred_accuracy_std", "latency_ms", "latency_label", "sram_kb", "flash_kb",
+               "val_accuracy", "val_latency_ms", "arch")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``nasx inspect``."""
+    p = subparsers.add_parser(
+        "inspect", help="print a run's search results (fronts, budget picks)",
+        description="Print the subnets of <run>/search/pareto.json (per device its front, and "
+        "each budget's best subnet) with predicted and validated numbers, and the TensorBoard "
+        "command for the front figures and HParams views.")
+    p.add_argument("--run", type=Path, required=True, help="run folder searched by nasx search")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    p.set_defaults(func=run, command_parser=p)
+
+
+def _best_for(doc: dict[str, Any]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for b in doc["budgets"]:
+        if b["best"] is not None:
+            out.setdefault(int(b["best"]), []).append(b["name"])
+    return out
+
+
+def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per subnet (:data:`CSV_COLUMNS`)."""
+    from nasx.search_spaces import describe_arch
+
+    best = _best_for(doc)
+    rows = []
+    for s in doc["subnets"]:
+        p, v = s["predicted"], s["validated"] or {}
+        rows.append({
+            "index": s["index"], "device": s["device"], "id": s["id"],
+            "on_front": str(bool(s.get("on_front", True))).lower(),
+            "best_for": "; ".join(best.get(s["index"], [])),
+            "pred_accuracy": f"{p['accuracy']:.6g}",
+            "pred_accuracy_std": f"{p['accuracy_std']:.6g}",
+            "latency_ms": f"{p['latency_ms']:.6g}", "latency_label": p["latency_label"],
+            "sram_kb": f"{p['sram_kb']:.6g}", "flash_kb": f"{p['flash_kb']:.6g}",
+            "val_accuracy": "" if v.get("accuracy") is None else f"{v['accuracy']:.6g}",
+            "val_latency_ms": "" if v.get("latency_ms") is None else f"{v['latency_ms']:.6g}",
+            "arch": describe_arch(s["arch"])})
+    return rows
+
+
+def _table(doc: dict[str, Any], run_dir: Path) -> None:
+    best = _best_for(doc)
+    head = (f"{'#':>3} {'device':<14} {'arch id':<13} {'front':<5} {'pred acc':>8} "
+            f"{'val acc':>7} {'latency ms':>11} {'kind':<8} {'SRAM KB':>8} {'flash KB':>8}  "
+            "best for")
+    print(head)
+    for s in doc["subnets"]:
+        p, v = s["predicted"], s["validated"]
+        val = "" if v is None else f"{100 * v['accuracy']:.2f}"
+        lat = f"{p['latency_ms']:.4g}"
+        if v is not None and v.get("latency_ms") is not None:
+            lat += f" ({v['latency_ms']:.3g})"
+        print(f"{s['index']:>3} {s['device']:<14} {s['id']:<13} "
+              f"{'yes' if s.get('on_front', True) else 'no':<5} {100 * p['accuracy']:>8.2f} "
+              f"{val:>7} {lat:>11} {p['latency_label']:<8} {p['sram_kb']:>8.1f} "
+              f"{p['flash_kb']:>8.1f}  {'; '.join(best.get(s['index'], []))}")
+    for b in doc["budgets"]:
+        pick = "none meets it" if b["best"] is None else \
+            f"#{b['best']} {doc['subnets'][b['best']]['id']}"
+        print(f"budget {b['name']}: {pick}")
+    print("accuracy in %, validated latency (measured on this machine) in brackets")
+    print(f"tensorboard --logdir {run_dir / 'tb'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the search results of ``--run``."""
+    from nasx.search.pareto import read_pareto
+    from nasx.search.runner import output_paths
+
+    pareto_path, _ = output_paths(args.run)
+    doc = read_pareto(pareto_path)
+    if args.format == "json":
+        print(json.dumps(doc, indent=1))
+    elif args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(csv_rows(doc))
+    else:
+        _table(doc, args.run)
+    return 0

@@ -1,0 +1,163 @@
+"""``nasx profile``: measure subnets on this machine and fit the latency predictor.
+
+    nasx profile [--device host-cpu] [--samples N] (--run R | --space S [--data D])
+                 [--batch B] [--threads T] [--seed S] [--length L] [--rounds R] [--warmup W]
+                 [--repeats K] [--statistic min|median] [--out DIR] [--format table|json]
+
+Files: ``latency-<device>.json`` (the predictor) and ``latency-<device>-data.jsonl`` (the
+measurements, resumable) in ``R/predictors/`` with ``--run``, else in the user cache
+(``$NASX_CACHE_DIR``, else ``$XDG_CACHE_HOME/nasx``, else ``~/.cache/nasx``), or in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from nasx.cli import seed_type
+
+
+def _int_at_least(least: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give an integer >= {least}")
+        return value
+    return parse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``nasx profile``."""
+    p = subparsers.add_parser(
+        "profile", help="measure subnet latency on this machine and fit a predictor",
+        description="Measure the forward latency of sampled subnets on this machine (random "
+        "weights, eval mode, inference mode, fixed threads, interleaved rounds), fit the "
+        "per-unit latency predictor and report its error on held-out subnets.")
+    p.add_argument("--device", default="host-cpu", metavar="NAME|PATH",
+                   help="device to measure: host-cpu (this machine; default)")
+    p.add_argument("--samples", type=_int_at_least(1), default=500, metavar="N",
+                   help="random subnets to measure, besides the largest and smallest (default "
+                   "500); min(100, N // 4) of them are held out")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", type=Path, metavar="R",
+                     help="training run folder: its space.yaml and data; files go to R/predictors")
+    src.add_argument("--space", metavar="S", help="search space preset or YAML file")
+    p.add_argument("--data", default=None, metavar="D",
+                   help="dataset giving channels, classes and length (with --space; default "
+                   "japanese-vowels)")
+    p.add_argument("--batch", type=_int_at_least(1), default=1, metavar="B",
+                   help="sequences per forward call (default 1)")
+    p.add_argument("--threads", type=_int_at_least(1), default=1, metavar="T",
+                   help="torch CPU threads (default 1)")
+    p.add_argument("--seed", type=seed_type, default=0, metavar="S",
+                   help="subnet sampling, weights, input, round order and hold-out (default 0)")
+    p.add_argument("--length", type=_int_at_least(1), default=None, metavar="L",
+                   help="input length (default: the data's longest sequence)")
+    p.add_argument("--rounds", type=_int_at_least(1), default=10,
+                   help="interleaved rounds over all subnets (default 10)")
+    p.add_argument("--warmup", type=_int_at_least(0), default=2,
+                   help="untimed calls per subnet and round (default 2)")
+    p.add_argument("--repeats", type=_int_at_least(1), default=5,
+                   help="timed calls per subnet and round (default 5)")
+    p.add_argument("--statistic", choices=("min", "median"), default="min",
+                   help="a subnet's latency from its pooled timed calls (default min: what a "
+                   "shared machine reproduces)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="folder for the predictor and measurements (overrides the default)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.set_defaults(func=run, command_parser=p)
+
+
+def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]:
+    """``(space, channels, classes, max length, data name)`` from ``--run`` or ``--space``."""
+    from nasx.data import DEFAULT_DATASET, load_dataset
+    from nasx.errors import NasxError
+    from nasx.search_spaces import load_space
+
+    if args.run is not None:
+        from nasx.config import RunConfig, load_config
+        from nasx.runs import CONFIG_FILE
+        from nasx.train.run_files import SPACE_FILE
+
+        if args.data is not None:
+            raise NasxError("--data goes with --space; with --run the run's data is used")
+        cfg_path, space_path = args.run / CONFIG_FILE, args.run / SPACE_FILE
+        if not cfg_path.is_file() or not space_path.is_file():
+            raise NasxError(f"'{args.run}' is not a nasx train run folder (no {CONFIG_FILE} and "
+                            f"{SPACE_FILE}); give the --out folder of nasx train")
+        cfg = load_config(RunConfig, cfg_path, [])
+        space, name = load_space(space_path), cfg.data.name
+        splits = load_dataset(name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+                              normalize=cfg.data.normalize)
+    else:
+        space, name = load_space(args.space), args.data or DEFAULT_DATASET
+        splits = load_dataset(name)
+    return space, splits.channels, splits.num_classes, splits.max_length, name
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nasx profile``."""
+    import sys
+
+    from tqdm import tqdm
+
+    from nasx.predictors import load_device
+    from nasx.predictors.latency_model import cache_folder
+    from nasx.predictors.latency_profile import holdout_count, measurable_torch_device
+    from nasx.predictors.latency_profile import profile_latency as profile
+
+    device = load_device(args.device)
+    measurable_torch_device(device)  # refuse other devices before loading any data
+    space, channels, classes, max_length, data_name = _space_and_shape(args)
+    length = args.length or max_length
+    folder = args.out or (args.run / "predictors" if args.run is not None
+                          else cache_folder(space, channels, classes, length))
+    bar = tqdm(total=args.rounds * (args.samples + 2), desc="profile", unit="subnet",
+               disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        report = profile(space, device=device, channels=channels, classes=classes,
+                         length=length, folder=folder, samples=args.samples, batch=args.batch,
+                         threads=args.threads, warmup=args.warmup, repeats=args.repeats,
+                         rounds=args.rounds, seed=args.seed, statistic=args.statistic,
+                         progress=progress)
+    finally:
+        bar.close()
+    held = report.holdout
+    if args.format == "json":
+        out = {"device": device.name, "space": space.name, "data": data_name,
+               "input": [args.batch, channels, length], "threads": args.threads,
+               "rounds": args.rounds, "warmup": args.warmup, "repeats": args.repeats,
+               "statistic": args.statistic, "subnets": args.samples + 2,
+               "measured": report.measured, "reused": report.reused,
+               "seconds": round(report.seconds, 3), "n_train": report.n_train,
+               "n_holdout": holdout_count(args.samples), "holdout": held,
+               "predictor": str(report.predictor_path), "data_file": str(report.data_path)}
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"profiled {space.name} on {device.name}: input (batch {args.batch}, {channels} "
+          f"channels, length {length}) from {data_name}, {args.threads} thread(s), "
+          f"{args.rounds} rounds x ({args.warmup} warm-up + {args.repeats} timed) calls")
+    print(f"  subnets    {args.samples + 2} ({args.samples} random + largest + smallest), "
+          "random weights (latency does not depend on their values)")
+    print(f"  measured   {report.measured} (subnet, round) pairs now, {report.reused} reused "
+          f"from the file, {report.seconds:.1f} s")
+    print(f"  predictor  per-unit lookup table (non-negative least squares on relative error), "
+          f"latency = {args.statistic} of the timed calls, fitted on {report.n_train} subnets")
+    if held:
+        print(f"  held out   {held['n']} subnets: MAPE {held['mape']:.2f}%, within +-10% "
+              f"{100 * held['within_10']:.1f}%, within +-5% {100 * held['within_5']:.1f}%, "
+              f"max error {held['max_ape']:.1f}%")
+    else:
+        print("  held out   none (give --samples >= 4 to hold some out)")
+    print(f"  saved      {report.predictor_path}")
+    print(f"  data       {report.data_path}")
+    return 0

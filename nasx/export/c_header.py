@@ -1,0 +1,213 @@
+"""``model.h``: an exported subnet as a self-contained C header for MCU-class runtimes.
+
+The header holds every tensor of ``model.safetensors`` as a ``static const`` array (int8
+codes, 4-bit codes packed two per byte as ``uint8_t``, int16 codes, float32 scales, biases and
+float parameters) and a layer table in execution order, ``<p>_layers[]`` of
+``nasx_layer_t``: kind, flags (ReLU / GELU / residual add / causal), bit-widths, sizes, the
+input activation scale and pointers to the arrays. Symbols are prefixed ``nasx_<archid>_`` so
+several models can live in one program. Layer kinds:
+
+- ``NASX_CONV``: conv1d, weight ``(out, in / groups, kernel)``, BatchNorm folded into scale
+  and bias; stride, groups, 'same' or causal (flag) padding.
+- ``NASX_LINEAR``: ``(out, in)``.
+- ``NASX_LAYERNORM``: ``aux[0]`` gamma, ``aux[1]`` beta (``in`` values, eps 1e-5).
+- ``NASX_LSTM_INPUT`` / ``NASX_LSTM_RECURRENT``: ``W_ih (4H, W)`` / ``W_hh (4H, H)`` with their
+  biases, gate order i, f, g, o.
+- ``NASX_SSM``: inner width ``in``, state size ``kernel``; ``aux[0] = exp(dt A)``,
+  ``aux[1] = dt B`` (both ``(E, N)``), ``aux[2] = C (E, N)``, ``aux[3] = D (E,)``; per step
+  ``h = aux0 * h + aux1 * u``, ``y = (sum_n aux2 h + aux3 u) * silu(z)``.
+- ``NASX_ATTENTION``: scaled dot-product attention, ``out`` heads of ``kernel`` dims.
+- ``NASX_MEAN_POOL``: mean over valid steps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor
+
+from nasx import __version__
+from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.layers import Layer
+from nasx.export.net import ExportedNet
+from nasx.export.quantized import FLOAT_BITS, code_storage, stored_codes
+from nasx.search_spaces import describe_arch
+
+KINDS = ("NASX_CONV", "NASX_LINEAR", "NASX_LAYERNORM", "NASX_LSTM_INPUT", "NASX_LSTM_RECURRENT",
+         "NASX_SSM", "NASX_ATTENTION", "NASX_MEAN_POOL")
+FLAGS = {"NASX_RELU": 1, "NASX_GELU": 2, "NASX_RESIDUAL": 4, "NASX_CAUSAL": 8}
+_PER_LINE = 12
+
+_TYPES = """#ifndef NASX_TYPES_DEFINED
+#define NASX_TYPES_DEFINED
+#include <stdint.h>
+#include <stddef.h>
+enum { %s };
+enum { %s };
+typedef struct {
+  const char *name;    /* tensor prefix in model.safetensors */
+  uint8_t kind;        /* NASX_CONV ... */
+  uint8_t flags;       /* NASX_RELU | NASX_GELU | NASX_RESIDUAL | NASX_CAUSAL */
+  uint8_t wbits;       /* 2..16: integer codes, w = code * scale[out]; 32: float32 */
+  uint8_t abits;       /* input bits: q = clamp(round(x / act_scale), +-(2^(abits-1)-1)) */
+  uint16_t out, in, kernel, stride, groups;
+  float act_scale;     /* 0 when the input stays float */
+  const void *weight;  /* float, int8_t, int16_t, or uint8_t (4-bit pairs, low nibble first) */
+  const float *scale;  /* per output channel; NULL for float weights */
+  const float *bias;
+  const float *aux[4]; /* kind-specific float arrays (see the kinds above) */
+} nasx_layer_t;
+#endif
+"""
+
+
+def _cfloat(v: float) -> str:
+    """A C float literal that reads back as the same float32 (9 significant digits)."""
+    text = f"{v:.9g}"
+    if not any(c in text for c in ".en"):
+        text += ".0"
+    return text + "f"
+
+
+class _Writer:
+    """Collects arrays and layer rows of one header."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.arrays, self.rows = prefix, [], []
+
+    def array(self, name: str, t: Tensor) -> str:
+        ident = f"{self.prefix}_{re.sub(r'[^0-9A-Za-z]', '_', name)}"
+        ctype = {torch.int8: "int8_t", torch.int16: "int16_t", torch.uint8: "uint8_t",
+                 torch.float32: "float"}[t.dtype]
+        values = t.reshape(-1).tolist()
+        text = [_cfloat(v) if ctype == "float" else str(v) for v in values]
+        body = ",\n".join("  " + ", ".join(text[i:i + _PER_LINE])
+                          for i in range(0, len(text), _PER_LINE))
+        self.arrays.append(f"static const {ctype} {ident}[{max(len(values), 1)}] = {{\n"
+                           f"{body if values else '  0'}\n}};")
+        return ident
+
+    def row(self, name: str, kind: str, flags: Iterable[str], *, wbits: int = FLOAT_BITS,
+            abits: int = FLOAT_BITS, out: int = 0, inp: int = 0, kernel: int = 1,
+            stride: int = 1, groups: int = 1, act_scale: float = 0.0, weight: str = "NULL",
+            scale: str = "NULL", bias: str = "NULL", aux: tuple[str, ...] = ()) -> None:
+        flag = " | ".join(flags) or "0"
+        aux_s = ", ".join((*aux, *["NULL"] * (4 - len(aux))))
+        self.rows.append(
+            f'  {{"{name}", {kind}, {flag}, {wbits}, {abits}, {out}, {inp}, {kernel}, {stride}, '
+            f"{groups}, {_cfloat(act_scale)}, {weight}, {scale}, {bias}, {{{aux_s}}}}}")
+
+    def layer(self, name: str, layer: Layer, kind: str, flags: Iterable[str], *,
+              stride: int = 1, groups: int = 1) -> None:
+        w = layer.weight
+        shape = tuple(w.shape)
+        if w.bits >= FLOAT_BITS:
+            weight, scale = self.array(f"{name}.weight", w.value), "NULL"
+        else:
+            weight = self.array(f"{name}.weight_{code_storage(w.bits)}",
+                                stored_codes(w.codes, w.bits))
+            scale = self.array(f"{name}.weight_scale", w.scale)
+        bias = self.array(f"{name}.bias", layer.bias) if layer.bias is not None else "NULL"
+        a = layer.act
+        self.row(name, kind, flags, wbits=w.bits, abits=a.bits, out=shape[0],
+                 inp=shape[1] * groups, kernel=shape[2] if len(shape) == 3 else 1, stride=stride,
+                 groups=groups, act_scale=a.scale_value, weight=weight, scale=scale, bias=bias)
+
+    def norm(self, name: str, weight: Tensor, bias: Tensor) -> None:
+        aux = (self.array(f"{name}.weight", weight), self.array(f"{name}.bias", bias))
+        self.row(name, "NASX_LAYERNORM", (), out=weight.numel(), inp=weight.numel(), aux=aux)
+
+
+def _conv(wr: _Writer, name: str, unit: ConvReLU, causal: bool) -> None:
+    wr.layer(name, unit.conv, "NASX_CONV", ["NASX_RELU", *(["NASX_CAUSAL"] if causal else [])],
+             stride=unit.stride)
+
+
+def _block(wr: _Writer, p: str, b: object) -> None:
+    if isinstance(b, MBConvBlock):
+        causal = ["NASX_CAUSAL"] if b.causal else []
+        wr.layer(f"{p}.pw1", b.pw1, "NASX_CONV", ["NASX_RELU"])
+        wr.layer(f"{p}.dw", b.dw, "NASX_CONV", ["NASX_RELU", *causal],
+                 groups=b.dw.weight.shape[0])
+        wr.layer(f"{p}.pw2", b.pw2, "NASX_CONV", ["NASX_RESIDUAL"])
+    elif isinstance(b, LSTMBlock):
+        wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
+        wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
+        wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
+        wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+    elif isinstance(b, SSMBlock):
+        wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
+        wr.layer(f"{p}.in_proj", b.in_proj, "NASX_LINEAR", ())
+        dtu = b.dt.unsqueeze(-1)  # (E, 1)
+        aux = (wr.array(f"{p}.decay", torch.exp(dtu * b.A)), wr.array(f"{p}.dtB", dtu * b.B),
+               wr.array(f"{p}.C", b.C), wr.array(f"{p}.D", b.D))
+        e, n = b.A.shape
+        wr.row(f"{p}.scan", "NASX_SSM", (), out=e, inp=e, kernel=n, aux=aux)
+        wr.layer(f"{p}.out_proj", b.out_proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+    else:
+        assert isinstance(b, AttentionBlock)
+        wr.norm(f"{p}.ln1", b.ln1_weight, b.ln1_bias)
+        wr.layer(f"{p}.qkv", b.qkv, "NASX_LINEAR", ())
+        wr.row(f"{p}.sdpa", "NASX_ATTENTION", ["NASX_CAUSAL"] if b.causal else [],
+               out=b.heads, inp=3 * b.heads * b.head_dim, kernel=b.head_dim)
+        wr.layer(f"{p}.o", b.o, "NASX_LINEAR", ["NASX_RESIDUAL"])
+        wr.norm(f"{p}.ln2", b.ln2_weight, b.ln2_bias)
+        wr.layer(f"{p}.fc1", b.fc1, "NASX_LINEAR", ["NASX_GELU"])
+        wr.layer(f"{p}.fc2", b.fc2, "NASX_LINEAR", ["NASX_RESIDUAL"])
+
+
+@torch.no_grad()
+def c_header(net: ExportedNet) -> str:
+    """The text of ``model.h`` for ``net`` (see the module docstring)."""
+    spec = net.spec
+    prefix = f"nasx_{spec.id}"
+    wr = _Writer(prefix)
+    _conv(wr, "stem", net.stem, spec.causal)
+    for i, stage in enumerate(net.stages):
+        _conv(wr, f"stages.{i}.entry", stage.entry, spec.causal)
+        for j, b in enumerate(stage.blocks):
+            _block(wr, f"stages.{i}.blocks.{j}", b)
+    width = net.classifier.weight.shape[1]
+    wr.row("pool", "NASX_MEAN_POOL", (), out=width, inp=width)
+    wr.layer("classifier", net.classifier, "NASX_LINEAR", ())
+    guard = f"NASX_MODEL_{spec.id.upper()}_H"
+    kinds = ", ".join(KINDS)
+    flags = ", ".join(f"{k} = {v}" for k, v in FLAGS.items())
+    up = prefix.upper()
+    lines = [
+        f"/* nasx {__version__} export of subnet {spec.id} ({spec.space or 'unknown space'}):",
+        f" * {describe_arch(spec.arch)}",
+        " * Input x (C, L) -> logits (K). Generated file: do not edit. */",
+        f"#ifndef {guard}", f"#define {guard}",
+        _TYPES % (kinds, flags),
+        f"#define {up}_IN_CHANNELS {spec.in_channels}",
+        f"#define {up}_NUM_CLASSES {spec.num_classes}",
+        f"#define {up}_CAUSAL {int(spec.causal)}",
+        f"#define {up}_NUM_LAYERS {len(wr.rows)}",
+        "", *wr.arrays, "",
+        f"static const nasx_layer_t {prefix}_layers[{len(wr.rows)}] = {{",
+        ",\n".join(wr.rows), "};", f"#endif /* {guard} */", ""]
+    return "\n".join(lines)
+
+
+def parse_c_arrays(text: str) -> dict[str, list[float]]:
+    """Every ``static const <type> name[n] = {...};`` array of a header, by name (numbers as
+    Python ints/floats): used to check that a written header holds the exported values."""
+    out: dict[str, list[float]] = {}
+    for m in re.finditer(r"static const (\w+) (\w+)\[(\d+)\] = \{([^}]*)\};", text):
+        ctype, name, body = m.group(1), m.group(2), m.group(4)
+        items = [s.strip() for s in body.split(",") if s.strip()]
+        if ctype == "float":
+            out[name] = [float(s.removesuffix("f")) for s in items]
+        elif ctype != "nasx_layer_t":
+            out[name] = [int(s) for s in items]
+    return out
+
+
+def parse_c_act_scales(text: str) -> dict[str, float]:
+    """``name -> act_scale`` of every row of a header's layer table (as float32 values)."""
+    row = re.compile(r'\{"([^"]+)", \w+, [^,]+, \d+, \d+, \d+, \d+, \d+, \d+, \d+, ([^,]+),')
+    return {m.group(1): float(torch.tensor(float(m.group(2).removesuffix("f"))))
+            for m in row.finditer(text)}

@@ -1,0 +1,142 @@
+"""From an extracted static subnet (:class:`~nasx.supernet.StaticNet`) to an
+:class:`~nasx.export.net.ExportedNet`: BatchNorm folding, integer weight codes, fixed
+activation ranges.
+
+Folding a BatchNorm with ``g = gamma / sqrt(var + eps)`` into the convolution before it: a
+float weight becomes ``w * g`` per output channel; a quantized weight keeps its integer codes
+and its per-channel scale absorbs the factor, ``scale' = scale * |g|`` (codes negated where
+``g < 0``), so the codes stay those the supernet trained. The bias is ``beta - mean * g``.
+Folding is done in float64 and rounded once to float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from nasx.errors import NasxError
+from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.layers import DeployActQuant, DeployWeight, Layer
+from nasx.export.net import ExportedNet, ExportedStage, ExportSpec
+from nasx.export.quantized import FLOAT_BITS, quantize_weight
+from nasx.search_spaces import SearchSpace, entry_kernel
+from nasx.supernet import StaticNet
+from nasx.supernet.attn_block import StaticAttention
+from nasx.supernet.conv_block import StaticMBConv
+from nasx.supernet.conv_bn import StaticConvBN
+from nasx.supernet.lstm_block import StaticLSTM
+from nasx.supernet.quant import ActQuant
+from nasx.supernet.ssm_block import StaticSSM
+
+
+class ExportError(NasxError):
+    """A subnet that cannot be exported as asked."""
+
+
+def spec_for(space: SearchSpace, arch: dict[str, Any], in_channels: int,
+             num_classes: int) -> ExportSpec:
+    """The :class:`ExportSpec` of canonical ``arch`` of ``space``."""
+    attn = space.ops.get("attn")
+    return ExportSpec(arch=arch, in_channels=in_channels, num_classes=num_classes,
+                      causal=space.causal, head_dim=getattr(attn, "head_dim", 0),
+                      entry_kernels=tuple(entry_kernel(st.stride) for st in space.stages),
+                      space=space.name)
+
+
+def _act(aq: ActQuant, bits: int, where: str) -> DeployActQuant:
+    if bits < FLOAT_BITS and not bool(aq.seen):
+        raise ExportError(f"cannot export {where}: its {bits}-bit activation quantizer has no "
+                          "trained range (training never ran this layer); train the supernet "
+                          "longer or pick another subnet")
+    return DeployActQuant(bits, aq.amax if bits < FLOAT_BITS else None)
+
+
+def _weight(w: Tensor, bits: int) -> DeployWeight:
+    if bits >= FLOAT_BITS:
+        return DeployWeight(bits, value=w.detach().float())
+    codes, scale = quantize_weight(w, bits)
+    return DeployWeight(bits, codes=codes, scale=scale)
+
+
+def _linear(layer: nn.Linear | tuple[Tensor, Tensor], wbits: int, act: DeployActQuant) -> Layer:
+    w, b = (layer.weight, layer.bias) if isinstance(layer, nn.Linear) else layer
+    return Layer(_weight(w, wbits), b, act)
+
+
+def fold_conv_bn(w: Tensor, bn: nn.BatchNorm1d, wbits: int, act: DeployActQuant) -> Layer:
+    """A bias-free conv ``w (O, I, k)`` followed by eval-mode ``bn`` as one :class:`Layer`."""
+    g = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)  # (O,)
+    bias = (bn.bias.detach().double() - bn.running_mean.double() * g).float()
+    if wbits >= FLOAT_BITS:
+        folded = (w.detach().double() * g.view(-1, *([1] * (w.dim() - 1)))).float()
+        return Layer(DeployWeight(wbits, value=folded), bias, act)
+    codes, scale = quantize_weight(w, wbits)
+    sign = torch.where(g < 0, -1, 1).to(codes.dtype)  # (O,)
+    codes = codes * sign.view(-1, *([1] * (w.dim() - 1)))
+    scale = (scale.double() * g.abs()).float()
+    return Layer(DeployWeight(wbits, codes=codes, scale=scale), bias, act)
+
+
+def _conv_relu(m: StaticConvBN, where: str) -> ConvReLU:
+    layer = fold_conv_bn(m.conv.weight, m.bn, m.wbits, _act(m.aq, m.abits, f"{where} conv"))
+    return ConvReLU(layer, m.stride, m.causal)
+
+
+def _block(m: nn.Module, where: str, head_dim: int) -> nn.Module:
+    if isinstance(m, StaticMBConv):
+        wb, ab = m.wbits, m.abits
+        return MBConvBlock(
+            fold_conv_bn(m.pw1.weight, m.bn1, wb, _act(m.aq[0], ab, f"{where} (conv) pw1")),
+            fold_conv_bn(m.dw.weight, m.bn2, wb, _act(m.aq[1], ab, f"{where} (conv) dw")),
+            fold_conv_bn(m.pw2.weight, m.bn3, wb, _act(m.aq[2], ab, f"{where} (conv) pw2")),
+            m.causal)
+    if isinstance(m, StaticLSTM):
+        wb, ab, lstm = m.wbits, m.abits, m.lstm
+        return LSTMBlock(
+            m.ln.weight, m.ln.bias,
+            _linear((lstm.weight_ih_l0, lstm.bias_ih_l0), wb,
+                    _act(m.aq[0], ab, f"{where} (lstm) input")),
+            _linear((lstm.weight_hh_l0, lstm.bias_hh_l0), wb, DeployActQuant(FLOAT_BITS, None)),
+            _linear(m.proj, wb, _act(m.aq[1], ab, f"{where} (lstm) proj")))
+    if isinstance(m, StaticSSM):
+        wb, ab = m.wbits, m.abits
+        params = {k: getattr(m, k) for k in ("A_log", "log_dt", "B", "C", "D")}
+        return SSMBlock(m.ln.weight, m.ln.bias,
+                        _linear(m.in_proj, wb, _act(m.aq[0], ab, f"{where} (ssm) in_proj")),
+                        _linear(m.out_proj, wb, _act(m.aq[1], ab, f"{where} (ssm) out_proj")),
+                        params)
+    if isinstance(m, StaticAttention):
+        wb, ab = m.wbits, m.abits
+        return AttentionBlock(
+            (m.ln1.weight, m.ln1.bias),
+            _linear(m.qkv, wb, _act(m.aq[0], ab, f"{where} (attn) qkv")),
+            _linear(m.o, wb, _act(m.aq[1], ab, f"{where} (attn) o")),
+            (m.ln2.weight, m.ln2.bias),
+            _linear(m.fc1, wb, _act(m.aq[2], ab, f"{where} (attn) fc1")),
+            _linear(m.fc2, wb, _act(m.aq[3], ab, f"{where} (attn) fc2")),
+            head_dim, m.causal)
+    raise TypeError(f"no export for block type {type(m).__name__}")
+
+
+@torch.no_grad()
+def export_static(static: StaticNet, spec: ExportSpec) -> ExportedNet:
+    """The :class:`ExportedNet` of ``static`` (extracted after BatchNorm recalibration).
+
+    Raises:
+        ExportError: a quantized activation whose range was never trained.
+    """
+    if static.training:
+        raise ValueError("export an eval-mode static net (BatchNorm statistics must be fixed)")
+    stem = _conv_relu(static.stem, "stem")
+    stages = []
+    for i, stage in enumerate(static.stages):
+        entry = _conv_relu(stage.entry, f"stages[{i}].entry")
+        blocks = [_block(b, f"stages[{i}].blocks[{j}]", spec.head_dim)
+                  for j, b in enumerate(stage.blocks)]
+        stages.append(ExportedStage(entry, blocks))
+    c = static.classifier
+    classifier = Layer(DeployWeight(FLOAT_BITS, value=c.weight), c.bias,
+                       DeployActQuant(FLOAT_BITS, None))
+    return ExportedNet(spec, stem, stages, classifier)

@@ -1,0 +1,281 @@
+"""``nasx export``: write one subnet of a trained run to ``R/exports/<archid>/``, verified.
+
+Steps: resolve ``--pick``; recalibrate BatchNorm for the subnet on the run's calibration
+batches; extract it and convert it (:func:`~nasx.export.convert.export_static`); write the
+formats into a temporary folder next to the target; run every written format on the
+validation split against the supernet subnet (:mod:`~nasx.export.verify`); add accuracy, cost
+per device and measured latency to ``metrics.json``; only then move the folder into place in
+one rename. A failed check removes the temporary folder: nothing half written remains, and an
+earlier export is replaced only with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from nasx.data import SequenceSet
+from nasx.errors import NasxError, RunError
+from nasx.export import files as ef
+from nasx.export.convert import ExportError, export_static, spec_for
+from nasx.export.files import load_exported, weights_bytes
+from nasx.export.graph_formats import (
+    QDQ_OPS,
+    export_onnx,
+    export_pt2,
+    load_pt2_program,
+    onnx_op_counts,
+    onnx_session,
+    pt2_min_length,
+    run_onnx,
+)
+from nasx.export.metrics import DEFAULT_DEVICE, batched_logits, build_metrics, print_summary
+from nasx.export.net import ExportedNet
+from nasx.export.pick import Pick, resolve_pick
+from nasx.export.streaming import streaming_blocker
+from nasx.export.verify import (
+    FormatCheck,
+    check_c_header,
+    check_logits,
+    has_act_quant,
+    streaming_logits,
+)
+from nasx.predictors import load_device
+from nasx.runs import _fsync_folder, atomic_write_text
+from nasx.search_spaces import describe_arch
+
+FORMATS = ("torch", "pt2", "onnx", "c")
+EXPORTS_DIR = "exports"
+
+
+@dataclass
+class ExportResult:
+    """What ``nasx export`` wrote: the folder, the metrics, the checks, the summary lines."""
+
+    folder: Path
+    metrics: dict[str, Any]
+    checks: list[FormatCheck] = field(default_factory=list)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"torch,pt2"`` -> ``("torch", "pt2")`` in canonical order; ``torch`` is always written.
+
+    Raises:
+        NasxError: an unknown format.
+    """
+    wanted = [f.strip() for f in text.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad:
+        raise NasxError(f"--format {bad[0]!r}: unknown format (allowed: {', '.join(FORMATS)})")
+    return tuple(f for f in FORMATS if f in wanted or f == "torch")
+
+
+class OnnxRuntimeModule(nn.Module):
+    """An onnxruntime session callable like the torch modules: ``(x, lengths) -> logits``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.session = onnx_session(path)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Logits ``(B, K)``."""
+        return run_onnx(self.session, x, lengths)
+
+
+class _Pt2Module(nn.Module):
+    """A loaded ``model.pt2`` for timing (torch does not support ``eval()`` on its module)."""
+
+    def __init__(self, module: Callable[[Tensor, Tensor], Tensor]) -> None:
+        super().__init__()
+        self._module = (module,)  # a tuple: not registered as a submodule
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Logits ``(B, K)``."""
+        return self._module[0](x, lengths)
+
+
+def _reference(pick: Pick, run: Any) -> tuple[ExportedNet, Tensor, Tensor]:
+    """The subnet after BatchNorm recalibration: exported module and supernet logits on the
+    validation and test splits (the supernet's BatchNorm buffers are restored afterwards)."""
+    from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
+    from nasx.train.evaluate import calibration_batches
+
+    net, cfg, splits = run.net, run.cfg, run.splits
+    calib = calibration_batches(splits.train, cfg.data.batch_size, cfg.train.calib_batches,
+                                cfg.seed, "cpu")
+    mode = net.training
+    try:
+        with torch.no_grad(), preserved_bn_state(net):
+            recalibrate_bn(net, pick.arch, calib)
+            net.eval()
+            ref_val = batched_logits(lambda x, n: net(x, n, arch=pick.arch), splits.val)
+            ref_test = batched_logits(lambda x, n: net(x, n, arch=pick.arch), splits.test)
+            static = net.extract(pick.arch).eval()
+    finally:
+        net.train(mode)
+    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes)
+    return export_static(static, spec), ref_val, ref_test
+
+
+def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: int,
+                   ref_val: Tensor, val: SequenceSet, say: Callable[[str], None]
+                   ) -> tuple[list[FormatCheck], dict[str, Any], dict[str, nn.Module]]:
+    """Write and check every format; returns the checks, extra facts and runnable modules."""
+    exact = not has_act_quant(net.spec.arch)
+    checks = [check_logits("torch", ref_val, batched_logits(net, val), exact=exact)]
+    facts: dict[str, Any] = {}
+    runnable: dict[str, nn.Module] = {"torch": net}
+    if "pt2" in formats:
+        say("  writing model.pt2 (torch.export, dynamic batch and length)")
+        export_pt2(net, tmp / ef.PT2_FILE, length)
+        program = load_pt2_program(tmp / ef.PT2_FILE)
+        min_len = pt2_min_length(program)
+        module = program.module()
+        checks.append(check_logits("pt2", ref_val, batched_logits(module, val, min_len),
+                                   exact=exact))
+        facts["pt2"] = {"min_length": min_len}
+        runnable["pt2"] = _Pt2Module(module)
+    if "onnx" in formats:
+        say("  writing model.onnx (dynamo exporter, dynamic batch and length, QDQ)")
+        export_onnx(net, tmp / ef.ONNX_FILE, length, qdq=True)
+        counts = onnx_op_counts(tmp / ef.ONNX_FILE)
+        qdq = {op: counts.get(op, 0) for op in QDQ_OPS}
+        if _wants_qdq(net) and not all(qdq.values()):
+            raise ExportError("onnx: the subnet has int8 layers but the graph has no "
+                              "QuantizeLinear/DequantizeLinear pair; report this as a bug")
+        ort_module = OnnxRuntimeModule(tmp / ef.ONNX_FILE)
+        checks.append(check_logits("onnx", ref_val, batched_logits(ort_module, val),
+                                   exact=exact))
+        facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / ef.ONNX_FILE)}
+        runnable["onnxruntime"] = ort_module
+    blocker = streaming_blocker(net)
+    if blocker is None:
+        checks.append(check_logits("streaming", ref_val,
+                                   streaming_logits(net, val.x, val.lengths), exact=exact))
+    facts["streaming"] = {"streamable": blocker is None,
+                          **({"reason": f"not streamable: {blocker}"} if blocker else {})}
+    if "c" in formats:
+        say("  writing model.h (C header: int8 codes, scales, layer table)")
+        from nasx.export.c_header import c_header
+
+        text = c_header(net)
+        (tmp / ef.C_FILE).write_text(text, encoding="utf-8")
+        checks.append(check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net))
+        facts["c"] = {"compiler": _compile_c_header(tmp / ef.C_FILE)}
+    return checks, facts, runnable
+
+
+def _compile_c_header(path: Path) -> str | None:
+    """Compile a file that includes the header (C99, warnings as errors) with ``cc`` when
+    there is one; returns the check's command line, None without a compiler.
+
+    Raises:
+        ExportError: the header does not compile.
+    """
+    import subprocess
+
+    cc = shutil.which("cc")
+    if cc is None:
+        return None
+    cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fsyntax-only",
+           "-x", "c", "-"]
+    done = subprocess.run(cmd, input=f'#include "{path.resolve()}"\n', capture_output=True,
+                          text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or ["no output"])[0]
+        raise ExportError(f"c: {path.name} does not compile ({first}); report this as a bug")
+    return " ".join(["cc", *cmd[1:]])
+
+
+def _wants_qdq(net: ExportedNet) -> bool:
+    """True when some layer's weights or input activations are quantized to <= 8 bits."""
+    a = net.spec.arch
+    units = [a["stem"], *a["stages"], *(b for s in a["stages"] for b in s["blocks"])]
+    return any(u["wbits"] <= 8 or u["abits"] <= 8 for u in units)
+
+
+def _opset(path: Path) -> int:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+               default=0)
+
+
+def _install(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``target`` in one rename (replacing an earlier export with
+    ``overwrite``: the old folder leaves first, then is deleted)."""
+    if target.exists():
+        if not overwrite:
+            raise RunError(f"{target} already exists; pass --overwrite to replace it")
+        trash = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        target.rename(trash / target.name)
+        tmp.rename(target)
+        shutil.rmtree(trash)
+    else:
+        tmp.rename(target)
+    _fsync_folder(target.parent)
+
+
+def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FORMATS,
+                  devices: Sequence[str] = (), overwrite: bool = False,
+                  say: Callable[[str], None] = print) -> ExportResult:
+    """Export the subnet ``pick_spec`` names from the run in ``run_dir`` (see the module
+    docstring) and return what was written.
+
+    Raises:
+        NasxError: a bad run, pick, format or device; an existing export without
+            ``overwrite``; a format that does not match the supernet subnet.
+    """
+    from nasx.train.run_eval import load_trained_run
+
+    formats = parse_formats(",".join(formats))
+    run = load_trained_run(run_dir)
+    run.net.cpu()
+    pick = resolve_pick(run_dir, run.space, pick_spec)
+    names = list(dict.fromkeys([*(devices or [*pick.devices, DEFAULT_DEVICE])]))
+    for name in names:
+        load_device(name)  # a bad name stops here, before any work
+    exports = run_dir / EXPORTS_DIR
+    target = exports / pick.id
+    if target.exists() and not overwrite:
+        raise RunError(f"{target} already exists (an earlier export of this subnet); pass "
+                       "--overwrite to replace it")
+    say(f"nasx export: subnet {pick.id} from {pick.source}")
+    say(f"  {describe_arch(pick.arch)}")
+    net, ref_val, ref_test = _reference(pick, run)
+    exports.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=exports, prefix=f".{pick.id}.tmp-"))
+    try:
+        atomic_write_text(tmp / ef.ARCH_FILE, json.dumps(net.spec.to_json(), indent=1) + "\n")
+        (tmp / ef.WEIGHTS_FILE).write_bytes(weights_bytes(net))
+        loaded = load_exported(tmp)  # what users get: rebuilt from the files just written
+        length = run.splits.max_length
+        checks, facts, runnable = _write_formats(tmp, loaded, formats, length, ref_val,
+                                                 run.splits.val, say)
+        for c in checks:
+            say(f"  verify {c.line()}")
+        failed = [c for c in checks if not c.passed]
+        if failed:
+            raise ExportError(
+                f"export of {pick.id} does not match the supernet subnet: "
+                + "; ".join(f"{c.format}: max|diff| {c.max_abs_diff:.2e}, argmax agreement "
+                            f"{100 * c.argmax_agreement:.2f}% (needs {c.rule})" for c in failed)
+                + "; nothing was written")
+        metrics = build_metrics(run, pick, loaded, ref_val, ref_test, names, checks, facts,
+                                runnable, tmp)
+        atomic_write_text(tmp / ef.METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
+        _install(tmp, target, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print_summary(metrics, target, say)
+    return ExportResult(target, metrics, checks)

@@ -1,0 +1,118 @@
+"""The files of an export folder and :func:`load_exported`.
+
+::
+
+    exports/<archid>/arch.json          ExportSpec: arch, channels, classes, causal, ...
+    exports/<archid>/model.safetensors  the tensors (BN folded, integer codes + scales)
+    exports/<archid>/metrics.json       accuracy, cost per device, verification, latency
+    exports/<archid>/model.pt2          torch.export program (dynamic batch and length)
+    exports/<archid>/model.onnx         ONNX (dynamic batch and length; QDQ where quantized)
+    exports/<archid>/model.h            C header (codes, scales, layer table)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load, save
+
+from nasx import __version__
+from nasx.export.layers import ExportFileError
+from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
+
+ARCH_FILE = "arch.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+PT2_FILE = "model.pt2"
+ONNX_FILE = "model.onnx"
+C_FILE = "model.h"
+
+
+def weights_bytes(net: ExportedNet) -> bytes:
+    """``model.safetensors`` content of ``net``: its tensors, metadata format/id/version."""
+    meta = {"format": FORMAT, "id": net.spec.id, "nasx": __version__}
+    return save(net.tensors(), metadata=meta)
+
+
+def read_spec(path: Path) -> ExportSpec:
+    """The :class:`ExportSpec` in ``path`` (an ``arch.json``).
+
+    Raises:
+        ExportFileError: missing, not JSON, not an export's arch.json.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportFileError(f"{path.parent}: not an export folder (no {ARCH_FILE}); give a "
+                              "folder written by nasx export") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportFileError(f"{path}: not valid JSON ({str(exc).splitlines()[0]}); export "
+                              "the subnet again") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        got = raw.get("format") if isinstance(raw, dict) else None
+        raise ExportFileError(f"{path}: not a nasx export arch.json (format {got!r}, expected "
+                              f"{FORMAT!r})")
+    try:
+        spec = ExportSpec(arch=raw["arch"], in_channels=int(raw["in_channels"]),
+                          num_classes=int(raw["num_classes"]), causal=bool(raw["causal"]),
+                          head_dim=int(raw["head_dim"]),
+                          entry_kernels=tuple(int(k) for k in raw["entry_kernels"]),
+                          space=str(raw.get("space", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportFileError(f"{path}: malformed ({type(exc).__name__}: {exc}); export the "
+                              "subnet again") from None
+    return spec
+
+
+def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Tensors and metadata of a ``model.safetensors``.
+
+    Raises:
+        ExportFileError: missing, truncated or corrupt.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportFileError(f"{path}: not found; export the subnet again") from None
+    try:
+        tensors = load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        meta = dict(json.loads(data[8 : 8 + header_len]).get("__metadata__") or {})
+    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
+        raise ExportFileError(f"{path}: not a readable safetensors file "
+                              f"({str(exc).splitlines()[0]}); the file is truncated or corrupt: "
+                              "export the subnet again (nasx export --overwrite)") from None
+    return tensors, meta
+
+
+def load_exported(path: str | Path) -> ExportedNet:
+    """Rebuild an exported subnet from its folder (``arch.json`` + ``model.safetensors``).
+
+    No supernet and no search space are needed. The module is in eval mode; call it as
+    ``net(x (B, C, L), lengths (B,) | None) -> logits (B, K)``.
+
+    Raises:
+        ExportFileError: a missing, corrupt or mismatched file (one line naming it).
+
+    Example:
+        >>> net = load_exported("runs/jv/exports/0123456789ab")  # doctest: +SKIP
+        >>> logits = net(x, lengths)  # doctest: +SKIP
+    """
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    spec = read_spec(folder / ARCH_FILE)
+    weights = folder / WEIGHTS_FILE
+    tensors, meta = read_weights(weights)
+    if meta.get("format") != FORMAT or meta.get("id") != spec.id:
+        raise ExportFileError(f"{weights}: written for arch {meta.get('id')!r} (format "
+                              f"{meta.get('format')!r}), but {ARCH_FILE} is arch {spec.id!r}; "
+                              "export the subnet again")
+    try:
+        return build_exported(spec, tensors, str(weights))
+    except (KeyError, TypeError) as exc:
+        raise ExportFileError(f"{folder / ARCH_FILE}: malformed arch ({type(exc).__name__}: "
+                              f"{exc}); export the subnet again") from None

@@ -1,0 +1,217 @@
+"""Which subnet ``nasx export --pick`` means.
+
+``--pick`` is, tried in this order:
+
+1. a path to an arch JSON file (an arch, or ``{"id": ..., "arch": ...}`` as ``nasx space
+   sample`` prints);
+2. an integer: an index into ``subnets`` of ``R/search/pareto.json``;
+3. an arch id (12 hex digits): looked up in ``pareto.json`` subnets, the run's ``archs.json``
+   and the accuracy-predictor data ``R/predictors/accuracy-data.jsonl``;
+4. a budget ``name`` of ``pareto.json`` (e.g. ``"stm32f746: sram<=256KB, flash<=1MB"``), or a
+   bare device name when exactly one budget is for that device: the budget's best subnet.
+
+``pareto.json`` (written by ``nasx search``)::
+
+    {"nasx_pareto": 1, "run": "<run dir>",
+     "subnets": [{"index": 0, "id": ..., "arch": {...}, "device": ..., "predicted": {...},
+                  "validated": {...} | null}, ...],
+     "budgets": [{"name": ..., "device": ..., "constraints": {...}, "best": <index> | null}]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasx.errors import ArchError, NasxError
+from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, canonical_arch, load_arch
+
+PARETO_FILE = Path("search") / "pareto.json"
+ACCURACY_DATA = Path("predictors") / "accuracy-data.jsonl"
+ARCHS_FILE = "archs.json"
+_ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+class PickError(NasxError):
+    """A ``--pick`` that names no subnet, or a malformed ``pareto.json``."""
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The subnet a ``--pick`` names.
+
+    Attributes:
+        arch: the canonical arch.
+        source: how it was found, e.g. ``"pareto.json budgets['stm32f746: ...'] -> subnets[3]"``.
+        devices: device profiles the pick names (the budget's or the Pareto entry's device).
+        pareto_entry: the ``pareto.json`` subnet entry (predicted/validated figures), if any.
+        budget: the budget name, if the pick was a budget.
+    """
+
+    arch: Arch
+    source: str
+    devices: tuple[str, ...] = ()
+    pareto_entry: dict[str, Any] | None = None
+    budget: str | None = None
+    constraints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The arch id."""
+        return arch_id(self.arch)
+
+
+@dataclass(frozen=True)
+class ParetoFile:
+    """A validated ``pareto.json``."""
+
+    path: Path
+    subnets: list[dict[str, Any]]
+    budgets: list[dict[str, Any]]
+
+
+def read_pareto(path: Path) -> ParetoFile:
+    """Read and check ``pareto.json`` (see the module docstring).
+
+    Raises:
+        PickError: missing, not JSON, or not of that schema (the message names the key).
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PickError(f"{path}: not found; run nasx search --run {path.parent.parent} first, "
+                        "or pick an arch id or an arch JSON file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PickError(f"{path}: not valid JSON ({str(exc).splitlines()[0]}); rerun nasx "
+                        "search") from None
+    if not isinstance(raw, dict) or raw.get("nasx_pareto") != 1:
+        raise PickError(f"{path}: not a nasx pareto file (expected \"nasx_pareto\": 1)")
+    subnets, budgets = raw.get("subnets"), raw.get("budgets", [])
+    if not isinstance(subnets, list) or not isinstance(budgets, list):
+        raise PickError(f"{path}: 'subnets' and 'budgets' must be lists")
+    for i, s in enumerate(subnets):
+        if not isinstance(s, dict) or not isinstance(s.get("arch"), dict):
+            raise PickError(f"{path}: subnets[{i}]: expected an object with an 'arch'")
+    for i, b in enumerate(budgets):
+        if not isinstance(b, dict) or not isinstance(b.get("name"), str):
+            raise PickError(f"{path}: budgets[{i}]: expected an object with a 'name'")
+        best = b.get("best")
+        if best is not None and not (isinstance(best, int) and 0 <= best < len(subnets)):
+            known = f"0..{len(subnets) - 1}" if subnets else "the file has none"
+            raise PickError(f"{path}: budgets[{i}].best: {best!r} is not an index into subnets "
+                            f"({known})")
+    return ParetoFile(path, subnets, budgets)
+
+
+def _pareto_pick(pf: ParetoFile, space: SearchSpace, index: int, how: str,
+                 budget: dict[str, Any] | None = None) -> Pick:
+    entry = pf.subnets[index]
+    try:
+        arch = canonical_arch(space, entry["arch"])
+    except ArchError as exc:
+        raise PickError(f"{pf.path}: subnets[{index}]: {str(exc).removeprefix('arch: ')}; the "
+                        "file is from another run's search space") from None
+    if entry.get("id") not in (None, arch_id(arch)):
+        raise PickError(f"{pf.path}: subnets[{index}]: id {entry.get('id')!r} does not match "
+                        f"its arch (id {arch_id(arch)}); rerun nasx search")
+    devices = [d for d in ((budget or {}).get("device"), entry.get("device"))
+               if isinstance(d, str)]
+    return Pick(arch=arch, source=f"{pf.path} {how}", devices=tuple(dict.fromkeys(devices)),
+                pareto_entry=entry, budget=(budget or {}).get("name"),
+                constraints=dict((budget or {}).get("constraints") or {}))
+
+
+def _budget_names(pf: ParetoFile) -> str:
+    return "; ".join(repr(b["name"]) for b in pf.budgets) or "none"
+
+
+def _from_budget(pf: ParetoFile, space: SearchSpace, pick: str) -> Pick | None:
+    norm = " ".join(pick.split()).casefold()
+    named = [b for b in pf.budgets if " ".join(b["name"].split()).casefold() == norm]
+    if not named:
+        named = [b for b in pf.budgets if b.get("device") == pick]
+        if len(named) > 1:
+            raise PickError(f"--pick {pick}: {len(named)} budgets are for device {pick!r} "
+                            f"({_budget_names(ParetoFile(pf.path, [], named))}); give the "
+                            "budget name in quotes")
+    if not named:
+        return None
+    b = named[0]
+    if b.get("best") is None:
+        raise PickError(f"--pick {pick}: budget {b['name']!r} has no feasible subnet in "
+                        f"{pf.path}; relax the budget and rerun nasx search, or pick another")
+    return _pareto_pick(pf, space, b["best"], f"budget {b['name']!r} -> subnets[{b['best']}]", b)
+
+
+def _from_id(run_dir: Path, space: SearchSpace, pick: str, pf: ParetoFile | None) -> Pick | None:
+    if pf is not None:
+        for i, s in enumerate(pf.subnets):
+            if s.get("id") == pick:
+                return _pareto_pick(pf, space, i, f"subnets[{i}]")
+    archs_path = run_dir / ARCHS_FILE
+    if archs_path.is_file():
+        try:
+            archs = json.loads(archs_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            archs = {}
+        for name, v in archs.items() if isinstance(archs, dict) else ():
+            if isinstance(v, dict) and v.get("id") == pick:
+                return Pick(arch=canonical_arch(space, v["arch"]),
+                            source=f"{archs_path} ({name})")
+    data = run_dir / ACCURACY_DATA
+    if data.is_file():
+        codec = GenomeCodec(space)
+        for line in data.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line of an interrupted run
+            if isinstance(row, dict) and row.get("id") == pick and "genome" in row:
+                arch = codec.decode(row["genome"])
+                if arch_id(arch) == pick:
+                    return Pick(arch=arch, source=str(data))
+    return None
+
+
+def resolve_pick(run_dir: Path, space: SearchSpace, pick: str) -> Pick:
+    """The subnet ``pick`` names in the run ``run_dir`` of ``space`` (see the module docstring).
+
+    Raises:
+        PickError: nothing matches (the message lists what was tried and the budget names), an
+            index out of range, a budget without a feasible subnet, a malformed pareto.json.
+        ArchError: an arch JSON file that does not fit the space.
+    """
+    path = Path(pick)
+    if path.suffix == ".json" or path.is_file():
+        if not path.is_file():
+            raise PickError(f"--pick {pick}: arch file not found")
+        return Pick(arch=load_arch(space, path), source=str(path))
+    pareto_path = run_dir / PARETO_FILE
+    pf = read_pareto(pareto_path) if pareto_path.is_file() else None
+    if re.fullmatch(r"-?\d+", pick) and not _ARCH_ID.match(pick):
+        if pf is None:
+            raise PickError(f"--pick {pick}: an index needs {pareto_path}; run nasx search "
+                            "first, or pick an arch id or an arch JSON file")
+        index = int(pick)
+        if not 0 <= index < len(pf.subnets):
+            raise PickError(f"--pick {pick}: index out of range; {pareto_path} has "
+                            f"{len(pf.subnets)} subnets (0..{len(pf.subnets) - 1})")
+        return _pareto_pick(pf, space, index, f"subnets[{index}]")
+    if _ARCH_ID.match(pick):
+        found = _from_id(run_dir, space, pick, pf)
+        if found is None:
+            raise PickError(f"--pick {pick}: no arch with this id in {pareto_path}, "
+                            f"{run_dir / ARCHS_FILE} or {run_dir / ACCURACY_DATA}; give an arch "
+                            "JSON file instead")
+        return found
+    if pf is None:
+        raise PickError(f"--pick {pick!r}: not an arch JSON file or an arch id, and there is no "
+                        f"{pareto_path} to find a budget in; run nasx search first")
+    found = _from_budget(pf, space, pick)
+    if found is None:
+        raise PickError(f"--pick {pick!r}: not an arch JSON file, an index, an arch id or a "
+                        f"budget of {pareto_path} (budgets: {_budget_names(pf)})")
+    return found

@@ -1,0 +1,122 @@
+"""``search_run``: what ``nasx search`` does, as a function (``nasx quickstart`` calls it too).
+
+Loads the trained run, finds the measured latency predictors that fit its data (the run's
+``predictors/`` first, then the user cache), fits the accuracy predictor when the run has none,
+checks every budget against the cheapest subnet, then runs the search rounds and writes
+``search/history.csv``, ``search/pareto.json`` and ``tb/search/`` under the run-folder lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from nasx.search.runner import SearchResult, SearchSettings
+
+Log = Callable[[str], None]
+
+
+def _say(log: Log, line: str) -> None:
+    log(f"nasx search: {line}")
+
+
+def _latency_models(run_dir: Path, trained: Any, devices: list[str], log: Log
+                    ) -> dict[str, tuple[Any, Path]]:
+    """Measured latency predictors of ``devices`` (profile names) that match the run's data,
+    with the folder each came from (the run's ``predictors/`` first, then the user cache)."""
+    from nasx.predictors.latency_model import LatencyPredictor, cache_folder, predictor_file
+
+    s = trained.splits
+    folders = [run_dir / "predictors",
+               cache_folder(trained.space, s.channels, s.num_classes, s.max_length)]
+    out = {}
+    for name in devices:
+        found = [f for f in folders if predictor_file(f, name).is_file()]
+        if not found:
+            continue
+        pred = LatencyPredictor.load(predictor_file(found[0], name), trained.space)
+        if (pred.channels, pred.classes, pred.length) != (s.channels, s.num_classes,
+                                                          s.max_length):
+            _say(log, f"ignoring the {name} latency predictor: measured for "
+                 f"{pred.channels} channels, {pred.classes} classes, length {pred.length}, "
+                 f"the run has {s.channels}, {s.num_classes}, {s.max_length}")
+            continue
+        out[name] = (pred, found[0])
+    return out
+
+
+def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[Any, Any]:
+    """The run's accuracy predictor (fitted first if there is none) and its refit function."""
+    from nasx.predictors.accuracy_fit import fit_run_predictor, load_run_predictor, predictor_dir
+
+    pred = load_run_predictor(trained.run_dir, trained.space)
+    if pred is None:
+        _say(log, f"no accuracy predictor in {predictor_dir(trained.run_dir)}; fitting one "
+             f"on {settings.predictor_samples} + {settings.predictor_holdout} held-out "
+             "evaluated subnets (as nasx predictor fit)")
+        pred, report = fit_run_predictor(trained, samples=settings.predictor_samples,
+                                         holdout=settings.predictor_holdout, seed=settings.seed,
+                                         progress=settings.progress)
+        tau = report.get("kendall_tau")
+        _say(log, f"accuracy predictor {report['model']}: held-out Kendall tau "
+             f"{'n/a' if tau is None else f'{tau:.3f}'}")
+    info = pred.info
+    samples = int(info.get("samples", settings.predictor_samples))
+    holdout = int(info.get("holdout_size", settings.predictor_holdout))
+    seed = int(info.get("seed", settings.seed))
+
+    def refit() -> Any:
+        return fit_run_predictor(trained, samples=samples, holdout=holdout, seed=seed,
+                                 progress=False)[0]
+
+    return pred, refit
+
+
+def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | None = None,
+               budgets: str | None = None, max_latency_ms: float | None = None,
+               max_sram_kb: float | None = None, max_flash_kb: float | None = None,
+               overwrite: bool = False, log: Log = print) -> SearchResult:
+    """Search the trained run in ``run_dir`` for ``devices`` under the budgets (see
+    :func:`nasx.search.budgets.collect_budgets` for how ``devices``, ``budgets`` and the
+    ``max_*`` limits combine) and write its outputs.
+
+    Raises:
+        NasxError: bad budgets or settings, an unknown device, an impossible budget, a run
+            folder in use or an earlier search without ``overwrite``.
+    """
+    from nasx.predictors import load_device
+    from nasx.runs import run_lock
+    from nasx.search.budgets import collect_budgets
+    from nasx.search.host_latency import HostLatency
+    from nasx.search.runner import SearchRunner, check_outputs_free
+    from nasx.search.validate import HOST_DEVICE
+    from nasx.train.run_eval import load_trained_run
+
+    names, parsed = collect_budgets(list(devices or []), budgets, max_latency_ms=max_latency_ms,
+                                    max_sram_kb=max_sram_kb, max_flash_kb=max_flash_kb)
+    settings.check()
+    if settings.storage is not None:
+        from nasx.search.optuna_backend import open_storage
+
+        open_storage(settings.storage)
+    # an unknown device is an error before anything is loaded; budgets name profiles
+    profiles = {d: load_device(d) for d in names}
+    parsed = [replace(b, device=profiles[b.device].name) for b in parsed]
+    unique_names = list(dict.fromkeys(p.name for p in profiles.values()))
+    check_outputs_free(run_dir, overwrite)
+    with run_lock(run_dir, "search"):
+        trained = load_trained_run(run_dir)
+        found = _latency_models(run_dir, trained, unique_names, log)
+        latency = {name: pred for name, (pred, _) in found.items()}
+        host = HostLatency(trained, *found.get(HOST_DEVICE, (None, None)))
+        for name, (_, folder) in found.items():
+            _say(log, f"{name} latency from the measured predictor {folder}")
+        unique = list({p.name: p for p in profiles.values()}.values())
+        runner = SearchRunner(trained, unique, parsed, settings, accuracy=None,
+                              latency_models=latency, host=host,
+                              log=lambda line: _say(log, line))
+        runner.check_budgets()
+        runner.accuracy, runner.refit = _accuracy_model(trained, settings, log)
+        return runner.write(runner.run_rounds())

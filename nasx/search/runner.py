@@ -1,0 +1,340 @@
+"""``nasx search`` end to end: per device a constrained search, the predictor in the loop, and
+the run's ``search/history.csv``, ``search/pareto.json`` and ``tb/search/``.
+
+Rounds (``rounds``, default 2). In each round, for each device: a search (pymoo or optuna) of
+``evaluations`` distinct archs on the predicted objectives; its front (feasible,
+non-dominated), thinned to at most ``validate`` subnets evenly spread along it, and each
+budget's best subnet are evaluated for real (validation accuracy with BatchNorm
+recalibration; on ``host-cpu`` also the measured latency). The new evaluations join the
+accuracy predictor's data (and the measured latencies the run's ``host-cpu`` latency
+predictor's, see :mod:`.host_latency`); before the next round the predictors are refitted on
+all of it and the search repeated from scratch. ``pareto.json`` holds the last round's fronts
+with validated numbers next to the predicted ones; ``history.csv`` every evaluation of every
+round.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasx.errors import NasxError, RunError
+from nasx.predictors import CostModel, DeviceProfile
+from nasx.runs import atomic_write_bytes
+from nasx.search.archive import Archive, history_csv
+from nasx.search.budgets import Budget
+from nasx.search.feasibility import check_budgets
+from nasx.search.host_latency import HostLatency
+from nasx.search.hypervolume import hypervolume, reference_point
+from nasx.search.nsga import run_nsga2
+from nasx.search.objectives import AccuracyModel, DeviceObjective, LatencyModel
+from nasx.search.pareto import (
+    SubnetEntry,
+    best_row,
+    front_rows,
+    pareto_document,
+    predicted_of,
+)
+from nasx.search.repair import GenomeRepair
+from nasx.search.task import OPTIONAL_OBJECTIVES, SearchTask
+from nasx.search.validate import HOST_DEVICE, validated_accuracy
+from nasx.search_spaces import GenomeCodec, arch_id
+from nasx.train.run_eval import TrainedRun
+
+BACKENDS: tuple[str, ...] = ("pymoo", "optuna")
+SEARCH_DIR = "search"
+HISTORY_FILE = "history.csv"
+PARETO_FILE = "pareto.json"
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Settings of ``nasx search`` (see the CLI help for each)."""
+
+    backend: str = "pymoo"
+    evaluations: int = 10_000
+    population: int = 100
+    seed: int = 0
+    rounds: int = 2
+    validate: int = 20
+    objectives: tuple[str, ...] = ()
+    mode: str = "whole-sequence"
+    storage: str | None = None
+    predictor_samples: int = 300
+    predictor_holdout: int = 100
+    progress: bool = True
+
+    def check(self) -> None:
+        """Raise :class:`NasxError` on a value out of range (one line naming the flag)."""
+        if self.backend not in BACKENDS:
+            raise NasxError(f"--backend {self.backend}: expected one of {', '.join(BACKENDS)}")
+        for flag, value, low in (("--population", self.population, 4),
+                                 ("--evaluations", self.evaluations, 1),
+                                 ("--rounds", self.rounds, 1), ("--validate", self.validate, 0)):
+            if value < low:
+                raise NasxError(f"{flag} {value}: give an integer >= {low}")
+        if self.evaluations < self.population:
+            raise NasxError(f"--evaluations {self.evaluations} is below --population "
+                            f"{self.population}; give at least one generation's worth")
+        bad = [o for o in self.objectives if o not in OPTIONAL_OBJECTIVES]
+        if bad:
+            raise NasxError(f"--objective {bad[0]}: expected one of "
+                            f"{', '.join(OPTIONAL_OBJECTIVES)}")
+        if self.storage is not None and self.backend != "optuna":
+            raise NasxError("--storage is for --backend optuna; drop it or add --backend optuna")
+
+
+@dataclass
+class DeviceRound:
+    """One device's search in one round."""
+
+    device: str
+    archive: Archive
+    front: np.ndarray
+    budgets: list[tuple[Budget, int | None]]
+    hv_curve: list[tuple[int, float]]
+    validated_acc: dict[int, float] = field(default_factory=dict)
+    validated_ms: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """What ``nasx search`` wrote."""
+
+    document: dict[str, Any]
+    pareto_path: Path
+    history_path: Path
+    rounds: list[list[DeviceRound]]
+
+
+def output_paths(run_dir: Path) -> tuple[Path, Path]:
+    """``(R/search/pareto.json, R/search/history.csv)``."""
+    folder = Path(run_dir) / SEARCH_DIR
+    return folder / PARETO_FILE, folder / HISTORY_FILE
+
+
+def check_outputs_free(run_dir: Path, overwrite: bool) -> None:
+    """Refuse to replace an earlier search unless ``overwrite``.
+
+    Raises:
+        RunError: ``R/search/pareto.json`` or ``history.csv`` exists and ``overwrite`` is off.
+    """
+    existing = [p for p in output_paths(run_dir) if p.exists()]
+    if existing and not overwrite:
+        raise RunError(f"{existing[0]} holds an earlier search; pass --overwrite to replace it "
+                       f"(the old files are kept as *.prev.*)")
+
+
+def thin(rows: np.ndarray, k: int) -> np.ndarray:
+    """At most ``k`` of ``rows`` evenly spread along it (both ends kept)."""
+    if k <= 0:
+        return rows[:0]
+    if len(rows) <= k:
+        return rows
+    if k == 1:
+        return rows[:1]
+    return rows[np.unique(np.round(np.linspace(0, len(rows) - 1, k)).astype(int))]
+
+
+class SearchRunner:
+    """Runs ``nasx search`` on a trained run (see the module docstring).
+
+    Args:
+        run: the trained run (supernet, data, space).
+        devices: the device profiles, in order.
+        budgets: the budgets (each for one of ``devices``, by profile name).
+        settings: search settings.
+        accuracy: the accuracy model of round 1 (may be set later, before :meth:`run_rounds`).
+        refit: returns the refitted accuracy model before rounds 2.. (None: keep ``accuracy``).
+        latency_models: per device, a measured latency model (absent: analytic costs).
+        host: measures ``host-cpu`` candidates (and refits its latency predictor); default:
+            plain measurements with the default settings (:mod:`.validate`).
+        log: where progress lines go.
+    """
+
+    def __init__(self, run: TrainedRun, devices: Sequence[DeviceProfile],
+                 budgets: Sequence[Budget], settings: SearchSettings, *,
+                 accuracy: AccuracyModel | None,
+                 refit: Callable[[], AccuracyModel] | None = None,
+                 latency_models: dict[str, LatencyModel] | None = None,
+                 host: HostLatency | None = None, log: Log = print) -> None:
+        settings.check()
+        self.run, self.settings, self.log = run, settings, log
+        self.accuracy, self.refit = accuracy, refit
+        self.codec = GenomeCodec(run.space)
+        self.repair = GenomeRepair(self.codec)
+        self.host = host or HostLatency(run, None, None)
+        latency_models = latency_models or {}
+        splits = run.splits
+        self.length = splits.max_length
+        self.devices: dict[str, DeviceObjective] = {}
+        for profile in devices:
+            model = CostModel(run.space, splits.channels, splits.num_classes, length=self.length,
+                              mode=settings.mode, device=profile)
+            self.devices[profile.name] = DeviceObjective(profile, model,
+                                                         latency_models.get(profile.name))
+        self.budgets = list(budgets)
+        unknown = [b.name for b in self.budgets if b.device not in self.devices]
+        if unknown:
+            raise ValueError(f"budgets for devices not searched: {unknown}")
+
+    def check_budgets(self) -> None:
+        """Raise :class:`~nasx.search.feasibility.ImpossibleBudgetError` on a budget no
+        subnet meets."""
+        check_budgets(self.budgets, self.devices, space_name=self.run.space.name,
+                      mode=self.settings.mode, length=self.length)
+
+    # --- one device, one round ------------------------------------------------------------
+
+    def _search_device(self, name: str, round_: int) -> DeviceRound:
+        s = self.settings
+        dev = self.devices[name]
+        budgets = [b for b in self.budgets if b.device == name]
+        if self.accuracy is None:
+            raise ValueError("set the accuracy model before running the search")
+        task = SearchTask(self.accuracy, dev, budgets, s.objectives)
+        archive = Archive(dev.name, dev.latency_label, round=round_)
+        ref = reference_point(task, seed=s.seed)
+        curve: list[tuple[int, float]] = []
+
+        def on_generation(generation: int, arch: Archive) -> None:
+            curve.append((generation, hypervolume(arch.objectives, arch.feasible, ref)))
+
+        seed = s.seed + 1000 * (round_ - 1)
+        if s.backend == "pymoo":
+            run_nsga2(task, self.repair, n_evals=s.evaluations, pop_size=s.population,
+                      seed=seed, archive=archive, on_generation=on_generation)
+        else:
+            from nasx.search.optuna_backend import run_optuna
+
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            run_optuna(task, self.repair, n_trials=s.evaluations, pop_size=s.population,
+                       seed=seed, archive=archive, storage=s.storage,
+                       study_name=f"nasx-search {name} round {round_} seed {s.seed} {stamp}",
+                       on_generation=on_generation)
+        front = front_rows(archive)
+        bests = [(b, best_row(archive, budgets.index(b))) for b in budgets]
+        self.log(f"round {round_}, {name}: {len(archive)} archs evaluated, "
+                 f"{int(archive.feasible.sum())} feasible, {len(front)} on the front, "
+                 f"hypervolume {curve[-1][1] if curve else 0.0:.4f}")
+        return DeviceRound(name, archive, front, bests, curve)
+
+    def _validate(self, dr: DeviceRound) -> None:
+        rows = list(thin(dr.front, self.settings.validate))
+        rows += [r for _, r in dr.budgets if r is not None and r not in rows]
+        if not rows:
+            return
+        genomes = dr.archive.genomes
+        archs = [self.codec.decode(genomes[r]) for r in rows]
+        accs = validated_accuracy(self.run, archs, progress=self.settings.progress)
+        dr.validated_acc.update(zip(rows, accs, strict=True))
+        if dr.device == HOST_DEVICE:
+            dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
+        pred = dr.archive.accuracy[rows]
+        gap = float(np.mean(np.abs(np.array(accs) - pred))) * 100
+        self.log(f"round {dr.archive.round}, {dr.device}: validated {len(rows)} subnets, mean "
+                 f"|predicted - validated| accuracy {gap:.2f} points")
+
+    # --- the whole search -----------------------------------------------------------------
+
+    def run_rounds(self) -> list[list[DeviceRound]]:
+        """Every round's per-device searches, validated; refits between rounds."""
+        from nasx.search.tensorboard_log import log_round
+
+        rounds: list[list[DeviceRound]] = []
+        for r in range(1, self.settings.rounds + 1):
+            if r > 1 and self.refit is not None:
+                self.log(f"round {r}: refitting the accuracy predictor with the validated "
+                         "subnets")
+                self.accuracy = self.refit()
+            if r > 1 and HOST_DEVICE in self.devices:
+                latency = self.host.refit()
+                if latency is not None:
+                    held = latency.info.get("holdout") or {}
+                    self.log(f"round {r}: refitted the {HOST_DEVICE} latency predictor with "
+                             f"{len(self.host.added)} measured candidates (held-out MAPE "
+                             f"{held.get('mape', float('nan')):.1f}%)")
+                    old = self.devices[HOST_DEVICE]
+                    self.devices[HOST_DEVICE] = DeviceObjective(old.device, old.cost_model,
+                                                                latency)
+            this = []
+            for name in self.devices:
+                dr = self._search_device(name, r)
+                self._validate(dr)
+                log_round(self.run.run_dir, r, name, dr.archive, dr.front, dr.budgets,
+                          dr.validated_acc, dr.hv_curve)
+                this.append(dr)
+            rounds.append(this)
+        return rounds
+
+    def entries(self, last: Sequence[DeviceRound]
+                ) -> tuple[list[SubnetEntry], list[np.ndarray], list[tuple[Budget, int | None]]]:
+        """``pareto.json`` subnets (with their genomes) and budgets of the last round."""
+        entries: list[SubnetEntry] = []
+        genomes: list[np.ndarray] = []
+        budget_best: list[tuple[Budget, int | None]] = []
+        for dr in last:
+            index_of: dict[int, int] = {}
+            extra = [r for _, r in dr.budgets if r is not None and r not in set(dr.front)]
+            all_genomes = dr.archive.genomes
+            for row in [*dr.front, *dict.fromkeys(extra)]:
+                g = all_genomes[row]
+                validated = None
+                if row in dr.validated_acc:
+                    validated = {"accuracy": dr.validated_acc[row],
+                                 "latency_ms": dr.validated_ms.get(row)}
+                index_of[int(row)] = len(entries)
+                arch = self.codec.decode(g)
+                entries.append(SubnetEntry(
+                    id=arch_id(arch), arch=arch, device=dr.device,
+                    on_front=bool(row in set(dr.front)), predicted=predicted_of(dr.archive, row),
+                    validated=validated))
+                genomes.append(g)
+            budget_best += [(b, None if r is None else index_of[r]) for b, r in dr.budgets]
+        order = {b.name: k for k, b in enumerate(self.budgets)}
+        budget_best.sort(key=lambda x: order[x[0].name])
+        return entries, genomes, budget_best
+
+    def settings_json(self) -> dict[str, Any]:
+        """The settings as written into ``pareto.json``."""
+        s = asdict(self.settings)
+        s["objectives"] = ["error", "latency_ms", *(f"{o}_kb" for o in self.settings.objectives)]
+        s.pop("progress")
+        s["devices"] = {n: {"latency": d.latency_label} for n, d in self.devices.items()}
+        s["length"] = self.length
+        return s
+
+    def write(self, rounds: list[list[DeviceRound]]) -> SearchResult:
+        """Write ``history.csv``, ``pareto.json`` (atomically, the previous ones kept as
+        ``*.prev.*``) and the HParams runs; return what was written."""
+        from nasx.search.tensorboard_log import log_hparams
+
+        entries, genomes, budget_best = self.entries(rounds[-1])
+        summary = []
+        for r, this in enumerate(rounds, start=1):
+            for dr in this:
+                rows = sorted(dr.validated_acc)
+                gap = (float(np.mean([abs(dr.validated_acc[x] - dr.archive.accuracy[x])
+                                      for x in rows])) if rows else None)
+                summary.append({"round": r, "device": dr.device, "evaluated": len(dr.archive),
+                                "front": len(dr.front), "validated": len(rows),
+                                "mean_abs_gap": gap,
+                                "hypervolume": dr.hv_curve[-1][1] if dr.hv_curve else 0.0})
+        doc = pareto_document(self.run.run_dir, entries, budget_best,
+                              settings=self.settings_json(), rounds=summary)
+        pareto_path, history_path = output_paths(self.run.run_dir)
+        pareto_path.parent.mkdir(parents=True, exist_ok=True)
+        text = history_csv([dr.archive for this in rounds for dr in this], self.codec)
+        atomic_write_bytes(history_path, text.encode(),
+                           backup=history_path.with_suffix(".prev.csv"))
+        atomic_write_bytes(pareto_path, (json.dumps(doc, indent=1) + "\n").encode(),
+                           backup=pareto_path.with_suffix(".prev.json"))
+        log_hparams(self.run.run_dir, self.repair, entries, genomes)
+        return SearchResult(doc, pareto_path, history_path, rounds)

@@ -1,0 +1,70 @@
+"""Real numbers for the search's candidates: validation accuracy and, on this machine, latency.
+
+- Accuracy: :func:`nasx.predictors.accuracy_data.evaluate_archs` (validation split, BatchNorm
+  recalibrated; each new subnet is appended to the run's predictor data, so a refit learns it).
+- Latency on ``host-cpu`` (this machine): the subnet is extracted as a static module and timed
+  with :func:`nasx.predictors.measure.measure_samples_s` on a ``(batch, channels, length)``
+  input (every sequence full length), ``repeats`` calls after ``warmup``, with the CPU threads
+  fixed, summarised by ``statistic`` (``min``, robust on a shared machine, or ``median``); the
+  settings are the measured latency predictor's when there is one (as ``nasx profile``
+  measures), else batch 1, the data's longest sequence, 1 thread, 5 + 30 calls, ``min``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nasx.search_spaces import Arch
+from nasx.train.run_eval import TrainedRun
+
+HOST_DEVICE = "host-cpu"
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How host latency is measured."""
+
+    batch: int = 1
+    length: int = 0  # 0: the data's longest sequence
+    threads: int = 1
+    warmup: int = 5
+    repeats: int = 30
+    statistic: str = "min"  # or "median"
+
+
+def validated_accuracy(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
+                       ) -> list[float]:
+    """Validation accuracy (a fraction) of each of ``archs``, evaluating only new ones."""
+    from nasx.predictors.accuracy_data import evaluate_archs
+
+    return evaluate_archs(run, archs, progress=progress)
+
+
+def measured_latency_ms(run: TrainedRun, archs: Sequence[Arch], settings: MeasureSettings
+                        ) -> list[float]:
+    """Forward latency in ms (``settings.statistic`` of the timed calls) of each extracted
+    subnet on this machine's CPU."""
+    import statistics
+
+    import torch
+
+    from nasx.predictors.measure import measure_samples_s
+
+    length = settings.length or run.splits.max_length
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(settings.batch, run.splits.channels, length, generator=gen)  # (B, C, L)
+    lengths = torch.full((settings.batch,), length, dtype=torch.long)  # (B,)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        out = []
+        for arch in archs:
+            module = run.net.extract(arch).eval().to("cpu")
+            samples = measure_samples_s(module, x, lengths, warmup=settings.warmup,
+                                        repeats=settings.repeats)
+            pick = min(samples) if settings.statistic == "min" else statistics.median(samples)
+            out.append(1e3 * pick)
+        return out
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,276 @@
+"""The accuracy predictor's dataset: subnets of a trained supernet and their validation scores.
+
+One JSON line per evaluated subnet in ``R/predictors/accuracy-data.jsonl``::
+
+    {"id": "3f2a...", "genome": [0, 2, ...], "val_acc": 0.8125, "val_loss": 0.61}
+
+Each subnet is evaluated on the run's validation split after BatchNorm recalibration on the
+run's calibration batches (as ``nasx eval``), and its line is appended and fsynced at once, so a
+build killed at any point keeps every finished subnet and a rerun evaluates only the missing
+ids (a torn last line is dropped). Lines are keyed by arch id; an id is never evaluated twice.
+
+Under ``torchrun`` every rank loads the run and evaluates a share: the pending subnets are dealt
+round-robin (rank ``r`` takes subnets ``r, r + world, ...``); after each round rank 0 gathers
+the round's results and alone writes them. Subnets are sampled from seeded streams:
+:func:`sample_archs` draws uniformly random archs with distinct ids, prefix-stable (asking for
+more returns the same first ones), so ``--samples 300`` extends an earlier ``--samples 100``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch.distributed as dist
+from tqdm import tqdm
+
+from nasx.errors import NasxError
+from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, count_subnets, random_arch
+from nasx.train.distributed import Ranks, gather_to_main, ranks_from_env
+from nasx.train.evaluate import calibration_batches, evaluate_subnets
+from nasx.train.run_eval import TrainedRun
+
+PREDICTORS_DIR = "predictors"
+DATA_FILE = "accuracy-data.jsonl"
+TRAIN_STREAM, HOLDOUT_STREAM = 0, 1
+_SAMPLE_TAG = 0x61636375  # keeps these draws apart from training's and nasx eval's streams
+
+
+@dataclass(frozen=True)
+class SubnetRecord:
+    """One evaluated subnet (a line of the dataset file)."""
+
+    id: str
+    genome: tuple[int, ...]
+    val_acc: float
+    val_loss: float
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON line's object."""
+        return {"id": self.id, "genome": list(self.genome), "val_acc": self.val_acc,
+                "val_loss": self.val_loss}
+
+
+def data_path(run_dir: Path) -> Path:
+    """``run_dir/predictors/accuracy-data.jsonl``."""
+    return Path(run_dir) / PREDICTORS_DIR / DATA_FILE
+
+
+def read_records(path: Path, genome_length: int | None = None) -> dict[str, SubnetRecord]:
+    """The records of a dataset file by arch id, in file order (empty if there is no file).
+
+    A last line without its newline (a write cut short by a kill) is ignored; the first record
+    of an id wins.
+
+    Raises:
+        NasxError: a complete line that is not a valid record (or has a genome of another
+            length than ``genome_length``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    complete = lines[:-1]  # the part after the last newline is '' or a torn line
+    out: dict[str, SubnetRecord] = {}
+    for number, line in enumerate(complete, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            rec = SubnetRecord(str(obj["id"]), tuple(int(v) for v in obj["genome"]),
+                               float(obj["val_acc"]), float(obj["val_loss"]))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise NasxError(f"{path}:{number}: not a subnet record ({type(err).__name__}: "
+                            f"{err}); delete the line or the file to re-evaluate") from None
+        if genome_length is not None and len(rec.genome) != genome_length:
+            raise NasxError(f"{path}:{number}: genome of {len(rec.genome)} genes, the run's "
+                            f"space has {genome_length}; the file belongs to another space")
+        out.setdefault(rec.id, rec)
+    return out
+
+
+class RecordWriter:
+    """Appends records to a dataset file, one fsynced line each.
+
+    Opening it cuts a torn last line (left by a kill mid-write) so the next line starts clean.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file():
+            data = self.path.read_bytes()
+            keep = data.rfind(b"\n") + 1
+            if keep < len(data):
+                with open(self.path, "r+b") as f:
+                    f.truncate(keep)
+                    os.fsync(f.fileno())
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def append(self, record: SubnetRecord) -> None:
+        """Write one line and make it durable."""
+        self._file.write(json.dumps(record.as_json()) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+
+def sample_archs(space: SearchSpace, count: int, seed: int, stream: int,
+                 exclude: frozenset[str] = frozenset()) -> list[Arch]:
+    """``count`` uniformly random archs with distinct ids not in ``exclude``.
+
+    Drawn from a generator seeded by ``(seed, stream)``; the first ``k`` of a longer draw are
+    the draw of ``k`` (with the same ``exclude``).
+
+    Raises:
+        NasxError: the space has fewer than ``count`` subnets outside ``exclude``.
+    """
+    total = count_subnets(space)
+    if count > total - len(exclude):
+        raise NasxError(f"space {space.name!r} has {total} subnets; cannot sample {count} "
+                        f"distinct ones besides {len(exclude)} others; ask for fewer")
+    rng = np.random.default_rng([seed, _SAMPLE_TAG, stream])
+    out: list[Arch] = []
+    seen = set(exclude)
+    while len(out) < count:
+        arch = random_arch(space, rng)
+        key = arch_id(arch)
+        if key not in seen:
+            seen.add(key)
+            out.append(arch)
+    return out
+
+
+def round_robin(count: int, ranks: Ranks) -> list[int]:
+    """Indices of ``count`` pending subnets this rank evaluates: ``rank, rank + world, ...``."""
+    return list(range(ranks.rank, count, ranks.world))
+
+
+def _default_ranks() -> Ranks:
+    """The torchrun ranks when a process group is up, else a single process."""
+    return ranks_from_env() if dist.is_available() and dist.is_initialized() else Ranks()
+
+
+def _broadcast(ranks: Ranks, value: Any) -> Any:
+    """Rank 0's ``value`` on every rank."""
+    if not ranks.distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def build_records(
+    run: TrainedRun,
+    archs: Sequence[Arch],
+    *,
+    progress: bool = True,
+    ranks: Ranks | None = None,
+    gather: Callable[[Ranks, Any], list[Any] | None] = gather_to_main,
+) -> dict[str, SubnetRecord]:
+    """Evaluate the archs of ``archs`` not yet in the run's dataset file and append them.
+
+    Args:
+        run: the trained run.
+        archs: subnets wanted (duplicates are evaluated once).
+        progress: show a tqdm bar on rank 0 (only when stderr is a terminal).
+        ranks: this process's place in a torchrun job (default: from the environment when a
+            process group is initialised, else a single process).
+        gather: collects one value per rank on rank 0 (tests replace it).
+
+    Returns:
+        Every record of the file after the build, by id (on every rank).
+    """
+    ranks = ranks or _default_ranks()
+    codec = GenomeCodec(run.space)
+    path = data_path(run.run_dir)
+    pending: list[Arch] | None = None
+    if ranks.main:
+        done = read_records(path, codec.length)
+        unique = {arch_id(a): a for a in archs}
+        pending = [a for key, a in unique.items() if key not in done]
+    pending = _broadcast(ranks, pending)
+    assert pending is not None
+    if pending:
+        _evaluate_rounds(run, pending, codec, path, ranks, gather, progress)
+    records = read_records(path, codec.length) if ranks.main else None
+    return _broadcast(ranks, records)
+
+
+def _evaluate_rounds(run: TrainedRun, pending: Sequence[Arch], codec: GenomeCodec, path: Path,
+                     ranks: Ranks, gather: Callable[[Ranks, Any], list[Any] | None],
+                     progress: bool) -> None:
+    """Evaluate ``pending`` round-robin over the ranks; rank 0 appends each round's records."""
+    cfg = run.cfg
+    device = next(run.net.parameters()).device
+    calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
+                                cfg.seed, device)
+    val = run.splits.val.to(device)
+    writer = RecordWriter(path) if ranks.main else None
+    bar = tqdm(total=len(pending), desc="evaluating subnets", unit="subnet",
+               disable=None if progress and ranks.main else True)
+    try:
+        mine = round_robin(len(pending), ranks)
+        for k in range(math.ceil(len(pending) / ranks.world)):  # lockstep rounds
+            rec = evaluate_subnet(run, pending[mine[k]], codec, val, calib) if k < len(mine) \
+                else None
+            results = gather(ranks, rec)
+            if writer is not None and results is not None:
+                for got in results:
+                    if got is not None:
+                        writer.append(got)
+                        bar.update()
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+
+
+def evaluate_subnet(run: TrainedRun, arch: Arch, codec: GenomeCodec, val: Any,
+                    calib: Sequence[Any]) -> SubnetRecord:
+    """Validation accuracy and loss of one subnet after BatchNorm recalibration."""
+    key = arch_id(arch)
+    (result,) = evaluate_subnets(run.net, [(key, arch)], val, calib)
+    return SubnetRecord(key, tuple(int(v) for v in codec.encode(arch)), result.accuracy,
+                        result.loss)
+
+
+def evaluate_archs(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
+                   ) -> list[float]:
+    """Validation accuracies (fractions) of ``archs``, in order, evaluating and appending to
+    the run's dataset file only the ids not yet in it (the search's predictor-in-the-loop
+    calls this). Under ``torchrun`` call it on every rank; the evaluations are shared."""
+    records = build_records(run, archs, progress=progress)
+    return [records[arch_id(a)].val_acc for a in archs]
+
+
+def records_arrays(records: Sequence[SubnetRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """Genomes ``(n, G)`` int64 and validation accuracies ``(n,)`` float64 of ``records``."""
+    if not records:
+        return np.zeros((0, 0), dtype=np.int64), np.zeros(0)
+    genomes = np.array([r.genome for r in records], dtype=np.int64)
+    acc = np.array([r.val_acc for r in records], dtype=np.float64)
+    return genomes, acc
+
+
+def split_sizes_ok(samples: int, holdout: int) -> None:
+    """Check the sample counts asked of a build.
+
+    Raises:
+        NasxError: fewer than 10 training or held-out subnets.
+    """
+    if samples < 10:
+        raise NasxError(f"--samples {samples}: give at least 10 training subnets")
+    if holdout < 10:
+        raise NasxError(f"--holdout {holdout}: give at least 10 held-out subnets")
+

@@ -1,0 +1,164 @@
+"""Fit a run's accuracy predictor: build the dataset, fit, score on held-out subnets, save.
+
+``R/predictors/accuracy-data.jsonl`` (see :mod:`.accuracy_data`) gets ``holdout`` held-out
+subnets (seeded stream 1) and ``samples`` training subnets (stream 0, disjoint from the
+held-out ones); records that other tools appended (the search's validated candidates) join the
+training set unless they are held out. The predictor (:func:`~.accuracy.fit_accuracy_predictor`:
+ridge or MLP ensemble, chosen by cross-validation on the training subnets) is scored on the
+held-out subnets (Kendall tau, Spearman, RMSE), saved to ``R/predictors/accuracy/`` and its
+predicted-vs-true scatter goes to TensorBoard (``R/tb/``, tag ``predictor/accuracy``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasx.predictors.accuracy import AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.accuracy_data import (
+    HOLDOUT_STREAM,
+    PREDICTORS_DIR,
+    TRAIN_STREAM,
+    SubnetRecord,
+    build_records,
+    records_arrays,
+    sample_archs,
+    split_sizes_ok,
+)
+from nasx.predictors.rank_metrics import rank_metrics
+from nasx.search_spaces import Arch, SearchSpace, arch_id
+from nasx.train.distributed import Ranks
+from nasx.train.run_eval import TrainedRun
+
+PREDICTOR_DIR = "accuracy"
+TB_TAG = "predictor/accuracy"
+
+
+def predictor_dir(run_dir: Path) -> Path:
+    """``run_dir/predictors/accuracy``."""
+    return Path(run_dir) / PREDICTORS_DIR / PREDICTOR_DIR
+
+
+def split_archs(space: SearchSpace, samples: int, holdout: int, seed: int
+                ) -> tuple[list[Arch], list[Arch]]:
+    """The seeded training and held-out subnets of a build (disjoint ids, prefix-stable)."""
+    held = sample_archs(space, holdout, seed, HOLDOUT_STREAM)
+    train = sample_archs(space, samples, seed, TRAIN_STREAM,
+                         exclude=frozenset(arch_id(a) for a in held))
+    return train, held
+
+
+def build_run_dataset(run: TrainedRun, *, samples: int, holdout: int, seed: int,
+                      progress: bool = True, ranks: Ranks | None = None
+                      ) -> tuple[list[SubnetRecord], list[SubnetRecord]]:
+    """Evaluate what is missing of the build and return ``(train, held-out)`` records.
+
+    ``train`` is the ``samples`` sampled subnets first, then every other record of the file
+    that is not held out. Under torchrun call it on every rank (the evaluations are shared).
+
+    Raises:
+        NasxError: fewer than 10 training or held-out subnets.
+    """
+    split_sizes_ok(samples, holdout)
+    train, held = split_archs(run.space, samples, holdout, seed)
+    records = build_records(run, train + held, progress=progress, ranks=ranks)
+    held_ids = [arch_id(a) for a in held]
+    train_ids = [arch_id(a) for a in train]
+    chosen = set(train_ids) | set(held_ids)
+    extra = [key for key in records if key not in chosen]
+    return ([records[k] for k in train_ids + extra], [records[k] for k in held_ids])
+
+
+def score_predictor(predictor: AccuracyPredictor, held: list[SubnetRecord]) -> dict[str, Any]:
+    """Kendall tau, Spearman, RMSE of ``predictor`` on ``held`` (``None`` for an undefined
+    correlation, e.g. when every held-out subnet has the same accuracy)."""
+    genomes, acc = records_arrays(held)
+    mean, _ = predictor.predict(genomes)
+    return {k: (None if np.isnan(v) else v) for k, v in rank_metrics(mean, acc).items()}
+
+
+def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
+                      progress: bool = True, ranks: Ranks | None = None
+                      ) -> tuple[AccuracyPredictor, dict[str, Any]]:
+    """Build or extend the run's dataset, fit, score on the held-out subnets, save, log.
+
+    Args:
+        run: the trained run.
+        samples: sampled training subnets (>= 10).
+        holdout: held-out subnets (>= 10), never used for fitting or model choice.
+        seed: seeds the sampling, the cross-validation folds and the ensemble.
+        progress: progress bar while evaluating (only on a terminal).
+        ranks: passed to :func:`build_run_dataset` (default: the torchrun ranks when a process
+            group is up); under torchrun, build on every rank first, then call this on rank 0
+            with ``Ranks()``.
+
+    Returns:
+        The saved predictor and a report: ``kendall_tau``, ``spearman``, ``rmse`` on the
+        held-out subnets, ``n_train``, ``n_holdout``, ``model`` (the chosen candidate),
+        ``kind``, ``selection`` (every candidate's cross-validated scores) and ``path``.
+    """
+    train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
+                                    progress=progress, ranks=ranks)
+    genomes, acc = records_arrays(train)
+    predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed)
+    metrics = score_predictor(predictor, held)
+    selection = predictor.info["selection"]
+    report: dict[str, Any] = {
+        **metrics, "n_train": len(train), "n_holdout": len(held),
+        "model": selection["chosen"], "kind": predictor.kind, "selection": selection,
+        "path": str(predictor_dir(run.run_dir)),
+    }
+    predictor.info.update({"holdout": {**metrics, "n": len(held)}, "samples": samples,
+                           "holdout_size": holdout, "weights": run.weights})
+    predictor.save(predictor_dir(run.run_dir))
+    _log_scatter(run.run_dir, predictor, held, metrics, len(train))
+    return predictor, report
+
+
+def load_run_predictor(run_dir: Path, space: SearchSpace) -> AccuracyPredictor | None:
+    """The predictor saved in ``run_dir/predictors/accuracy/``, or ``None`` if there is none.
+
+    Raises:
+        NasxError: a predictor is there but damaged or fitted for another genome layout.
+    """
+    folder = predictor_dir(run_dir)
+    if not (folder / "predictor.json").is_file():
+        return None
+    return AccuracyPredictor.load(folder, space)
+
+
+def _log_scatter(run_dir: Path, predictor: AccuracyPredictor, held: list[SubnetRecord],
+                 metrics: dict[str, Any], n_train: int) -> None:
+    """Predicted-vs-true scatter of the held-out subnets (with the ensemble's std as error
+    bars) and the held-out metrics, at global step ``n_train``, in ``run_dir/tb``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torch.utils.tensorboard import SummaryWriter
+
+    genomes, acc = records_arrays(held)
+    mean, std = predictor.predict(genomes)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.errorbar(acc, mean, yerr=std if predictor.kind == "mlp" else None, fmt="o", ms=3,
+                alpha=0.7, elinewidth=0.8)
+    low, high = float(min(acc.min(), mean.min())), float(max(acc.max(), mean.max()))
+    ax.plot([low, high], [low, high], "k--", lw=0.8)
+    tau = "n/a" if metrics["kendall_tau"] is None else f"{metrics['kendall_tau']:.3f}"
+    chosen = predictor.info["selection"]["chosen"]
+    ax.set_title(f"{len(held)} held-out subnets, {n_train} train: tau {tau}, {chosen}",
+                 fontsize=8)
+    ax.set_xlabel("true validation accuracy")
+    ax.set_ylabel("predicted validation accuracy")
+    fig.tight_layout()
+    writer = SummaryWriter(str(Path(run_dir) / "tb"))
+    try:
+        writer.add_figure(TB_TAG, fig, global_step=n_train)
+        for key in ("kendall_tau", "spearman", "rmse"):
+            if metrics[key] is not None:
+                writer.add_scalar(f"{TB_TAG}/{key}", metrics[key], n_train)
+    finally:
+        writer.close()
+        plt.close(fig)

@@ -1,0 +1,119 @@
+"""``nasx export`` on a tiny trained run: files, metrics, verification, no silent overwrite,
+nothing written on a mismatch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasx.cli import main
+from nasx.export import verify
+
+TINY_TRAIN = ["--space", "tiny", "train.epochs=2", "train.batches_per_epoch=3",
+              "data.batch_size=16", "train.calib_batches=1", "train.eval_random=1",
+              "train.delay=0"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export-cli") / "run"
+    assert main(["train", "--out", str(out), *TINY_TRAIN]) == 0
+    return out
+
+
+def _ids(run: Path) -> dict[str, str]:
+    return {k: v["id"] for k, v in json.loads((run / "archs.json").read_text()).items()}
+
+
+def _leftovers(run: Path) -> list[str]:
+    return sorted(p.name for p in (run / "exports").iterdir() if p.name.startswith("."))
+
+
+def test_export_writes_verified_files_and_never_overwrites_silently(
+        run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    smallest = _ids(run)["smallest"]  # quantized (lowest bits), trained every step
+    args = ["export", "--run", str(run), "--pick", smallest, "--format", "torch,c",
+            "--device", "stm32f746"]
+    assert main(args) == 0
+    folder = run / "exports" / smallest
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "arch.json", "metrics.json", "model.h", "model.safetensors"]
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["id"] == smallest and m["pick"]["source"].endswith("archs.json (smallest)")
+    assert m["accuracy"]["val"] == m["accuracy"]["supernet_val"]
+    assert all(v["passed"] for k, v in m["verification"].items() if "passed" in v)
+    assert set(m["verification"]) == {"torch", "c", "streaming"}
+    if shutil.which("cc"):  # the header was compiled as part of the check
+        assert m["verification"]["c"]["compiler"].startswith("cc -std=c99 -Wall -Wextra")
+    assert m["verification"]["streaming"]["reason"].startswith("not streamable: stem (conv)")
+    assert set(m["cost"]) == {"stm32f746"}
+    assert set(m["cost"]["stm32f746"]) == {"whole-sequence", "streaming"}
+    assert m["latency"]["measured_ms"]["torch"] > 0
+    assert "host-cpu" in m["latency"]["predicted"]
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"nasx: error: {folder} already exists (an earlier export of this subnet); "
+                   "pass --overwrite to replace it\n")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert main([*args[:-2], "--format", "torch", "--overwrite"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "arch.json", "metrics.json", "model.safetensors"]
+    assert _leftovers(run) == []
+
+
+def test_onnx_export_runs_in_onnxruntime_and_reports_latency(run: Path) -> None:
+    largest = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "onnx"]) == 0
+    m = json.loads((run / "exports" / largest / "metrics.json").read_text())
+    onnx = m["verification"]["onnx"]
+    assert onnx["passed"] and onnx["max_abs_diff"] <= 1e-5 and onnx["rule"] == "max|diff| <= 1e-05"
+    assert m["latency"]["measured_ms"]["onnxruntime"] > 0
+    assert set(m["cost"]) == {"host-cpu"}  # default device when the pick names none
+
+
+def test_a_mismatch_is_an_error_and_nothing_is_written(
+        run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    random1 = _ids(run)["random-1"]
+    monkeypatch.setattr(verify, "FLOAT_TOL", -1.0)  # no float format can pass now
+    monkeypatch.setattr(verify, "MIN_AGREEMENT", 1.01)
+    assert main(["export", "--run", str(run), "--pick", random1, "--format", "torch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nasx: error: export of {random1} does not match the supernet subnet:"
+                          " torch: max|diff| ")
+    assert err.endswith("; nothing was written\n") and err.count("\n") == 1
+    assert not (run / "exports" / random1).exists() and _leftovers(run) == []
+
+
+def test_bad_arguments_are_one_line_errors(run: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["export", "--run", str(run), "--pick", _ids(run)["largest"]]
+    assert main([*base, "--format", "torch,tflite"]) == 2
+    assert capsys.readouterr().err == ("nasx: error: --format 'tflite': unknown format (allowed: "
+                                       "torch, pt2, onnx, c)\n")
+    assert main([*base, "--device", "no-such-device"]) == 2
+    assert "no-such-device" in capsys.readouterr().err
+    assert main(["export", "--run", str(run), "--pick", "3"]) == 2
+    assert "an index needs" in capsys.readouterr().err
+
+
+def test_a_causal_run_exports_a_verified_streaming_form(tmp_path: Path) -> None:
+    from nasx.search_spaces import dump_space_yaml, load_space, space_from_dict, space_to_dict
+
+    raw = space_to_dict(load_space("tiny"))
+    raw.update(name="tiny-causal", causal=True)
+    space_file = tmp_path / "tiny-causal.yaml"
+    space_file.write_text(dump_space_yaml(space_from_dict(raw)))
+    run = tmp_path / "causal"
+    train = [a if a != "tiny" else str(space_file) for a in TINY_TRAIN]
+    assert main(["train", "--out", str(run), *train]) == 0
+    largest = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
+    m = json.loads((run / "exports" / largest / "metrics.json").read_text())
+    stream = m["verification"]["streaming"]
+    assert stream["streamable"] and stream["passed"] and stream["max_abs_diff"] <= 1e-5
+    assert stream["n"] == m["data"]["val"]

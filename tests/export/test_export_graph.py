@@ -1,0 +1,87 @@
+"""model.pt2 and model.onnx: dynamic batch and length, equal to the supernet subnet; QDQ for
+int8 layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import torch
+from export_helpers import exported, op_arch, padded_batch, tiny_space, warmed
+
+from nasx.export.graph_formats import (
+    export_onnx,
+    export_pt2,
+    load_pt2,
+    load_pt2_program,
+    onnx_op_counts,
+    onnx_session,
+    pt2_min_length,
+    run_onnx,
+)
+
+TRACED = 17  # the length both exporters trace at; the checks use other lengths and batches
+SHAPES = [(1, 5), (4, 23), (3, 40)]
+
+
+def _batches():
+    for i, (b, length) in enumerate(SHAPES):
+        yield padded_batch(seed=10 + i, batch=b, length=length)
+
+
+def test_pt2_matches_the_supernet_at_other_lengths_and_batches(tmp_path: Path) -> None:
+    space = tiny_space()
+    arch = op_arch(space, "lstm", second="ssm")  # LSTM (while_loop) and a strided SSM stage
+    net = warmed(space, [arch])
+    path = tmp_path / "model.pt2"
+    export_pt2(exported(net, arch), path, TRACED)
+    assert pt2_min_length(load_pt2_program(path)) == 3  # stride 2: every stage sees >= 2 steps
+    module = load_pt2(path)
+    for x, lengths in _batches():
+        with torch.no_grad():
+            assert (module(x, lengths) - net(x, lengths, arch=arch)).abs().max() <= 1e-5
+
+
+def test_onnx_float_matches_the_supernet_with_dynamic_batch_and_length(tmp_path: Path) -> None:
+    space = tiny_space()
+    arch = op_arch(space, "attn", second="conv")
+    net = warmed(space, [arch])
+    path = tmp_path / "model.onnx"
+    export_onnx(exported(net, arch), path, TRACED)
+    dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
+    assert [bool(d.dim_param) for d in dims] == [True, False, True]  # batch, C fixed, length
+    session = onnx_session(path)
+    for x, lengths in [*_batches(), padded_batch(seed=3, batch=2, length=1)]:
+        with torch.no_grad():
+            ref = net(x, lengths, arch=arch)
+        assert (run_onnx(session, x, lengths) - ref).abs().max() <= 1e-5
+    counts = onnx_op_counts(path)
+    assert counts.get("QuantizeLinear", 0) == 0 and counts.get("DequantizeLinear", 0) == 0
+
+
+def test_onnx_int8_blocks_are_qdq_and_agree_on_the_argmax(tmp_path: Path) -> None:
+    space = tiny_space()
+    arch = op_arch(space, "lstm", 8, 8, second="attn")
+    net = warmed(space, [arch])
+    ex = exported(net, arch)
+    path = tmp_path / "model.onnx"
+    export_onnx(ex, path, TRACED)
+    model = onnx.load(str(path))
+    counts = onnx_op_counts(path)
+    # every weight layer: a DequantizeLinear of int8 codes; every activation quantizer: Q + DQ
+    n_weights = sum(1 for k in ex.tensors() if k.endswith(".weight_i8"))
+    n_acts = sum(1 for k in ex.tensors() if k.endswith(".act_amax"))
+    assert counts["QuantizeLinear"] == n_acts
+    assert counts["DequantizeLinear"] == n_acts + n_weights
+    int8_inits = {t.name for t in model.graph.initializer
+                  if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2}
+    weight_dq = [n for n in model.graph.node
+                 if n.op_type == "DequantizeLinear" and n.input[0] in int8_inits]
+    assert len(weight_dq) == n_weights  # int8 codes stored, dequantized per channel
+    session = onnx_session(path)
+    x, lengths = padded_batch(seed=7, batch=64, length=TRACED + 6)
+    with torch.no_grad():
+        ref = net(x, lengths, arch=arch)
+    out = run_onnx(session, x, lengths)
+    assert (out.argmax(1) == ref.argmax(1)).float().mean() >= 0.99
+    assert (out - ref).abs().max() < 0.05

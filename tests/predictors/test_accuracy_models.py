@@ -1,0 +1,164 @@
+"""Ridge regression, the MLP ensemble, model choice by cross-validation, save/load and speed of
+the accuracy predictor."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nasx.errors import NasxError, RunError
+from nasx.predictors.accuracy import AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.features import ArchFeatures
+from nasx.predictors.mlp_ensemble import MLPEnsemble, MLPSettings
+from nasx.predictors.rank_metrics import rank_metrics
+from nasx.predictors.ridge import RidgeRegression
+from nasx.search_spaces import GenomeCodec, load_space, random_arch, space_from_dict, space_to_dict
+
+FAST = MLPSettings(members=4, hidden=32, steps=300, lr=1e-2)
+
+
+def _genomes(space_name: str, n: int, seed: int) -> np.ndarray:
+    space = load_space(space_name)
+    codec, rng = GenomeCodec(space), np.random.default_rng(seed)
+    return np.stack([codec.encode(random_arch(space, rng)) for _ in range(n)])
+
+
+def test_ridge_recovers_an_exact_linear_target() -> None:
+    feats = ArchFeatures(load_space("hybrid-mcu"))
+    x = feats.transform(_genomes("hybrid-mcu", 400, 0))  # (400, 78), collinear op columns
+    w_true = np.random.default_rng(1).normal(size=feats.size)
+    y = x @ w_true + 0.7
+    model = RidgeRegression.fit(x, y, lam=1e-9)
+    x_new = feats.transform(_genomes("hybrid-mcu", 100, 2))
+    np.testing.assert_allclose(model.predict(x_new), x_new @ w_true + 0.7, atol=1e-6)
+    # On full-rank inputs the coefficients themselves come back.
+    z = np.random.default_rng(3).normal(size=(50, 4))
+    exact = RidgeRegression.fit(z, z @ [1.0, -2.0, 0.5, 3.0] - 4.0, lam=0.0)
+    np.testing.assert_allclose(exact.weights, [1.0, -2.0, 0.5, 3.0], atol=1e-10)
+    assert exact.bias == pytest.approx(-4.0, abs=1e-10)
+    # A penalty shrinks the coefficients towards zero.
+    shrunk = RidgeRegression.fit(z, z @ [1.0, -2.0, 0.5, 3.0] - 4.0, lam=50.0)
+    assert np.abs(shrunk.weights).sum() < 0.8 * np.abs(exact.weights).sum()
+
+
+def test_mlp_ensemble_fits_a_nonlinear_target_and_is_unsure_off_distribution() -> None:
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(200, 3))
+
+    def target(v: np.ndarray) -> np.ndarray:
+        return np.sin(2 * np.pi * v[:, 0]) + v[:, 1] ** 2
+
+    model = MLPEnsemble.fit(x, target(x), FAST, seed=0)
+    x_in = rng.uniform(0, 1, size=(500, 3))
+    mean, std_in = model.predict(x_in)
+    rmse = float(np.sqrt(np.mean((mean - target(x_in)) ** 2)))
+    assert rmse < 0.15 * target(x_in).std()  # a linear fit leaves ~0.75 of the std
+    linear = RidgeRegression.fit(x, target(x), lam=0.0)
+    assert np.sqrt(np.mean((linear.predict(x_in) - target(x_in)) ** 2)) > 3 * rmse
+    _, std_out = model.predict(rng.uniform(2, 3, size=(500, 3)))
+    assert np.median(std_out) > 5 * np.median(std_in)
+    # Members differ (seeds), and the same seed gives the same ensemble.
+    members = model.predict_members(x_in)
+    assert members.shape == (4, 500) and np.ptp(members, axis=0).mean() > 1e-3
+    again = MLPEnsemble.fit(x, target(x), FAST, seed=0)
+    np.testing.assert_array_equal(again.predict_members(x_in), members)
+
+
+def test_cross_validation_picks_ridge_for_a_linear_target_and_mlp_for_a_nonlinear_one() -> None:
+    space = load_space("tiny")
+    genomes = _genomes("tiny", 120, 0)
+    x = ArchFeatures(space).transform(genomes)
+    w = np.random.default_rng(4).normal(size=x.shape[1]) * 0.01
+    linear = fit_accuracy_predictor(space, genomes, 0.6 + x @ w, seed=0, mlp=FAST)
+    assert linear.kind == "ridge"
+    chosen = linear.info["selection"]["chosen"]
+    assert chosen.startswith("ridge(lambda=")
+    scores = {c["model"]: c for c in linear.info["selection"]["candidates"]}
+    assert scores[chosen]["kendall_tau"] == pytest.approx(1.0)
+    assert set(scores) == {"mlp", *(f"ridge(lambda={r:g}n)"
+                                    for r in (1e-4, 1e-3, 1e-2, 1e-1, 1.0))}
+    # XOR of two features: no linear model ranks it, an MLP does.
+    a, b = x[:, 0] > 0.5, x[:, 1] > 0.5  # stem.width, stem.kernel of tiny
+    xor = 0.5 + 0.2 * (a ^ b) + 0.01 * x[:, 2]
+    nonlinear = fit_accuracy_predictor(space, genomes, xor, seed=0, mlp=FAST)
+    assert nonlinear.kind == "mlp" and nonlinear.info["selection"]["chosen"] == "mlp"
+    assert nonlinear.info["n_train"] == 120
+
+
+@pytest.mark.parametrize("kind", ["mlp", "ridge"])
+def test_save_and_load_give_identical_predictions(tmp_path: Path, kind: str) -> None:
+    space = load_space("tiny")
+    genomes = _genomes("tiny", 60, 0)
+    acc = 0.5 + 0.3 * ArchFeatures(space).transform(genomes)[:, :6].mean(axis=1)
+    pred = fit_accuracy_predictor(space, genomes, acc, seed=1, kinds=(kind,), mlp=FAST)
+    pred.save(tmp_path / "p")
+    files = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert files[-1] == "predictor.json"
+    assert len(files) == (2 if kind == "mlp" else 1)
+    back = AccuracyPredictor.load(tmp_path / "p", load_space("tiny"))
+    test = _genomes("tiny", 300, 5)
+    mean, std = pred.predict(test)
+    mean2, std2 = back.predict(test)
+    np.testing.assert_array_equal(mean, mean2)
+    np.testing.assert_array_equal(std, std2)
+    assert (back.kind, back.info) == (kind, json.loads(json.dumps(pred.info)))
+    assert (std > 0).all() if kind == "mlp" else not std.any()
+    assert ((mean >= 0) & (mean <= 1)).all()
+    # Refitting into the same folder replaces the weights file and leaves no stale one.
+    fit_accuracy_predictor(space, genomes, acc, seed=2, kinds=(kind,), mlp=FAST).save(
+        tmp_path / "p")
+    assert len(list((tmp_path / "p").iterdir())) == len(files)
+
+
+def test_load_errors_are_one_line(tmp_path: Path) -> None:
+    space = load_space("tiny")
+    with pytest.raises(RunError, match=r"^no accuracy predictor in '.*' \(no predictor.json\); "
+                       r"fit one with nasx predictor fit --run RUN$"):
+        AccuracyPredictor.load(tmp_path, space)
+    genomes = _genomes("tiny", 20, 0)
+    fit_accuracy_predictor(space, genomes, np.linspace(0, 1, 20), kinds=("ridge",)).save(
+        tmp_path)
+    other = space_to_dict(space)
+    other["stem"]["width"] = [8, 12, 16]
+    with pytest.raises(NasxError, match=r"was fitted for space 'tiny' with another genome layout "
+                       r"than space 'tiny'; fit a predictor for this space$"):
+        AccuracyPredictor.load(tmp_path, space_from_dict(other))
+    (tmp_path / "predictor.json").write_text("{\"format\": \"something else\"}")
+    with pytest.raises(NasxError, match="is not a nasx accuracy predictor"):
+        AccuracyPredictor.load(tmp_path, space)
+
+
+def test_rank_metrics_golden_values() -> None:
+    m = rank_metrics(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 2.0, 4.0]))
+    # 6 pairs, 5 concordant, 1 discordant: tau = 4/6; Spearman 1 - 6*2/(4*15) = 0.8.
+    assert m["kendall_tau"] == pytest.approx(4 / 6)
+    assert m["spearman"] == pytest.approx(0.8)
+    assert m["rmse"] == pytest.approx(np.sqrt(0.5))
+    assert np.isnan(rank_metrics(np.ones(3), np.arange(3.0))["kendall_tau"])
+
+
+def test_predict_runs_at_least_10000_per_second() -> None:
+    torch.set_num_threads(1)
+    space = load_space("hybrid-mcu")
+    train = _genomes("hybrid-mcu", 60, 0)
+    acc = np.linspace(0.3, 0.9, 60)
+    genomes = _genomes("hybrid-mcu", 2000, 1)
+    genomes = np.tile(genomes, (10, 1))  # (20000, 65)
+    for kind in ("mlp", "ridge"):
+        pred = fit_accuracy_predictor(space, train, acc, kinds=(kind,),
+                                      mlp=MLPSettings(steps=20))
+        pred.predict(genomes[:100])
+        best = min(_timed(pred, genomes) for _ in range(3))
+        assert len(genomes) / best >= 10_000, (kind, len(genomes) / best)
+
+
+def _timed(pred: AccuracyPredictor, genomes: np.ndarray) -> float:
+    start = time.perf_counter()
+    pred.predict(genomes)
+    return time.perf_counter() - start

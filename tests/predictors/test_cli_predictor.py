@@ -1,0 +1,103 @@
+"""``nasx predictor fit`` / ``show`` end to end on a tiny run, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny_run import train_tiny_run
+
+from nasx.cli import main
+from nasx.predictors.accuracy_data import data_path, read_records, records_arrays
+from nasx.predictors.accuracy_fit import load_run_predictor, split_archs
+from nasx.predictors.rank_metrics import rank_metrics
+from nasx.search_spaces import arch_id, load_space
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny_run(tmp_path_factory.mktemp("acc-cli") / "run")
+
+
+def _run(capsys, *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["fit", "--run", "{missing}"], "nasx: error: '{missing}' is not a nasx train run folder "
+     "(no config.yaml and space.yaml); give the --out folder of nasx train\n"),
+    (["fit", "--run", "{run}", "--samples", "9"],
+     "nasx: error: --samples 9: give at least 10 training subnets\n"),
+    (["fit", "--run", "{run}", "--holdout", "0"],
+     "nasx: error: --holdout 0: give at least 10 held-out subnets\n"),
+    (["fit", "--run", "{run}", "--samples", "ten"],
+     "nasx predictor fit: error: argument --samples: invalid count 'ten': give an integer; "
+     "see 'nasx predictor fit --help'\n"),
+    (["fit", "--run", "{run}", "--seed", "-1"],
+     "nasx predictor fit: error: argument --seed: invalid seed '-1': give an integer >= 0; "
+     "see 'nasx predictor fit --help'\n"),
+    (["show", "--run", "{missing}"], "nasx: error: '{missing}' is not a nasx train run folder "
+     "(no space.yaml); give the --out folder of nasx train\n"),
+    (["show", "--run", "{run}"], "nasx: error: no accuracy predictor in "
+     "'{run}/predictors/accuracy'; fit one with nasx predictor fit --run {run}\n"),
+])
+def test_errors_are_one_line_with_exit_status_2(capsys, tiny_run: Path, tmp_path: Path,
+                                                argv: list[str], message: str) -> None:
+    names = {"missing": tmp_path / "nope", "run": tiny_run}
+    code, out, err = _run(capsys, "predictor", *[a.format(**names) for a in argv])
+    assert (code, out, err) == (2, "", message.format(**names))
+    assert not (tiny_run / "predictors").exists()  # nothing written on bad input
+
+
+def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
+    code, out, err = _run(capsys, "predictor", "fit", "--run", tiny_run, "--samples", "10",
+                          "--holdout", "10", "--seed", "1", "--format", "json")
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert (report["n_train"], report["n_holdout"]) == (10, 10)
+    assert report["kind"] in ("mlp", "ridge") and report["model"] == \
+        report["selection"]["chosen"]
+    assert len(report["selection"]["candidates"]) == 6
+    records = read_records(data_path(tiny_run))
+    assert len(records) == 20
+    space = load_space(tiny_run / "space.yaml")
+    train, held = split_archs(space, 10, 10, 1)
+    assert list(records) == [arch_id(a) for a in train + held]
+    # The printed scores are those of the saved predictor on the held-out records.
+    predictor = load_run_predictor(tiny_run, space)
+    assert predictor is not None and predictor.kind == report["kind"]
+    genomes, acc = records_arrays([records[arch_id(a)] for a in held])
+    want = rank_metrics(predictor.predict(genomes)[0], acc)
+    for key in ("kendall_tau", "spearman", "rmse"):
+        assert report[key] == pytest.approx(want[key]) or (
+            report[key] is None and np.isnan(want[key]))
+    events = EventAccumulator(str(tiny_run / "tb"), size_guidance={"images": 0})
+    events.Reload()
+    assert "predictor/accuracy" in events.Tags()["images"]
+    assert [e.step for e in events.Images("predictor/accuracy")] == [10]
+    assert "predictor/accuracy/rmse" in events.Tags()["scalars"]
+
+    code, out, _ = _run(capsys, "predictor", "show", "--run", tiny_run)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"predictor: {tiny_run}/predictors/accuracy (61 features)"
+    assert lines[1] == f"dataset: {data_path(tiny_run)} (20 subnets evaluated)"
+    assert lines[2] == "fitted on 10 subnets (seed 1, weights supernet.safetensors)"
+    assert lines[-1].startswith(f"held-out (10 subnets): Kendall tau "
+                                f"{report['kendall_tau']:.3f}  Spearman")
+
+    # More samples extend the same stream: only the 4 new subnets are evaluated.
+    code, out, _ = _run(capsys, "predictor", "fit", "--run", tiny_run, "--samples", "14",
+                        "--holdout", "10", "--seed", "1")
+    assert code == 0
+    assert out.splitlines()[0] == (f"dataset: {data_path(tiny_run)} (14 training + 10 "
+                                   "held-out subnets)")
+    assert out.splitlines()[-2].startswith("held-out (10 subnets): Kendall tau ")
+    assert len(data_path(tiny_run).read_text().splitlines()) == 24
+    assert list(read_records(data_path(tiny_run)))[20:] == [
+        arch_id(a) for a in split_archs(space, 14, 10, 1)[0][10:]]

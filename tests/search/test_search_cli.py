@@ -1,0 +1,283 @@
+"""``nasx search`` and ``nasx inspect`` end to end on a tiny trained run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nasx.cli import main
+from nasx.predictors import CostModel, load_device
+from nasx.search.archive import read_history
+from nasx.search.cheapest import extreme_cost
+from nasx.search.repair import GenomeRepair
+from nasx.search_spaces import GenomeCodec, arch_id, load_space
+
+BUDGETS = "stm32f746: sram<=12KB, flash<=70KB; stm32f746: latency<=1.5ms; host-cpu: latency<=0.1ms"
+SMALL = ["--evaluations", "120", "--population", "20", "--validate", "2"]
+KEYS = {"accuracy", "accuracy_std", "latency_ms", "sram_kb", "flash_kb", "latency_label"}
+
+
+def search(run: Path, *extra: str) -> int:
+    return main(["search", "--run", str(run), "--budgets", BUDGETS, *SMALL, *extra])
+
+
+def load(run: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    doc = json.loads((run / "search" / "pareto.json").read_text())
+    return doc, read_history((run / "search" / "history.csv").read_text())
+
+
+def meets(predicted: dict[str, Any], constraints: dict[str, float | None]) -> bool:
+    return all(constraints[k] is None or predicted[k] <= constraints[k]
+               for k in ("latency_ms", "sram_kb", "flash_kb"))
+
+
+def test_search_writes_a_validated_feasible_front(run_copy: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert search(run_copy, "--rounds", "2") == 0
+    out = capsys.readouterr().out
+    assert "refitting the accuracy predictor" in out
+    doc, history = load(run_copy)
+    assert doc["nasx_pareto"] == 1 and doc["run"] == str(run_copy)
+    space = load_space("tiny")
+    codec = GenomeCodec(space)
+    rep = GenomeRepair(codec)
+    # history: 2 rounds x 2 devices x 120 evaluations, canonical genomes, ids that match
+    assert len(history) == 480
+    for r in ("1", "2"):
+        for d in ("stm32f746", "host-cpu"):
+            rows = [h for h in history if h["round"] == r and h["device"] == d]
+            assert len(rows) == 120 and len({h["id"] for h in rows}) == 120
+    for h in history[::37]:
+        g = np.array([int(v) for v in h["genome"].split()])
+        np.testing.assert_array_equal(rep(g[None])[0], g)
+        assert h["id"] == arch_id(codec.decode(g))
+    budgets = {b["name"]: b for b in doc["budgets"]}
+    assert list(budgets) == ["stm32f746: sram<=12KB, flash<=70KB", "stm32f746: latency<=1.5ms",
+                             "host-cpu: latency<=0.1ms"]
+    models = {d: CostModel(space, 12, 9, length=29, device=load_device(d))
+              for d in ("stm32f746", "host-cpu")}
+    data = {json.loads(line)["id"]: json.loads(line)
+            for line in (run_copy / "predictors" / "accuracy-data.jsonl").read_text().splitlines()}
+    for device, label in (("stm32f746", "analytic"), ("host-cpu", "estimate")):
+        subs = [s for s in doc["subnets"] if s["device"] == device]
+        own = [b["constraints"] for b in doc["budgets"] if b["device"] == device]
+        front = [s for s in subs if s["on_front"]]
+        assert len(front) >= 1
+        for s in subs:
+            p = s["predicted"]
+            assert set(p) == KEYS and p["latency_label"] == label
+            assert s["id"] == arch_id(s["arch"])
+            c = models[device].cost(s["arch"])  # the predicted costs are the analytic ones
+            assert p["sram_kb"] == pytest.approx(c.sram_bytes / 1024)
+            assert p["flash_kb"] == pytest.approx(c.flash_bytes / 1024)
+            assert p["latency_ms"] == pytest.approx(c.latency_s * 1e3)
+            assert any(meets(p, con) for con in own)  # feasible for one of the device's budgets
+            v = s["validated"]
+            if v is not None:
+                assert v["accuracy"] == data[s["id"]]["val_acc"]
+                assert (v["latency_ms"] is None) == (device != "host-cpu")
+                assert v["latency_ms"] is None or v["latency_ms"] > 0
+        for a in front:  # non-dominated on (error, latency)
+            for b in front:
+                ea, eb = 1 - a["predicted"]["accuracy"], 1 - b["predicted"]["accuracy"]
+                la, lb = a["predicted"]["latency_ms"], b["predicted"]["latency_ms"]
+                assert not (eb <= ea and lb <= la and (eb < ea or lb < la))
+        assert sum(s["validated"] is not None for s in front) >= min(2, len(front))
+    # each budget's best: the highest predicted accuracy among the last round's rows meeting it
+    for b in doc["budgets"]:
+        best = doc["subnets"][b["best"]]
+        assert best["device"] == b["device"] and meets(best["predicted"], b["constraints"])
+        assert best["validated"] is not None
+        rows = [h for h in history if h["round"] == "2" and h["device"] == b["device"]
+                and h["supported"] == "true"
+                and meets({k: float(h[k]) for k in ("latency_ms", "sram_kb", "flash_kb")},
+                          b["constraints"])]
+        assert best["predicted"]["accuracy"] == pytest.approx(
+            max(float(h["accuracy"]) for h in rows), abs=1e-6)
+    rounds = doc["rounds"]
+    assert [(r["round"], r["device"]) for r in rounds] == [
+        (1, "stm32f746"), (1, "host-cpu"), (2, "stm32f746"), (2, "host-cpu")]
+    assert (run_copy / "tb" / "search").is_dir()
+
+
+def test_tensorboard_has_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert search(run_copy, "--rounds", "1") == 0
+    ea = EventAccumulator(str(run_copy / "tb" / "search"), size_guidance={"images": 0})
+    ea.Reload()
+    assert set(ea.Tags()["images"]) == {"search/stm32f746/front", "search/host-cpu/front"}
+    hv = ea.Scalars("search/stm32f746/hypervolume/round1")
+    assert [s.step for s in hv] == list(range(6))  # 120 evaluations / 20 per generation
+    values = [s.value for s in hv]
+    assert values == sorted(values) and 0 < values[-1] <= 1  # the archive only grows
+    doc, _ = load(run_copy)
+    runs = sorted(p.name for p in (run_copy / "tb" / "search" / "hparams").iterdir())
+    assert runs == sorted(f"{s['device']}-{s['id']}" for s in doc["subnets"] if s["on_front"])
+
+
+def test_seeded_search_gives_the_same_history(searchable_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    texts = []
+    for name in ("a", "b"):
+        run = tmp_path / name
+        shutil.copytree(searchable_run, run)
+        assert main(["search", "--run", str(run), "--device", "stm32f746", "--max-sram-kb", "12",
+                     "--rounds", "1", "--seed", "5", *SMALL]) == 0
+        texts.append((run / "search" / "history.csv").read_text())
+    assert texts[0] == texts[1]
+
+
+def test_optuna_backend_writes_the_same_outputs(run_copy: Path, tmp_path: Path) -> None:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    journal = tmp_path / "optuna.log"
+    assert search(run_copy, "--rounds", "1", "--backend", "optuna", "--storage",
+                  f"journal:{journal}") == 0
+    doc, history = load(run_copy)
+    assert sorted(p.name for p in (run_copy / "search").iterdir()) == ["history.csv",
+                                                                      "pareto.json"]
+    assert set(doc) == {"nasx_pareto", "run", "subnets", "budgets", "settings", "rounds"}
+    assert doc["settings"]["backend"] == "optuna"
+    assert 0 < len(history) <= 240 and len(doc["budgets"]) == 3
+    for s in doc["subnets"]:
+        assert set(s) == {"index", "id", "arch", "device", "on_front", "predicted", "validated"}
+    assert all(b["best"] is not None for b in doc["budgets"])
+    studies = optuna.get_all_study_summaries(JournalStorage(JournalFileBackend(str(journal))))
+    assert sorted(s.n_trials for s in studies) == [120, 120]
+    ids = {h["id"] for h in history if h["device"] == "host-cpu"}
+    (study,) = [s for s in studies if "host-cpu" in s.study_name]
+    trials = optuna.load_study(study_name=study.study_name,
+                               storage=JournalStorage(JournalFileBackend(str(journal)))).trials
+    assert {t.user_attrs["arch_id"] for t in trials} == ids
+
+
+def test_optuna_sqlite_storage(run_copy: Path, tmp_path: Path) -> None:
+    import optuna
+
+    db = tmp_path / "optuna.db"
+    assert main(["search", "--run", str(run_copy), "--device", "stm32f746", "--backend",
+                 "optuna", "--storage", f"sqlite:///{db}", "--evaluations", "20",
+                 "--population", "10", "--rounds", "1", "--validate", "1"]) == 0
+    (summary,) = optuna.get_all_study_summaries(f"sqlite:///{db}")
+    assert summary.n_trials == 20 and summary.study_name.startswith("nasx-search stm32f746 ")
+
+
+def test_impossible_budget_names_the_smallest_cost(run_copy: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    model = CostModel(load_space("tiny"), 12, 9, length=29, device=load_device("stm32f746"))
+    smallest = extreme_cost(model, "sram").value
+    assert main(["search", "--run", str(run_copy), "--budgets", "stm32f746: sram<=4KB"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"nasx: error: budget 'stm32f746: sram<=4KB' cannot be met: the smallest "
+                   f"sram of any subnet of tiny on stm32f746 is {smallest:.6g} KB "
+                   f"(whole-sequence, length 29), above the limit 4 KB; raise the limit to at "
+                   f"least 4.70313 KB\n")  # rounded up: 4.70312 would still be too small
+    assert smallest == 4.703125  # 4816 bytes: the DP's answer, checked by brute force elsewhere
+    assert not (run_copy / "search").exists()
+    lat = extreme_cost(CostModel(load_space("tiny"), 12, 9, length=29,
+                                 device=load_device("h100")), "latency").value
+    assert main(["search", "--run", str(run_copy), "--device", "h100", "--max-latency-ms",
+                 "0.01"]) == 2
+    assert f"the smallest latency of any subnet of tiny on h100 is {lat:.6g} ms" in \
+        capsys.readouterr().err
+
+
+def test_an_earlier_search_is_never_replaced_silently(run_copy: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert search(run_copy, "--rounds", "1") == 0
+    first = (run_copy / "search" / "pareto.json").read_text()
+    capsys.readouterr()
+    assert search(run_copy, "--rounds", "1", "--seed", "1") == 2
+    assert capsys.readouterr().err == (
+        f"nasx: error: {run_copy / 'search' / 'pareto.json'} holds an earlier search; pass "
+        "--overwrite to replace it (the old files are kept as *.prev.*)\n")
+    assert search(run_copy, "--rounds", "1", "--seed", "1", "--overwrite") == 0
+    assert (run_copy / "search" / "pareto.prev.json").read_text() == first
+    assert (run_copy / "search" / "history.prev.csv").is_file()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--device", "nosuch"], "unknown device"),
+    (["--device", "h100", "--population", "2"], "--population 2: give an integer >= 4"),
+    (["--device", "h100", "--evaluations", "10"],
+     "--evaluations 10 is below --population 100; give at least one generation's worth"),
+    (["--device", "h100", "--storage", "sqlite:///x.db"],
+     "--storage is for --backend optuna; drop it or add --backend optuna"),
+    (["--max-sram-kb", "4"], "--max-latency-ms/--max-sram-kb/--max-flash-kb need --device; or "
+                             "write the limits into --budgets"),
+    (["--budgets", "h100: latency<=2"], "'latency<=2' has no unit; give ms or us"),
+    (["--device", "h100", "--backend", "optuna", "--storage", "nosuchdb://x"],
+     "--storage nosuchdb://x: cannot open it"),
+])
+def test_bad_input_is_one_line_and_exit_2(run_copy: Path, capsys: pytest.CaptureFixture[str],
+                                          args: list[str], message: str) -> None:
+    assert main(["search", "--run", str(run_copy), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_inspect_formats(run_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "--run", str(run_copy)]) == 2
+    assert capsys.readouterr().err == (
+        f"nasx: error: {run_copy / 'search' / 'pareto.json'}: no search results; run nasx "
+        f"search --run {run_copy} first\n")
+    assert search(run_copy, "--rounds", "1") == 0
+    doc, _ = load(run_copy)
+    capsys.readouterr()
+    assert main(["inspect", "--run", str(run_copy), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == doc
+    assert main(["inspect", "--run", str(run_copy), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["id"] for r in rows] == [s["id"] for s in doc["subnets"]]
+    for r, s in zip(rows, doc["subnets"], strict=True):
+        assert float(r["pred_accuracy"]) == pytest.approx(s["predicted"]["accuracy"], rel=1e-5)
+        assert r["device"] == s["device"]
+        assert (r["val_accuracy"] == "") == (s["validated"] is None)
+    for b in doc["budgets"]:
+        assert b["name"] in rows[b["best"]]["best_for"]
+    assert main(["inspect", "--run", str(run_copy)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["#", "device", "arch", "id"]
+    assert len(table) == 1 + len(doc["subnets"]) + len(doc["budgets"]) + 2
+    for s, line in zip(doc["subnets"], table[1:], strict=False):
+        assert line.split()[:3] == [str(s["index"]), s["device"], s["id"]]
+    assert table[-1] == f"tensorboard --logdir {run_copy / 'tb'}"
+
+
+def test_measured_host_latency_is_used_validated_and_refitted(run_copy: Path) -> None:
+    from nasx.predictors.latency_data import LatencyDataset
+    from nasx.predictors.latency_model import LatencyPredictor, data_file, predictor_file
+    from nasx.predictors.latency_profile import profile_latency
+
+    space = load_space("tiny")
+    folder = run_copy / "predictors"
+    report = profile_latency(space, device=load_device("host-cpu"), channels=12, classes=9,
+                             length=29, folder=folder, samples=12, warmup=1, repeats=2,
+                             rounds=2)
+    assert main(["search", "--run", str(run_copy), "--device", "host-cpu", "--max-latency-ms",
+                 "50", *SMALL, "--rounds", "2"]) == 0
+    doc, history = load(run_copy)
+    assert {h["latency_label"] for h in history} == {"measured"}
+    refitted = LatencyPredictor.load(predictor_file(folder, "host-cpu"), space)
+    assert refitted.info["search_candidates"] >= 2
+    assert refitted.info["n_train"] == report.n_train + refitted.info["search_candidates"]
+    dataset = LatencyDataset(data_file(folder, "host-cpu"), report.predictor.settings)
+    codec = GenomeCodec(space)
+    for s in doc["subnets"]:
+        # the last round searched with the refitted predictor
+        assert s["predicted"]["latency_label"] == "measured"
+        assert s["predicted"]["latency_ms"] == pytest.approx(
+            1e3 * refitted.predict(codec.encode(s["arch"])[None])[0], rel=1e-9)
+        if s["validated"] is not None:
+            assert s["validated"]["latency_ms"] == pytest.approx(
+                1e3 * dataset.latency_s(s["id"], "min"), rel=1e-12)
