@@ -1,26 +1,42 @@
-"""The end-to-end job on the embedded default data, as far as nasx goes today.
+"""The end-to-end job on the embedded default data: what ``nasx quickstart`` (and ``make demo``)
+runs.
 
-Trains the supernet of ``cfg`` into the run folder (``nasx train``), then takes the largest,
-the smallest and ``n_random`` fixed random subnets, recalibrates BatchNorm for each, reports its
-validation and test accuracy, extracts it as a static module and checks that the extracted
-module computes what the supernet computes on the validation split.
+Stages, each into the same run folder and each what the matching command does:
+
+1. ``train``: the supernet of ``cfg`` (``nasx train``); then the largest, the smallest and
+   ``n_random`` fixed random subnets are reported (validation and test accuracy after BatchNorm
+   recalibration) with the check that each extracted static module computes what the supernet
+   computes on the validation split.
+2. ``profile``: this machine's measured latency predictor (``nasx profile --device host-cpu
+   --run``), saved in ``predictors/``.
+3. ``predictor``: the accuracy predictor (``nasx predictor fit``).
+4. ``search``: NSGA-II for ``stm32f746`` (SRAM <= 256 KB, flash <= 1 MB) and ``host-cpu`` under
+   a latency budget (``nasx search``; by default half the largest subnet's predicted host
+   latency, so the budget means the same on any machine).
+5. ``export``: the best subnet of each budget (``nasx export``), verified against the supernet.
+
+``until`` stops after a stage. Every stage resumes: the profile and predictor datasets are
+cached by arch id, and a resumed quickstart replaces its own earlier search and exports.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import torch
+from nasx.errors import NasxError
 
-from nasx.config import RunConfig
-from nasx.search_spaces import arch_id, describe_arch
-from nasx.train import train_supernet
-from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
-from nasx.train.evaluate import calibration_batches, score_active
-from nasx.train.run_eval import load_trained_run, resolve_arch_specs
+if TYPE_CHECKING:  # torch and the training code load when a stage runs (fast `nasx --help`)
+    from nasx.config import RunConfig
+    from nasx.train.run_eval import TrainedRun
+
+STAGES: tuple[str, ...] = ("train", "profile", "predictor", "search", "export")
+MCU_BUDGET = "stm32f746: sram<=256KB, flash<=1MB"
+HOST = "host-cpu"
+Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,48 @@ class SubnetReport:
 
 
 @dataclass(frozen=True)
+class BudgetReport:
+    """The exported best subnet of one budget, with its validated figures and costs."""
+
+    budget: str
+    device: str
+    arch_id: str
+    summary: str
+    val_accuracy: float
+    test_accuracy: float
+    latency_ms: float
+    latency_label: str
+    sram_kb: float
+    flash_kb: float
+    onnx_ms: float | None
+    folder: Path
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Sizes of the stages after training (defaults: what ``make demo`` runs)."""
+
+    until: str = "export"
+    profile_samples: int = 60
+    profile_rounds: int = 6
+    predictor_samples: int = 100
+    predictor_holdout: int = 30
+    evaluations: int = 4000
+    search_rounds: int = 2
+    validate: int = 8
+    budgets: str | None = None  # None: MCU_BUDGET + a host-cpu latency budget
+    host_fraction: float = 0.5
+    formats: tuple[str, ...] = ("torch", "pt2", "onnx", "c")
+
+    def check(self) -> None:
+        """Raise :class:`NasxError` on a value out of range (one line naming the option)."""
+        if self.until not in STAGES:
+            raise NasxError(f"--until {self.until}: expected one of {', '.join(STAGES)}")
+        if not 0 < self.host_fraction <= 1:
+            raise NasxError(f"--host-fraction {self.host_fraction}: give a number in (0, 1]")
+
+
+@dataclass
 class QuickstartResult:
     """What :func:`run_quickstart` wrote and measured."""
 
@@ -44,15 +102,20 @@ class QuickstartResult:
     train_seconds: float
     reports: list[SubnetReport]
     seconds: float
+    budgets: list[BudgetReport] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
-                   n_random: int = 5,
-                   log: Callable[[str], None] | None = None) -> QuickstartResult:
-    """Run the quickstart job into ``out`` (see the module docstring)."""
-    start = time.perf_counter()
-    trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log)
-    run = load_trained_run(out)
+def subnet_reports(run: TrainedRun, cfg: RunConfig, n_random: int) -> list[SubnetReport]:
+    """Largest, smallest and ``n_random`` fixed random subnets: accuracies after BN
+    recalibration and the extracted module's max |diff| on the validation split."""
+    import torch
+
+    from nasx.search_spaces import arch_id, describe_arch
+    from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
+    from nasx.train.evaluate import calibration_batches, score_active
+    from nasx.train.run_eval import resolve_arch_specs
+
     specs = ["largest", "smallest"] + ([f"random:{n_random}"] if n_random > 0 else [])
     device = next(run.net.parameters()).device
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
@@ -72,4 +135,118 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
                 name, arch_id(net.active_arch), describe_arch(arch),
                 sum(p.numel() for p in static.parameters()), val_eval.accuracy,
                 test_eval.accuracy, diff))
-    return QuickstartResult(out, trained.seconds, reports, time.perf_counter() - start)
+    return reports
+
+
+def host_budget(run: TrainedRun, fraction: float) -> str:
+    """``host-cpu: latency<=X ms`` with X = ``fraction`` x the largest subnet's latency as the
+    run's measured host-cpu predictor predicts it (3 significant digits)."""
+    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.search_spaces import GenomeCodec
+    from nasx.train.run_eval import resolve_arch_specs
+
+    pred = LatencyPredictor.load(predictor_file(run.run_dir / "predictors", HOST), run.space)
+    largest = dict(resolve_arch_specs(run, ["largest"]))["largest"]
+    ms = 1e3 * float(pred.predict(GenomeCodec(run.space).encode(largest)[None])[0])
+    return f"{HOST}: latency<={float(f'{fraction * ms:.3g}'):g}ms"
+
+
+def _profile(run: TrainedRun, s: PipelineSettings) -> str:
+    from nasx.predictors import load_device
+    from nasx.predictors.latency_profile import profile_latency
+
+    sp = run.splits
+    report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
+                             classes=sp.num_classes, length=sp.max_length,
+                             folder=run.run_dir / "predictors", samples=s.profile_samples,
+                             rounds=s.profile_rounds, seed=run.cfg.seed)
+    held = report.holdout
+    fit = (f"held-out MAPE {held['mape']:.1f}%, {100 * held['within_10']:.0f}% within +-10%"
+           if held else "no held-out subnets")
+    return (f"host-cpu latency predictor: {report.n_train} subnets, {fit} "
+            f"({report.seconds:.0f} s)")
+
+
+def _predictor(run: TrainedRun, s: PipelineSettings) -> str:
+    from nasx.predictors.accuracy_fit import fit_run_predictor
+
+    _, rep = fit_run_predictor(run, samples=s.predictor_samples, holdout=s.predictor_holdout,
+                               seed=run.cfg.seed, progress=False)
+    tau = rep.get("kendall_tau")
+    return (f"accuracy predictor ({rep['model']}): {rep['n_train']} subnets, held-out "
+            f"Kendall tau {'n/a' if tau is None else f'{tau:.3f}'}, RMSE {rep['rmse']:.4f}")
+
+
+def _search(run: TrainedRun, s: PipelineSettings, budgets: str, log: Log) -> Any:
+    from nasx.search.api import search_run
+    from nasx.search.runner import SearchSettings
+
+    settings = SearchSettings(evaluations=s.evaluations, rounds=s.search_rounds,
+                              validate=s.validate, seed=run.cfg.seed,
+                              predictor_samples=s.predictor_samples,
+                              predictor_holdout=s.predictor_holdout, progress=False)
+    return search_run(run.run_dir, settings, budgets=budgets, overwrite=True, log=log)
+
+
+def _export(run_dir: Path, doc: dict[str, Any], s: PipelineSettings,
+            log: Log) -> list[BudgetReport]:
+    from nasx.export.exporter import export_subnet
+
+    reports = []
+    for b in doc["budgets"]:
+        if b["best"] is None:
+            log(f"{b['name']}: no subnet meets it; nothing to export")
+            continue
+        device = b["device"]
+        formats = s.formats if device != HOST else tuple(f for f in s.formats if f != "c")
+        res = export_subnet(run_dir, b["name"], formats=formats, devices=[device],
+                            overwrite=True, say=lambda line: None)
+        m = res.metrics
+        cost = m["cost"][device]["whole-sequence"]
+        latency_ms, label = cost["latency_ms"], cost["latency_label"]
+        if device == HOST:  # the measured latency predictor's figure
+            pred = m["latency"]["predicted"][HOST]
+            latency_ms, label = pred["latency_ms"], pred["label"]
+        onnx = m["latency"]["measured_ms"].get("onnxruntime")
+        reports.append(BudgetReport(
+            b["name"], device, m["id"], m["describe"], m["accuracy"]["val"],
+            m["accuracy"]["test"], latency_ms, label, cost["sram_kb"], cost["flash_kb"],
+            onnx, res.folder))
+    return reports
+
+
+def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
+                   n_random: int = 5, settings: PipelineSettings | None = None,
+                   log: Log | None = None) -> QuickstartResult:
+    """Run the quickstart stages into ``out`` (see the module docstring)."""
+    from nasx.runs import run_lock
+    from nasx.train import train_supernet
+    from nasx.train.run_eval import load_trained_run
+
+    s = settings or PipelineSettings()
+    s.check()
+    say = log or (lambda _line: None)
+    start = time.perf_counter()
+    with run_lock(out, "quickstart"):
+        trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log)
+        run = load_trained_run(out)
+        result = QuickstartResult(out, trained.seconds, subnet_reports(run, cfg, n_random), 0.0)
+        result.stage_seconds["train"] = time.perf_counter() - start
+        stages = STAGES[1: STAGES.index(s.until) + 1]
+        budgets = s.budgets
+        for stage in stages:
+            t0 = time.perf_counter()
+            if stage == "profile":
+                say(f"[profile] {_profile(run, s)}")
+            elif stage == "predictor":
+                say(f"[predictor] {_predictor(run, s)}")
+            elif stage == "search":
+                if budgets is None:
+                    budgets = f"{MCU_BUDGET}; {host_budget(run, s.host_fraction)}"
+                say(f"[search] budgets: {budgets}")
+                doc = _search(run, s, budgets, say).document
+            else:
+                result.budgets = _export(out, doc, s, say)
+            result.stage_seconds[stage] = time.perf_counter() - t0
+    result.seconds = time.perf_counter() - start
+    return result

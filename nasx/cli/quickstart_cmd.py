@@ -1,8 +1,12 @@
 """``nasx quickstart``: the main job on the embedded default data (JapaneseVowels).
 
     nasx quickstart [--out runs/quickstart] [--space SPACE] [--data NAME]
-                    [--overwrite | --resume] [--archs N]
+                    [--overwrite | --resume] [--archs N] [--until STAGE] [--budgets SPEC]
+                    [--profile-samples N] [--predictor-samples N] [--evaluations N]
                     [--config PATH] [--print-config] [key=value ...]
+
+Train -> host-cpu latency profile -> accuracy predictor -> search (stm32f746 and host-cpu
+budgets) -> export of each budget's best subnet; see :mod:`nasx.quickstart`.
 
 The config resolves as for ``nasx train`` (with ``--resume``: the run's saved config.yaml).
 """
@@ -13,26 +17,43 @@ import argparse
 from pathlib import Path
 
 from nasx.cli import print_config
+from nasx.quickstart import STAGES, PipelineSettings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``nasx quickstart``."""
     p = subparsers.add_parser(
-        "quickstart", help="train the default supernet and report its subnets",
-        description="Train the hybrid-mcu supernet on JapaneseVowels into a run folder (as "
-        "nasx train does), then report the largest, the smallest and N random subnets: "
-        "parameters, validation and test accuracy after BatchNorm recalibration, and the check "
-        "that each extracted static module matches the supernet.")
+        "quickstart", help="train, profile, fit predictors, search and export, end to end",
+        description="The whole pipeline on the embedded default data, into one run folder: "
+        "train the hybrid-mcu supernet on JapaneseVowels (as nasx train), report the largest, "
+        "the smallest and N random subnets (accuracy after BatchNorm recalibration, extracted "
+        "module checked against the supernet), measure this machine's latency predictor (nasx "
+        "profile), fit the accuracy predictor (nasx predictor fit), search for stm32f746 "
+        "(SRAM <= 256 KB, flash <= 1 MB) and host-cpu (latency <= half the largest subnet's) "
+        "(nasx search) and export each budget's best subnet (nasx export).")
     from nasx.cli.train_cmd import add_run_arguments
 
     p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="run folder")
     p.add_argument("--archs", type=int, default=5, metavar="N", help="random subnets to report")
+    p.add_argument("--until", choices=STAGES, default="export",
+                   help="stop after this stage (default: export, the whole pipeline)")
+    p.add_argument("--budgets", metavar="SPEC",
+                   help="budgets as for nasx search (default: 'stm32f746: sram<=256KB, "
+                   "flash<=1MB; host-cpu: latency<=X ms' with X half the largest subnet's "
+                   "predicted host latency)")
+    p.add_argument("--profile-samples", type=int, default=PipelineSettings.profile_samples,
+                   metavar="N", help="subnets measured for the host-cpu latency predictor")
+    p.add_argument("--predictor-samples", type=int,
+                   default=PipelineSettings.predictor_samples, metavar="N",
+                   help="evaluated subnets the accuracy predictor is fitted on")
+    p.add_argument("--evaluations", type=int, default=PipelineSettings.evaluations,
+                   metavar="N", help="search evaluations per device and round")
     add_run_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the quickstart and print its table."""
+    """Run the quickstart and print its tables."""
     from nasx.cli.train_cmd import resolve_train_config
     from nasx.errors import NasxError
     from nasx.quickstart import run_quickstart
@@ -41,10 +62,23 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print_config(cfg)
         return 0
-    if args.archs < 0:
-        raise NasxError(f"--archs {args.archs}: give a count of at least 0")
+    for flag, value, least in (("--archs", args.archs, 0),
+                               ("--profile-samples", args.profile_samples, 4),
+                               ("--predictor-samples", args.predictor_samples, 10),
+                               ("--evaluations", args.evaluations, 100)):
+        if value < least:
+            raise NasxError(f"{flag} {value}: give an integer >= {least}")
+    settings = PipelineSettings(until=args.until, budgets=args.budgets,
+                                profile_samples=args.profile_samples,
+                                predictor_samples=args.predictor_samples,
+                                evaluations=args.evaluations)
+    if args.budgets is not None:  # a malformed spec fails before training, not after
+        from nasx.search.budgets import parse_budgets
+
+        parse_budgets(args.budgets)
     result = run_quickstart(cfg, args.out, overwrite=args.overwrite, resume=args.resume,
-                            n_random=args.archs, log=lambda line: print(line, flush=True))
+                            n_random=args.archs, settings=settings,
+                            log=lambda line: print(line, flush=True))
     print(f"\nsupernet: space {cfg.space}, data {cfg.data.name}, trained in "
           f"{result.train_seconds:.0f} s; run folder {result.run_dir}")
     print(f"{'subnet':<10} {'arch id':<13} {'params':>8} {'val acc':>8} {'test acc':>8} "
@@ -55,6 +89,20 @@ def run(args: argparse.Namespace) -> int:
     worst = max(r.max_abs_diff for r in result.reports)
     ok = worst <= 1e-5
     print(f"extracted subnets {'match' if ok else 'DO NOT match'} the supernet on the validation "
-          f"split (worst max |diff| {worst:.2e}); {result.seconds:.0f} s in all")
+          f"split (worst max |diff| {worst:.2e})")
+    if result.budgets:
+        print("\nbest subnet per budget (exported, verified against the supernet):")
+        print(f"{'budget':<38} {'arch id':<13} {'val acc':>8} {'test acc':>8} "
+              f"{'latency ms':>10} {'onnxrt ms':>9} {'SRAM KB':>8} {'flash KB':>9}  export")
+        for b in result.budgets:
+            onnx = f"{b.onnx_ms:.3f}" if b.onnx_ms is not None else "-"
+            print(f"{b.budget:<38} {b.arch_id:<13} {b.val_accuracy:>8.4f} "
+                  f"{b.test_accuracy:>8.4f} {b.latency_ms:>10.3f} {onnx:>9} "
+                  f"{b.sram_kb:>8.1f} {b.flash_kb:>9.1f}  {b.folder}")
+            print(f"{'':<38} {b.summary}  (latency: {b.latency_label})")
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items())
+    print(f"{result.seconds:.0f} s in all ({stages})")
+    if "search" in result.stage_seconds:
+        print(f"nasx inspect --run {result.run_dir}")
     print(f"tensorboard --logdir {result.run_dir / 'tb'}")
     return 0 if ok else 1

@@ -117,8 +117,8 @@ def test_sampled_lines_load_as_arch_files(capsys, tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: stem.width: missing (allowed: 8, 16)"
 
 
-# A quickstart short enough for a test: 1 epoch of 2 batches on the tiny space.
-FAST = ("space=tiny", "train.epochs=1", "train.batches_per_epoch=2")
+# A quickstart short enough for a test: 1 epoch of 2 batches on the tiny space, training only.
+FAST = ("--until", "train", "space=tiny", "train.epochs=1", "train.batches_per_epoch=2")
 
 
 def _files(folder: Path) -> dict[str, bytes]:
