@@ -20,10 +20,12 @@ N_CASES = 260  # per kind; at least 200 of them must be rejected
 REJECTED_AT_LEAST = 200
 
 
-def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> int:
-    """Run ``nasx argv``; assert the outcome is a success or one clean error line."""
+def _check(argv: list[str], capsys: pytest.CaptureFixture[str], not_about: str = "\x01") -> int:
+    """Run ``nasx argv``; assert the outcome is a success or one clean error line (that does
+    not mention ``not_about``)."""
     code = main(argv)
     _, err = capsys.readouterr()
+    assert not_about not in err, (argv, err)
     assert code in (0, 2), (argv, code, err)
     if code == 2:
         assert err.endswith("\n") and err.count("\n") == 1, (argv, err)
@@ -32,9 +34,10 @@ def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> int:
     return code
 
 
-def _run_cases(cases: list[list[str]], capsys: pytest.CaptureFixture[str], kind: str) -> int:
+def _run_cases(cases: list[list[str]], capsys: pytest.CaptureFixture[str], kind: str,
+               not_about: str = "\x01") -> int:
     """Run every case; print (with ``pytest -s``) and return how many were rejected."""
-    rejected = sum(_check(argv, capsys) == 2 for argv in cases)
+    rejected = sum(_check(argv, capsys, not_about) == 2 for argv in cases)
     with capsys.disabled():
         print(f"\nfuzz {kind}: {len(cases)} cases, {rejected} rejected with exit 2 and one line, "
               f"{len(cases) - rejected} valid")
@@ -171,3 +174,52 @@ def test_npz_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         code = _check(["train", "--space", "tiny", "--data", f"npz:{tmp_path / f'data{i}.npz'}",
                        "--out", str(out), "train.epochs=1", "train.batches_per_epoch=1"], capsys)
         assert code == 2 and not out.exists()
+
+
+def _budget_case(rng: np.random.Generator, i: int) -> str:
+    """A broken ``--budgets`` spec: a valid one with one part damaged."""
+    devices = ["stm32f746", "host-cpu", "h100", "nrf52840"]
+    metrics = ["latency", "sram", "flash"]
+    units = {"latency": ["ms", "us"], "sram": ["KB", "MB"], "flash": ["KB", "MB"]}
+    parts = []
+    for _ in range(int(rng.integers(1, 4))):
+        dev = devices[int(rng.integers(len(devices)))]
+        m = metrics[int(rng.integers(3))]
+        unit = units[m][int(rng.integers(2))]
+        parts.append([dev, m, "<=", f"{int(rng.integers(1, 500))}", unit])
+    victim = parts[int(rng.integers(len(parts)))]
+    kind = i % 10
+    if kind == 0:
+        victim[0] = ["", "no-such-device", "stm32", "host cpu", "::"][i % 5]
+    elif kind == 1:
+        victim[1] = ["speed", "ram", "", "Latency2", "energy"][i % 5]
+    elif kind == 2:
+        victim[2] = [">=", "<", "==", "=>", "~"][i % 5]
+    elif kind == 3:
+        victim[3] = ["-5", "0", "abc", "", "1e999", "nan", "inf", "1.2.3"][i % 8]
+    elif kind == 4:
+        victim[4] = {"latency": ["KB", "s", "", "MB", "min"], "sram": ["ms", "", "GB", "us", "b"],
+                     "flash": ["ms", "", "TB", "us", "x"]}[victim[1]][i % 5]
+    elif kind == 5:
+        return ";".join(f"{d}: {m}{op}{v}{u}" for d, m, op, v, u in parts) + [";;", ";", ",", ":"][
+            i % 4] + "stm32f746"
+    elif kind == 6:
+        return " ".join(f"{d} {m}{op}{v}{u}" for d, m, op, v, u in parts)  # no colon
+    elif kind == 7:
+        dup = parts[0]
+        return "; ".join(f"{d}: {m}{op}{v}{u}, {m}{op}{v}{u}" for d, m, op, v, u in [dup])
+    elif kind == 8:
+        return f"{victim[0]}:"  # a device with no limit
+    else:
+        return ["", ";", "   ", "stm32f746: ", ": sram<=1KB", "\x00", "🙂: sram<=1KB"][i % 7]
+    return "; ".join(f"{d}: {m}{op}{v}{u}" for d, m, op, v, u in parts)
+
+
+def test_budget_strings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(6)
+    run = tmp_path / "no-run"  # budgets are parsed before the run folder is looked at
+    cases = [["search", "--run", str(run), "--budgets", _budget_case(rng, i)]
+             for i in range(N_CASES)]
+    # rejected for the budget itself, before the (missing) run folder is looked at
+    assert _run_cases(cases, capsys, "budget strings", "run folder") >= REJECTED_AT_LEAST
+    assert not run.exists()
