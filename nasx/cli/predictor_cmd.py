@@ -73,8 +73,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def run_fit(args: argparse.Namespace) -> int:
     """Build the dataset (shared across torchrun ranks), fit on rank 0 and print the report."""
+    import contextlib
+
     from nasx.predictors.accuracy_data import data_path, split_sizes_ok
     from nasx.predictors.accuracy_fit import build_run_dataset, fit_run_predictor
+    from nasx.runs import run_lock
     from nasx.train.distributed import Ranks, process_group, rank_device, ranks_from_env
     from nasx.train.run_eval import load_trained_run
 
@@ -84,7 +87,8 @@ def run_fit(args: argparse.Namespace) -> int:
     device = rank_device(next(trained.net.parameters()).device, ranks)
     trained.net.to(device)
     progress = sys.stderr.isatty()
-    with process_group(ranks, device):
+    lock = run_lock(args.run, "predictor fit") if ranks.main else contextlib.nullcontext()
+    with lock, process_group(ranks, device):
         if ranks.distributed:  # share the evaluations; rank 0 then fits from the file
             build_run_dataset(trained, samples=args.samples, holdout=args.holdout,
                               seed=args.seed, progress=progress, ranks=ranks)

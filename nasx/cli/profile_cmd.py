@@ -102,6 +102,7 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``nasx profile``."""
+    import contextlib
     import sys
 
     from tqdm import tqdm
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from nasx.predictors.latency_model import cache_folder
     from nasx.predictors.latency_profile import holdout_count, measurable_torch_device
     from nasx.predictors.latency_profile import profile_latency as profile
+    from nasx.runs import run_lock
 
     device = load_device(args.device)
     measurable_torch_device(device)  # refuse other devices before loading any data
@@ -123,12 +125,14 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
 
+    lock = run_lock(args.run, "profile") if args.run is not None else contextlib.nullcontext()
     try:
-        report = profile(space, device=device, channels=channels, classes=classes,
-                         length=length, folder=folder, samples=args.samples, batch=args.batch,
-                         threads=args.threads, warmup=args.warmup, repeats=args.repeats,
-                         rounds=args.rounds, seed=args.seed, statistic=args.statistic,
-                         progress=progress)
+        with lock:
+            report = profile(space, device=device, channels=channels, classes=classes,
+                             length=length, folder=folder, samples=args.samples, batch=args.batch,
+                             threads=args.threads, warmup=args.warmup, repeats=args.repeats,
+                             rounds=args.rounds, seed=args.seed, statistic=args.statistic,
+                             progress=progress)
     finally:
         bar.close()
     held = report.holdout

@@ -49,7 +49,7 @@ from nasx.export.verify import (
     streaming_logits,
 )
 from nasx.predictors import load_device
-from nasx.runs import _fsync_folder, atomic_write_text
+from nasx.runs import _fsync_folder, atomic_write_text, run_lock
 from nasx.search_spaces import describe_arch
 
 FORMATS = ("torch", "pt2", "onnx", "c")
@@ -239,6 +239,13 @@ def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FOR
 
     formats = parse_formats(",".join(formats))
     run = load_trained_run(run_dir)
+    with run_lock(run_dir, "export"):
+        return _export_locked(run, run_dir, pick_spec, formats, devices, overwrite, say)
+
+
+def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, ...],
+                   devices: Sequence[str], overwrite: bool,
+                   say: Callable[[str], None]) -> ExportResult:
     run.net.cpu()
     pick = resolve_pick(run_dir, run.space, pick_spec)
     names = list(dict.fromkeys([*(devices or [*pick.devices, DEFAULT_DEVICE])]))
