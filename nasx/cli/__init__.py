@@ -87,6 +87,22 @@ def seed_type(text: str) -> int:
     return value
 
 
+def int_type(text: str) -> int:
+    """argparse type of a count or size option: an integer (ranges are checked by the command)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}: give an integer") from None
+
+
+def number_type(text: str) -> float:
+    """argparse type of a limit option: a number."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: give a number") from None
+
+
 def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
     """The ``cls`` config from ``args.config`` and ``args.overrides`` (see ``load_config``)."""
     return load_config(cls, args.config, args.overrides)

@@ -16,16 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasx.cli import CliParser, seed_type
+from nasx.cli import CliParser, int_type, seed_type
 
 FORMATS = ("table", "json")
-
-
-def _count(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: give an integer") from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,9 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Spearman and RMSE on the held-out subnets, save it to <run>/predictors/accuracy/ and "
         "a predicted-vs-true scatter to <run>/tb.")
     fit.add_argument("--run", type=Path, required=True, help="run folder written by nasx train")
-    fit.add_argument("--samples", type=_count, default=300, metavar="N",
+    fit.add_argument("--samples", type=int_type, default=300, metavar="N",
                      help="random training subnets (>= 10; default 300)")
-    fit.add_argument("--holdout", type=_count, default=100, metavar="H",
+    fit.add_argument("--holdout", type=int_type, default=100, metavar="H",
                      help="random held-out subnets for the reported scores (>= 10; "
                      "default 100)")
     fit.add_argument("--seed", type=seed_type, default=0,

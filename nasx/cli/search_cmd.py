@@ -14,21 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasx.cli import seed_type
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+from nasx.cli import int_type, number_type, seed_type
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,10 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", action="append", default=[], metavar="NAME|PATH",
                    help="device profile to search for (repeat for several); the --max-* "
                    "limits form its budget")
-    p.add_argument("--max-latency-ms", type=_number, metavar="X", help="latency budget (ms)")
-    p.add_argument("--max-sram-kb", type=_number, metavar="Y",
+    p.add_argument("--max-latency-ms", type=number_type, metavar="X", help="latency budget (ms)")
+    p.add_argument("--max-sram-kb", type=number_type, metavar="Y",
                    help="SRAM budget (KB = 1024 bytes; peak activations + engine)")
-    p.add_argument("--max-flash-kb", type=_number, metavar="Z",
+    p.add_argument("--max-flash-kb", type=number_type, metavar="Z",
                    help="flash budget (KB; weights + engine)")
     p.add_argument("--budgets", metavar="SPEC",
                    help="several budgets: 'stm32f746: sram<=256KB, flash<=1MB; host-cpu: "
@@ -59,13 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="optuna storage the studies are copied to, for optuna-dashboard: "
                    "sqlite:///runs/NAME/search/optuna.db or journal:runs/NAME/search/optuna.log "
                    "(much faster to write)")
-    p.add_argument("--evaluations", type=_int, default=10_000, metavar="N",
+    p.add_argument("--evaluations", type=int_type, default=10_000, metavar="N",
                    help="archs evaluated per device and round (default 10000)")
-    p.add_argument("--population", type=_int, default=100, metavar="P",
+    p.add_argument("--population", type=int_type, default=100, metavar="P",
                    help="population size (default 100)")
-    p.add_argument("--rounds", type=_int, default=2, metavar="R",
+    p.add_argument("--rounds", type=int_type, default=2, metavar="R",
                    help="search / validate / refit rounds (default 2)")
-    p.add_argument("--validate", type=_int, default=20, metavar="K",
+    p.add_argument("--validate", type=int_type, default=20, metavar="K",
                    help="front subnets validated per device and round, spread along the front, "
                    "plus each budget's best (default 20)")
     p.add_argument("--objective", action="append", default=[], choices=("sram", "flash"),
@@ -73,9 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("whole-sequence", "streaming"), default="whole-sequence",
                    help="execution mode for SRAM and latency costs")
     p.add_argument("--seed", type=seed_type, default=0, help="search seed (default 0)")
-    p.add_argument("--predictor-samples", type=_int, default=300, metavar="N",
+    p.add_argument("--predictor-samples", type=int_type, default=300, metavar="N",
                    help="training subnets when the accuracy predictor must be fitted")
-    p.add_argument("--predictor-holdout", type=_int, default=100, metavar="H",
+    p.add_argument("--predictor-holdout", type=int_type, default=100, metavar="H",
                    help="held-out subnets when the accuracy predictor must be fitted")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier search of the run (kept as *.prev.*)")

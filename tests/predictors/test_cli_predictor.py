@@ -36,7 +36,7 @@ def _run(capsys, *argv: object) -> tuple[int, str, str]:
     (["fit", "--run", "{run}", "--holdout", "0"],
      "nasx: error: --holdout 0: give at least 10 held-out subnets\n"),
     (["fit", "--run", "{run}", "--samples", "ten"],
-     "nasx predictor fit: error: argument --samples: invalid count 'ten': give an integer; "
+     "nasx predictor fit: error: argument --samples: invalid integer 'ten': give an integer; "
      "see 'nasx predictor fit --help'\n"),
     (["fit", "--run", "{run}", "--seed", "-1"],
      "nasx predictor fit: error: argument --seed: invalid seed '-1': give an integer >= 0; "

@@ -3,15 +3,14 @@ run on a tiny supernet whose printed scores match a fit done here."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from tool_loader import load_tool
 
 from nasx.cli import main
 from nasx.predictors.accuracy import fit_accuracy_predictor
@@ -20,21 +19,13 @@ from nasx.predictors.accuracy_fit import build_run_dataset
 from nasx.predictors.rank_metrics import rank_metrics
 from nasx.train.run_eval import load_trained_run
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "bench_predictors.py"
 TINY = ["--space", "tiny", "train.epochs=3", "train.batches_per_epoch=3", "data.batch_size=16",
         "train.calib_batches=1", "train.eval_random=1", "train.delay=0"]
 
 
 def _load_module() -> ModuleType:
-    """Import tools/bench_predictors.py by path (tools/ is not a package)."""
-    name = "bench_predictors_accuracy_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tools/bench_predictors.py as a module."""
+    return load_tool("bench_predictors")
 
 
 def test_split_half_reliability_by_hand() -> None:

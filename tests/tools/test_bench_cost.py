@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "bench_cost.py"
+from tool_loader import load_tool
 
 
 def _load_module() -> ModuleType:
-    """Import tools/bench_cost.py by path (tools/ is not a package)."""
-    name = "bench_cost_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tools/bench_cost.py as a module."""
+    return load_tool("bench_cost")
 
 
 def test_every_quantity_agrees_on_tiny_archs() -> None:

@@ -3,32 +3,21 @@ so the latency comparison is between equivalent models."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
 
 from nasx.export import export_static, spec_for
 from nasx.search_spaces import load_space, random_arch
 from nasx.supernet import Supernet
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "bench_export.py"
-
 
 def _load_module() -> ModuleType:
-    """Import tools/bench_export.py by path (tools/ is not a package)."""
-    name = "bench_export_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tools/bench_export.py as a module."""
+    return load_tool("bench_export")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

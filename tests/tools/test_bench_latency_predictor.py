@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tool_loader import load_tool
 
 from nasx.predictors.latency_data import LatencyDataset, ProfileSettings
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "bench_predictors.py"
-
 
 def _load_module() -> ModuleType:
-    """Import tools/bench_predictors.py by path (tools/ is not a package)."""
-    name = "bench_predictors_latency_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tools/bench_predictors.py as a module."""
+    return load_tool("bench_predictors")
 
 
 def test_noise_floor_compares_even_and_odd_rounds(tmp_path: Path) -> None:
