@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the smallest and N random subnets (accuracy after BatchNorm recalibration, extracted "
         "module checked against the supernet), measure this machine's latency predictor (nasx "
         "profile), fit the accuracy predictor (nasx predictor fit), search for stm32f746 "
-        "(SRAM <= 256 KB, flash <= 1 MB) and host-cpu (latency <= half the largest subnet's) "
+        "(SRAM <= 256 KB, flash <= 1 MB) and host-cpu (latency half-way between the fastest "
+        "and the largest subnet's) "
         "(nasx search) and export each budget's best subnet (nasx export).")
     from nasx.cli.train_cmd import add_run_arguments
 
@@ -39,8 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="stop after this stage (default: export, the whole pipeline)")
     p.add_argument("--budgets", metavar="SPEC",
                    help="budgets as for nasx search (default: 'stm32f746: sram<=256KB, "
-                   "flash<=1MB; host-cpu: latency<=X ms' with X half the largest subnet's "
-                   "predicted host latency)")
+                   "flash<=1MB; host-cpu: latency<=X ms' with X half-way between the fastest "
+                   "and the largest subnet's predicted host latency)")
     p.add_argument("--profile-samples", type=int, default=PipelineSettings.profile_samples,
                    metavar="N", help="subnets measured for the host-cpu latency predictor")
     p.add_argument("--predictor-samples", type=int,

@@ -166,7 +166,8 @@ def test_existing_run_folder_is_never_overwritten_silently(capsys, tmp_path: Pat
     assert _files(out_dir) == before
     # --resume of a finished run reads its saved config (no overrides needed), trains nothing
     # more and keeps the weights
-    code, out, _ = _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0")
+    code, out, _ = _run(capsys, "quickstart", "--out", str(out_dir), "--resume", "--archs", "0",
+                        "--until", "train")
     assert code == 0
     assert (out_dir / "supernet.safetensors").read_bytes() == before["supernet.safetensors"]
 
