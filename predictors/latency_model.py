@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nasx.errors import NasxError
+from nasx.jsonfiles import load_json
 from nasx.predictors.cost import CostModel
 from nasx.predictors.latency_data import STATISTICS, ProfileSettings, space_fingerprint
 from nasx.predictors.latency_features import (
@@ -212,14 +213,10 @@ class LatencyPredictor:
         Raises:
             NasxError: missing or malformed file, or profiled for another search space.
         """
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NasxError(f"{path}: no latency predictor here; run `nasx profile` "
-                            "first") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise NasxError(f"{path}: cannot read the latency predictor "
-                            f"({exc.__class__.__name__}); profile again") from None
+        raw = load_json(path, NasxError,
+                        missing=f"{path}: no latency predictor here; run `nasx profile` first",
+                        unreadable=f"{path}: cannot read the latency predictor ({{kind}}); "
+                        "profile again")
         if not isinstance(raw, dict) or raw.get(FORMAT_KEY) != FORMAT_VERSION:
             raise NasxError(f"{path}: not a nasx latency predictor (version {FORMAT_VERSION})")
         settings = ProfileSettings.from_dict(raw.get("settings"), str(path))

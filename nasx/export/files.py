@@ -22,6 +22,7 @@ from safetensors.torch import load, save
 from nasx import __version__
 from nasx.export.layers import ExportFileError
 from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
+from nasx.jsonfiles import load_json
 
 ARCH_FILE = "arch.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -43,14 +44,10 @@ def read_spec(path: Path) -> ExportSpec:
     Raises:
         ExportFileError: missing, not JSON, not an export's arch.json.
     """
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExportFileError(f"{path.parent}: not an export folder (no {ARCH_FILE}); give a "
-                              "folder written by nasx export") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExportFileError(f"{path}: not valid JSON ({str(exc).splitlines()[0]}); export "
-                              "the subnet again") from None
+    raw = load_json(path, ExportFileError,
+                    missing=f"{path.parent}: not an export folder (no {ARCH_FILE}); give a "
+                    "folder written by nasx export",
+                    unreadable=f"{path}: not valid JSON ({{reason}}); export the subnet again")
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         got = raw.get("format") if isinstance(raw, dict) else None
         raise ExportFileError(f"{path}: not a nasx export arch.json (format {got!r}, expected "

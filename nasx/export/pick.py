@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nasx.errors import ArchError, NasxError
+from nasx.jsonfiles import load_json
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, canonical_arch, load_arch
 
 PARETO_FILE = Path("search") / "pareto.json"
@@ -79,14 +80,10 @@ def read_pareto(path: Path) -> ParetoFile:
     Raises:
         PickError: missing, not JSON, or not of that schema (the message names the key).
     """
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PickError(f"{path}: not found; run nasx search --run {path.parent.parent} first, "
-                        "or pick an arch id or an arch JSON file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PickError(f"{path}: not valid JSON ({str(exc).splitlines()[0]}); rerun nasx "
-                        "search") from None
+    raw = load_json(path, PickError,
+                    missing=f"{path}: not found; run nasx search --run {path.parent.parent} "
+                    "first, or pick an arch id or an arch JSON file",
+                    unreadable=f"{path}: not valid JSON ({{reason}}); rerun nasx search")
     if not isinstance(raw, dict) or raw.get("nasx_pareto") != 1:
         raise PickError(f"{path}: not a nasx pareto file (expected \"nasx_pareto\": 1)")
     subnets, budgets = raw.get("subnets"), raw.get("budgets", [])

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tool_loader import load_tool
 
 from nasx.config import RunConfig, load_config
 from nasx.train.loop import train_supernet
 from nasx.train.run_eval import load_trained_run
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
-
 
 def _load(name: str) -> ModuleType:
-    """Import tools/<name>.py by path (tools/ is not a package)."""
-    key = f"{name}_under_test"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, TOOLS / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    """tools/<name>.py as a module."""
+    return load_tool(name)
 
 
 def test_standalone_picks_span_the_size_range(tmp_path: Path) -> None:
