@@ -41,7 +41,6 @@ class ArchFeatures:
         self.space = space
         self.codec = GenomeCodec(space)
         genes = self.codec.genes
-        index = {g.name: n for n, g in enumerate(genes)}
         names: list[str] = []
         src: list[int] = []  # per column: the gene it reads
         onehot: list[int] = []  # per column: the op index it tests, -1 for an ordinal column
@@ -59,29 +58,6 @@ class ArchFeatures:
         self._src = np.array(src, dtype=np.int64)  # (F,)
         self._onehot = np.array(onehot, dtype=np.int64)  # (F,)
         self._scale = np.array([1.0 / max(len(genes[s].choices) - 1, 1) for s in src])  # (F,)
-        # Activity of each gene: its slot must lie within the stage depth, and an op's choice
-        # gene needs its slot's op gene to hold that op.
-        depth_gene = [index[f"stages[{i}].depth"] for i in range(len(space.stages))]
-        self._depth_gene = np.array(depth_gene, dtype=np.int64)  # (S,)
-        most = max(len(space.stages[i].depth) for i in range(len(space.stages)))
-        depth_values = np.zeros((len(space.stages), most), dtype=np.int64)  # (S, choices)
-        for i, st in enumerate(space.stages):
-            depth_values[i, : len(st.depth)] = st.depth
-        self._depth_values = depth_values
-        self._stage = np.array([genes[s].stage for s in src], dtype=np.int64)  # (F,)
-        self._slot = np.array([genes[s].slot for s in src], dtype=np.int64)  # (F,)
-        op_gene, op_index = [], []
-        for s in src:
-            g = genes[s]
-            if g.op:
-                k = index[f"stages[{g.stage}].blocks[{g.slot}].op"]
-                op_gene.append(k)
-                op_index.append(genes[k].choices.index(g.op))
-            else:
-                op_gene.append(-1)
-                op_index.append(-1)
-        self._op_gene = np.array(op_gene, dtype=np.int64)  # (F,)
-        self._op_index = np.array(op_index, dtype=np.int64)  # (F,)
 
     @property
     def size(self) -> int:
@@ -105,13 +81,7 @@ class ArchFeatures:
             raise ArchError(f"genomes: row {row}, gene {n} ({self.codec.genes[n].name}) = "
                             f"{int(g[row, n])} is out of range 0..{int(self.codec.upper[n])}")
         vals = g[:, self._src]  # (n, F) gene index read by each column
-        depth = self._depth_values[np.arange(len(self._depth_gene)), g[:, self._depth_gene]]
-        # depth: (n, S) depth of each stage
-        active = np.ones(vals.shape, dtype=bool)  # (n, F)
-        block = self._slot >= 0
-        active[:, block] = self._slot[block] < depth[:, self._stage[block]]
-        choice = self._op_gene >= 0
-        active[:, choice] &= g[:, self._op_gene[choice]] == self._op_index[choice]
+        active = self.codec.active_masks(g)[:, self._src]  # (n, F) is the gene in use
         ordinal = self._onehot < 0
         out = np.where(ordinal, vals * self._scale, (vals == self._onehot).astype(np.float64))
         return (out * active).astype(np.float32)

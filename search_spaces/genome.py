@@ -85,6 +85,30 @@ class GenomeCodec:
         self._index = {g.name: n for n, g in enumerate(self.genes)}
         # Inclusive upper bound of every gene (pymoo's xu).
         self.upper = np.array([len(g.choices) - 1 for g in self.genes], dtype=np.int64)
+        self._activity_plan()
+
+    def _activity_plan(self) -> None:
+        """Index arrays for :meth:`active_masks`: a block gene is active when its slot lies
+        within its stage's depth and, for an op's own choice, when the slot holds that op."""
+        stages = self.space.stages
+        self._depth_gene = np.array([self._index[f"stages[{i}].depth"]
+                                     for i in range(len(stages))], dtype=np.int64)  # (S,)
+        most = max(len(st.depth) for st in stages)
+        self._depth_values = np.zeros((len(stages), most), dtype=np.int64)  # (S, choices)
+        for i, st in enumerate(stages):
+            self._depth_values[i, : len(st.depth)] = st.depth
+        block = [n for n, g in enumerate(self.genes) if g.slot >= 0]
+        self._block = np.array(block, dtype=np.int64)  # (B,) genes of block slots
+        self._block_stage = np.array([self.genes[n].stage for n in block], dtype=np.int64)
+        self._block_slot = np.array([self.genes[n].slot for n in block], dtype=np.int64)
+        op_gene, op_index = [], []
+        for n in block:
+            g = self.genes[n]
+            k = self._index[f"stages[{g.stage}].blocks[{g.slot}].op"] if g.op else 0
+            op_gene.append(k)
+            op_index.append(self.genes[k].choices.index(g.op) if g.op else -1)
+        self._op_gene = np.array(op_gene, dtype=np.int64)  # (B,)
+        self._op_index = np.array(op_index, dtype=np.int64)  # (B,) -1: not an op's choice
 
     @property
     def length(self) -> int:
@@ -157,20 +181,16 @@ class GenomeCodec:
 
     def active_mask(self, genome: Any) -> np.ndarray:
         """Boolean ``(length,)``: which genes of ``genome`` take part in its arch."""
-        g = np.asarray(genome)
-        depth = {
-            i: self.genes[self._index[f"stages[{i}].depth"]].choices[
-                int(g[self._index[f"stages[{i}].depth"]])
-            ]
-            for i in range(len(self.space.stages))
-        }
-        mask = np.ones(self.length, dtype=bool)
-        for n, gene in enumerate(self.genes):
-            if gene.slot < 0:
-                continue
-            if gene.slot >= depth[gene.stage]:
-                mask[n] = False
-            elif gene.op:
-                op_gene = self._index[f"stages[{gene.stage}].blocks[{gene.slot}].op"]
-                mask[n] = self.genes[op_gene].choices[int(g[op_gene])] == gene.op
+        return self.active_masks(np.asarray(genome)[None])[0]
+
+    def active_masks(self, genomes: Any) -> np.ndarray:
+        """Boolean ``(n, length)``: which genes of each genome ``(n, length)`` take part in its
+        arch (vectorised; genes must be in range)."""
+        g = np.asarray(genomes, dtype=np.int64)  # (n, G)
+        stage = np.arange(len(self._depth_gene))
+        depth = self._depth_values[stage, g[:, self._depth_gene]]  # (n, S)
+        slot_on = self._block_slot < depth[:, self._block_stage]  # (n, B)
+        op_ok = (self._op_index < 0) | (g[:, self._op_gene] == self._op_index)  # (n, B)
+        mask = np.ones(g.shape, dtype=bool)
+        mask[:, self._block] = slot_on & op_ok
         return mask
