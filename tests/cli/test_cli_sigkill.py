@@ -12,19 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tiny_run import train_tiny_run
 
 from nasx.cli import main
-
-TINY_TRAIN = ["--space", "tiny", "train.epochs=2", "train.batches_per_epoch=3",
-              "data.batch_size=16", "train.calib_batches=1", "train.eval_random=1",
-              "train.delay=0"]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("sigkill") / "run"
-    assert main(["train", "--out", str(run), *TINY_TRAIN]) == 0
-    return run
+    return train_tiny_run(tmp_path_factory.mktemp("sigkill") / "run")
 
 
 def _kill_when(cmd: list[str], ready: Callable[[], bool], timeout: float = 120.0) -> None:

@@ -8,20 +8,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tiny_run import TINY_TRAIN, train_tiny_run
 
 from nasx.cli import main
 from nasx.export import verify
-
-TINY_TRAIN = ["--space", "tiny", "train.epochs=2", "train.batches_per_epoch=3",
-              "data.batch_size=16", "train.calib_batches=1", "train.eval_random=1",
-              "train.delay=0"]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export-cli") / "run"
-    assert main(["train", "--out", str(out), *TINY_TRAIN]) == 0
-    return out
+    return train_tiny_run(out)
 
 
 def _ids(run: Path) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""A tiny supernet run (``tiny`` preset on JapaneseVowels, a few steps) for predictor tests."""
+"""A tiny supernet run (``tiny`` preset on JapaneseVowels, a few steps) for tests that need a
+trained run folder (predictors, export, faults)."""
 
 from __future__ import annotations
 
