@@ -203,17 +203,29 @@ def _search(run: TrainedRun, s: PipelineSettings, budgets: str, log: Log) -> Any
 
 def _export(run_dir: Path, doc: dict[str, Any], s: PipelineSettings,
             log: Log) -> list[BudgetReport]:
+    """Export each budget's best subnet once (two budgets may pick the same one: it is then
+    exported with the devices and formats of both) and report a row per budget."""
     from nasx.export.exporter import export_subnet
 
-    reports = []
+    picks: dict[int, list[dict[str, Any]]] = {}  # subnet index -> the budgets it is best for
     for b in doc["budgets"]:
         if b["best"] is None:
             log(f"{b['name']}: no subnet meets it; nothing to export")
-            continue
-        device = b["device"]
-        formats = s.formats if device != HOST else tuple(f for f in s.formats if f != "c")
-        res = export_subnet(run_dir, b["name"], formats=formats, devices=[device],
+        else:
+            picks.setdefault(b["best"], []).append(b)
+    exported: dict[str, Any] = {}  # budget name -> its ExportResult
+    for budgets in picks.values():
+        devices = list(dict.fromkeys(b["device"] for b in budgets))
+        formats = s.formats if any(d != HOST for d in devices) else tuple(
+            f for f in s.formats if f != "c")  # the C header is for MCUs
+        res = export_subnet(run_dir, budgets[0]["name"], formats=formats, devices=devices,
                             overwrite=True, say=lambda line: None)
+        exported.update({b["name"]: res for b in budgets})
+    reports = []
+    for b in doc["budgets"]:
+        if b["name"] not in exported:
+            continue
+        device, res = b["device"], exported[b["name"]]
         m = res.metrics
         cost = m["cost"][device]["whole-sequence"]
         latency_ms, label = cost["latency_ms"], cost["latency_label"]

@@ -50,6 +50,22 @@ def test_the_whole_pipeline_exports_one_subnet_per_budget(capsys: pytest.Capture
     assert lines[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
     assert lines[-2] == f"nasx inspect --run {out_dir}"
     _check_default_host_budget(out_dir)
+    _check_shared_pick(out_dir, pareto)
+
+
+def _check_shared_pick(run_dir: Path, pareto: dict) -> None:
+    """Two budgets with the same best subnet: one export serves both, with both devices' costs
+    (the second must not replace the first's)."""
+    from nasx.quickstart import PipelineSettings, _export
+
+    best = pareto["budgets"][0]["best"]
+    doc = {**pareto, "budgets": [{**b, "best": best} for b in pareto["budgets"]]}
+    rows = _export(run_dir, doc, PipelineSettings(), lambda line: None)
+    assert [r.budget for r in rows] == [b["name"] for b in pareto["budgets"]]
+    assert rows[0].folder == rows[1].folder and rows[0].arch_id == rows[1].arch_id
+    metrics = json.loads((rows[0].folder / "metrics.json").read_text())
+    assert {"stm32f746", "host-cpu"} <= set(metrics["cost"])
+    assert (rows[0].folder / "model.h").is_file()  # the MCU budget's C header is kept
 
 
 def _check_default_host_budget(run_dir: Path) -> None:
