@@ -1,16 +1,17 @@
 """The accuracy predictor: genome -> predicted validation accuracy (and an uncertainty).
 
-Two model families on the depth-masked features of :class:`~nasx.predictors.features.
-ArchFeatures`: ridge regression (closed form, :mod:`.ridge`) and an MLP ensemble
-(:mod:`.mlp_ensemble`). :func:`fit_accuracy_predictor` scores every candidate (ridge at
-several penalties, the ensemble) by K-fold cross-validation *inside* the training samples
-(out-of-fold Kendall tau, ties broken by RMSE), keeps the best, and refits it on all of them.
+Three model families on the depth-masked features of :class:`~nasx.predictors.features.
+ArchFeatures`: ridge regression (closed form, :mod:`.ridge`), an MLP ensemble
+(:mod:`.mlp_ensemble`) and extremely randomised trees (:mod:`.tree_ensemble`).
+:func:`fit_accuracy_predictor` scores every candidate (ridge at several penalties, the MLP
+ensemble, the trees) by K-fold cross-validation *inside* the training samples (out-of-fold
+Kendall tau, ties broken by RMSE), keeps the best, and refits it on all of them.
 
 Saved as a folder: ``predictor.json`` (format, the genome fingerprint of the space, feature
 names, model kind, ridge coefficients or ensemble settings, the selection report and any
-metrics) and, for the ensemble, ``mlp-<hash>.safetensors`` with the stacked weights, named by
-content and written first, so replacing ``predictor.json`` atomically switches predictors.
-No pickle anywhere.
+metrics) and, for the MLP ensemble and the trees, ``mlp-<hash>.safetensors`` /
+``trees-<hash>.safetensors`` with their arrays, named by content and written first, so
+replacing ``predictor.json`` atomically switches predictors. No pickle anywhere.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,19 @@ from nasx.predictors.features import ArchFeatures
 from nasx.predictors.mlp_ensemble import PARAM_NAMES, MLPEnsemble, MLPSettings
 from nasx.predictors.rank_metrics import rank_metrics
 from nasx.predictors.ridge import RidgeRegression
+from nasx.predictors.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
 from nasx.runs import atomic_write_bytes, atomic_write_text
 from nasx.search_spaces import GenomeCodec, SearchSpace
 
 FORMAT = "nasx-accuracy-predictor-1"
 PREDICTOR_FILE = "predictor.json"
-KINDS = ("mlp", "ridge")
+KINDS = ("mlp", "ridge", "trees")
 # Ridge penalties tried, in units of the training-sample count (inputs are standardised).
 RIDGE_PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 DEFAULT_FOLDS = 5
+
+
+Model = MLPEnsemble | RidgeRegression | TreeEnsemble
 
 
 def genome_fingerprint(space: SearchSpace) -> str:
@@ -57,12 +62,13 @@ class AccuracyPredictor:
 
     Attributes:
         features: the genome featuriser.
-        kind: ``mlp`` (ensemble) or ``ridge``.
-        model: the fitted :class:`MLPEnsemble` or :class:`RidgeRegression`.
+        kind: ``mlp`` (ensemble), ``ridge`` or ``trees``.
+        model: the fitted :class:`MLPEnsemble`, :class:`RidgeRegression` or
+            :class:`TreeEnsemble`.
         info: JSON-able facts saved with it (selection report, sample counts, metrics).
     """
 
-    def __init__(self, space: SearchSpace, kind: str, model: MLPEnsemble | RidgeRegression,
+    def __init__(self, space: SearchSpace, kind: str, model: Model,
                  info: dict[str, Any] | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -78,10 +84,10 @@ class AccuracyPredictor:
 
     def predict(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predicted validation accuracy (a fraction, clipped to [0, 1]) and its standard
-        deviation over the ensemble (zeros for ridge), ``(n,)`` float64 each, for integer
-        genomes ``(n, G)``."""
+        deviation over the ensemble's members or trees (zeros for ridge), ``(n,)`` float64
+        each, for integer genomes ``(n, G)``."""
         x = self.features.transform(genomes)  # (n, F)
-        if isinstance(self.model, MLPEnsemble):
+        if isinstance(self.model, MLPEnsemble | TreeEnsemble):
             mean, std = self.model.predict(x)
         else:
             mean, std = self.model.predict(x), np.zeros(len(x))
@@ -102,6 +108,13 @@ class AccuracyPredictor:
         if isinstance(self.model, RidgeRegression):
             doc["ridge"] = {"weights": self.model.weights.tolist(), "bias": self.model.bias,
                             "lambda": self.model.lam}
+        elif isinstance(self.model, TreeEnsemble):
+            blob = save_tensors({k: torch.from_numpy(np.ascontiguousarray(v))
+                                 for k, v in self.model.arrays().items()},
+                                metadata={"format": FORMAT})
+            name = f"trees-{hashlib.sha1(blob).hexdigest()[:12]}.safetensors"
+            atomic_write_bytes(folder / name, blob)
+            doc["trees"] = {"weights_file": name, "trees": self.model.trees}
         else:
             m = self.model
             blob = save_tensors({**m.params, "x_mean": torch.from_numpy(m.x_mean),
@@ -113,7 +126,7 @@ class AccuracyPredictor:
                           "y_mean": m.y_mean, "y_std": m.y_std}
         old = _weights_file(folder)
         atomic_write_text(folder / PREDICTOR_FILE, json.dumps(doc, indent=1) + "\n")
-        if old is not None and old != doc.get("mlp", {}).get("weights_file"):
+        if old is not None and old != doc.get(self.kind, {}).get("weights_file"):
             (folder / old).unlink(missing_ok=True)
 
     @classmethod
@@ -146,7 +159,7 @@ class AccuracyPredictor:
         try:
             if kind == "ridge":
                 r = doc["ridge"]
-                model: MLPEnsemble | RidgeRegression = RidgeRegression(
+                model: Model = RidgeRegression(
                     np.asarray(r["weights"], dtype=np.float64), float(r["bias"]),
                     float(r["lambda"]))
             elif kind == "mlp":
@@ -155,6 +168,9 @@ class AccuracyPredictor:
                 model = MLPEnsemble({k: tensors[k] for k in PARAM_NAMES},
                                     tensors["x_mean"].numpy(), tensors["x_std"].numpy(),
                                     float(m["y_mean"]), float(m["y_std"]))
+            elif kind == "trees":
+                tensors = load_tensors((folder / doc["trees"]["weights_file"]).read_bytes())
+                model = TreeEnsemble({k: tensors[k].numpy() for k in ARRAY_NAMES})
             else:
                 raise KeyError("kind")
         except (KeyError, TypeError, ValueError, OSError, SafetensorError) as err:
@@ -167,7 +183,7 @@ def _weights_file(folder: Path) -> str | None:
     """The weights file named by the ``predictor.json`` now in ``folder``, if any."""
     try:
         doc = json.loads((folder / PREDICTOR_FILE).read_text())
-        return str(doc["mlp"]["weights_file"])
+        return str(doc[doc["kind"]]["weights_file"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -208,64 +224,67 @@ def fit_accuracy_predictor(
     folds: int = DEFAULT_FOLDS,
     kinds: Sequence[str] = KINDS,
     mlp: MLPSettings | None = None,
+    trees: TreeSettings | None = None,
 ) -> AccuracyPredictor:
-    """Choose between ridge (each penalty of :data:`RIDGE_PENALTIES`) and the MLP ensemble by
-    ``folds``-fold cross-validation on the training samples, then refit the winner on all.
+    """Choose between ridge (each penalty of :data:`RIDGE_PENALTIES`), the MLP ensemble and
+    the trees by ``folds``-fold cross-validation on the training samples, then refit the
+    winner on all.
 
     Args:
         space: the search space of the genomes.
         genomes: integer genomes ``(n, G)``, ``n >= 4``.
         accuracies: their validation accuracies ``(n,)`` (fractions).
-        seed: seeds the folds and the ensemble.
+        seed: seeds the folds and the ensembles.
         folds: cross-validation folds.
-        kinds: the families to consider (``mlp``, ``ridge``).
-        mlp: ensemble settings (default :class:`MLPSettings`).
+        kinds: the families to consider (``mlp``, ``ridge``, ``trees``).
+        mlp: MLP ensemble settings (default :class:`MLPSettings`).
+        trees: tree ensemble settings (default :class:`TreeSettings`).
 
     Returns:
         The predictor; ``info["selection"]`` holds every candidate's out-of-fold Kendall tau,
         Spearman and RMSE and the chosen one, ``info["n_train"]`` the sample count.
     """
     mlp = mlp or MLPSettings()
+    trees = trees or TreeSettings()
     feats = ArchFeatures(space)
     x = feats.transform(genomes)  # (n, F)
     y = np.asarray(accuracies, dtype=np.float64)
     if len(y) != len(x) or len(y) < 4:
         raise ValueError(f"need >= 4 genomes with one accuracy each, got {len(x)} and {len(y)}")
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"kinds must name at least one of {KINDS}, got {list(kinds)}")
     parts = _folds(len(y), folds, seed)
-    candidates: list[tuple[str, float, dict[str, float | None]]] = []
+    builders: dict[str, Callable[[np.ndarray, np.ndarray], Any]] = {}
     if "ridge" in kinds:
+        n = len(y)  # the penalty scales with the whole training set, also inside the folds
         for rel in RIDGE_PENALTIES:
-            lam = rel * len(y)
-            pred = _out_of_fold(x, y, parts, lambda a, b, lam=lam: RidgeRegression.fit(a, b, lam))
-            candidates.append(("ridge", rel, _score(pred, y)))
+            builders[f"ridge(lambda={rel:g}n)"] = \
+                lambda a, b, lam=rel * n: RidgeRegression.fit(a, b, lam)
     if "mlp" in kinds:
-        pred = _out_of_fold(x, y, parts,
-                            lambda a, b: _MeanOnly(MLPEnsemble.fit(a, b, mlp, seed)))
-        candidates.append(("mlp", 0.0, _score(pred, y)))
-    if not candidates:
-        raise ValueError(f"kinds must name at least one of {KINDS}")
-    kind, rel, _ = min(candidates, key=lambda c: _key(c[2]))
-    model: MLPEnsemble | RidgeRegression
-    if kind == "ridge":
-        model = RidgeRegression.fit(x, y, rel * len(y))
-    else:
-        model = MLPEnsemble.fit(x, y, mlp, seed)
-    selection = {
-        "folds": len(parts),
-        "chosen": kind if kind == "mlp" else f"ridge(lambda={rel:g}n)",
-        "candidates": [{"model": k if k == "mlp" else f"ridge(lambda={r:g}n)", **s}
-                       for k, r, s in candidates],
-    }
+        builders["mlp"] = lambda a, b: MLPEnsemble.fit(a, b, mlp, seed)
+    if "trees" in kinds:
+        builders["trees"] = lambda a, b: TreeEnsemble.fit(a, b, trees, seed)
+    scores = {name: _score(_out_of_fold(x, y, parts, lambda a, b, f=fit: _MeanOnly(f(a, b))),
+                           y) for name, fit in builders.items()}
+    chosen = min(scores, key=lambda name: _key(scores[name]))
+    model = builders[chosen](x, y)  # refit on every training sample
+    kind = chosen.split("(")[0]
+    selection = {"folds": len(parts), "chosen": chosen,
+                 "candidates": [{"model": name, **sc} for name, sc in scores.items()]}
     info = {"n_train": len(y), "seed": seed, "selection": selection,
-            "mlp_settings": dataclasses.asdict(mlp) if kind == "mlp" else None}
+            "mlp_settings": dataclasses.asdict(mlp) if kind == "mlp" else None,
+            "tree_settings": dataclasses.asdict(trees) if kind == "trees" else None}
     return AccuracyPredictor(space, kind, model, info)
 
 
 class _MeanOnly:
-    """Adapts an ensemble to the ``predict(x) -> (n,)`` protocol of cross-validation."""
+    """Adapts a model to the ``predict(x) -> (n,)`` protocol of cross-validation (the
+    ensembles return a mean and a spread)."""
 
-    def __init__(self, model: MLPEnsemble) -> None:
+    def __init__(self, model: Model) -> None:
         self.model = model
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.model.predict(x)[0]
+        out = self.model.predict(x)
+        return out[0] if isinstance(out, tuple) else out

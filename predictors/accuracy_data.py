@@ -2,7 +2,13 @@
 
 One JSON line per evaluated subnet in ``R/predictors/accuracy-data.jsonl``::
 
-    {"id": "3f2a...", "genome": [0, 2, ...], "val_acc": 0.8125, "val_loss": 0.61}
+    {"id": "3f2a...", "genome": [0, 2, ...], "val_acc": 0.8125, "val_loss": 0.61,
+     "val_n": 16, "val_correct": "f7bf"}
+
+``val_correct`` packs which validation sequences the subnet got right (hex, see
+:func:`~nasx.predictors.reliability.pack_correct`); the two keys are optional (files written
+before they existed lack them) and feed the measurement-precision estimate of
+:mod:`~nasx.predictors.reliability`.
 
 Each subnet is evaluated on the run's validation split after BatchNorm recalibration on the
 run's calibration batches (as ``nasx eval``), and its line is appended and fsynced at once, so a
@@ -18,6 +24,7 @@ more returns the same first ones), so ``--samples 300`` extends an earlier ``--s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -31,6 +38,12 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from nasx.errors import NasxError
+from nasx.predictors.reliability import (
+    Reliability,
+    pack_correct,
+    split_half_reliability,
+    unpack_correct,
+)
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, count_subnets, random_arch
 from nasx.train.distributed import Ranks, gather_to_main, ranks_from_env
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
@@ -50,11 +63,22 @@ class SubnetRecord:
     genome: tuple[int, ...]
     val_acc: float
     val_loss: float
+    val_n: int | None = None
+    val_correct: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON line's object."""
-        return {"id": self.id, "genome": list(self.genome), "val_acc": self.val_acc,
-                "val_loss": self.val_loss}
+        """The JSON line's object (``val_n`` and ``val_correct`` only when known)."""
+        out: dict[str, Any] = {"id": self.id, "genome": list(self.genome),
+                               "val_acc": self.val_acc, "val_loss": self.val_loss}
+        if self.val_correct is not None:
+            out.update(val_n=self.val_n, val_correct=self.val_correct)
+        return out
+
+    def correct(self) -> np.ndarray | None:
+        """Per-sequence correctness ``(val_n,)`` bool, or ``None`` when not recorded."""
+        if self.val_correct is None or self.val_n is None:
+            return None
+        return unpack_correct(self.val_correct, self.val_n)
 
 
 def data_path(run_dir: Path) -> Path:
@@ -86,6 +110,10 @@ def read_records(path: Path, genome_length: int | None = None) -> dict[str, Subn
             obj = json.loads(line)
             rec = SubnetRecord(str(obj["id"]), tuple(int(v) for v in obj["genome"]),
                                float(obj["val_acc"]), float(obj["val_loss"]))
+            if "val_correct" in obj:
+                rec = dataclasses.replace(rec, val_n=int(obj["val_n"]),
+                                          val_correct=str(obj["val_correct"]))
+                rec.correct()  # checks the hex and its length
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise NasxError(f"{path}:{number}: not a subnet record ({type(err).__name__}: "
                             f"{err}); delete the line or the file to re-evaluate") from None
@@ -238,11 +266,13 @@ def _evaluate_rounds(run: TrainedRun, pending: Sequence[Arch], codec: GenomeCode
 
 def evaluate_subnet(run: TrainedRun, arch: Arch, codec: GenomeCodec, val: Any,
                     calib: Sequence[Any]) -> SubnetRecord:
-    """Validation accuracy and loss of one subnet after BatchNorm recalibration."""
+    """Validation accuracy, loss and per-sequence correctness of one subnet after BatchNorm
+    recalibration."""
     key = arch_id(arch)
     (result,) = evaluate_subnets(run.net, [(key, arch)], val, calib)
+    packed = None if result.correct is None else pack_correct(result.correct)
     return SubnetRecord(key, tuple(int(v) for v in codec.encode(arch)), result.accuracy,
-                        result.loss)
+                        result.loss, result.n, packed)
 
 
 def evaluate_archs(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
@@ -261,6 +291,20 @@ def records_arrays(records: Sequence[SubnetRecord]) -> tuple[np.ndarray, np.ndar
     genomes = np.array([r.genome for r in records], dtype=np.int64)
     acc = np.array([r.val_acc for r in records], dtype=np.float64)
     return genomes, acc
+
+
+def measurement_reliability(records: Sequence[SubnetRecord], seed: int = 0
+                            ) -> Reliability | None:
+    """How precisely the validation split measures the accuracy of ``records``' subnets (see
+    :mod:`~nasx.predictors.reliability`), from those records that carry per-sequence
+    correctness on the most common validation size; ``None`` when fewer than 3 do."""
+    rows = [(r.val_n, r.correct()) for r in records if r.val_correct is not None]
+    if not rows:
+        return None
+    sizes = [n for n, _ in rows]
+    common = max(set(sizes), key=sizes.count)
+    matrix = np.array([c for n, c in rows if n == common])  # (A, N)
+    return split_half_reliability(matrix, seed=seed)
 
 
 def split_sizes_ok(samples: int, holdout: int) -> None:

@@ -4,8 +4,9 @@
 subnets (seeded stream 1) and ``samples`` training subnets (stream 0, disjoint from the
 held-out ones); records that other tools appended (the search's validated candidates) join the
 training set unless they are held out. The predictor (:func:`~.accuracy.fit_accuracy_predictor`:
-ridge or MLP ensemble, chosen by cross-validation on the training subnets) is scored on the
-held-out subnets (Kendall tau, Spearman, RMSE), saved to ``R/predictors/accuracy/`` and its
+ridge, MLP ensemble or trees, chosen by cross-validation on the training subnets) is scored on
+the held-out subnets (Kendall tau, Spearman, RMSE, and the measurement's own precision from
+:mod:`.reliability`), saved to ``R/predictors/accuracy/`` and its
 predicted-vs-true scatter goes to TensorBoard (``R/tb/``, tag ``predictor/accuracy``).
 """
 
@@ -23,6 +24,7 @@ from nasx.predictors.accuracy_data import (
     TRAIN_STREAM,
     SubnetRecord,
     build_records,
+    measurement_reliability,
     records_arrays,
     sample_archs,
     split_sizes_ok,
@@ -97,20 +99,26 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
     Returns:
         The saved predictor and a report: ``kendall_tau``, ``spearman``, ``rmse`` on the
         held-out subnets, ``n_train``, ``n_holdout``, ``model`` (the chosen candidate),
-        ``kind``, ``selection`` (every candidate's cross-validated scores) and ``path``.
+        ``kind``, ``selection`` (every candidate's cross-validated scores), ``measurement``
+        (how precisely the validation split measures the held-out subnets' accuracy: see
+        :func:`~nasx.predictors.accuracy_data.measurement_reliability`; ``None`` when their
+        records carry no per-sequence correctness) and ``path``.
     """
     train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
                                     progress=progress, ranks=ranks)
     genomes, acc = records_arrays(train)
     predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed)
     metrics = score_predictor(predictor, held)
+    precision = measurement_reliability(held, seed)
+    measurement = None if precision is None else precision.as_json()
     selection = predictor.info["selection"]
     report: dict[str, Any] = {
         **metrics, "n_train": len(train), "n_holdout": len(held),
         "model": selection["chosen"], "kind": predictor.kind, "selection": selection,
-        "path": str(predictor_dir(run.run_dir)),
+        "measurement": measurement, "path": str(predictor_dir(run.run_dir)),
     }
-    predictor.info.update({"holdout": {**metrics, "n": len(held)}, "samples": samples,
+    predictor.info.update({"holdout": {**metrics, "n": len(held), "measurement": measurement},
+                           "train_ids": [r.id for r in train], "samples": samples,
                            "holdout_size": holdout, "weights": run.weights})
     predictor.save(predictor_dir(run.run_dir))
     _log_scatter(run.run_dir, predictor, held, metrics, len(train))

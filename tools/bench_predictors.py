@@ -199,9 +199,10 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--genomes", type=int, default=20000, help="genomes to time predict on")
 
 
-def _per_sample_correct(run, archs) -> tuple[object, object]:
-    """Per held-out subnet and validation sequence: correct (0/1) and the probability of the
-    true class, each ``(subnets, sequences)``, after BatchNorm recalibration (as the dataset)."""
+def _per_sample_scores(run, archs, split: str) -> tuple[object, object]:
+    """Per subnet and sequence of ``split`` (``val`` or ``test``): correct (0/1) and the
+    probability of the true class, each ``(subnets, sequences)``, after BatchNorm
+    recalibration (as the dataset)."""
     import numpy as np
     import torch
 
@@ -212,41 +213,16 @@ def _per_sample_correct(run, archs) -> tuple[object, object]:
     device = next(run.net.parameters()).device
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
                                 cfg.seed, device)
-    val = run.splits.val.to(device)
+    data = run.splits.split(split).to(device)
     correct, prob = [], []
     with torch.no_grad(), preserved_bn_state(run.net):
         for arch in archs:
             recalibrate_bn(run.net, arch, calib)
-            logits = run.net.eval()(val.x, val.lengths, arch=arch)  # (N, classes)
-            correct.append((logits.argmax(1) == val.y).cpu().numpy())
-            prob.append(torch.softmax(logits, 1)[torch.arange(len(val.y)), val.y].cpu().numpy())
+            logits = run.net.eval()(data.x, data.lengths, arch=arch)  # (N, classes)
+            correct.append((logits.argmax(1) == data.y).cpu().numpy())
+            prob.append(torch.softmax(logits, 1)[torch.arange(len(data.y)), data.y].cpu().numpy())
     run.net.train()
     return np.array(correct, dtype=np.float64), np.array(prob)
-
-
-def split_half_reliability(values, seed: int, repeats: int = 200) -> dict[str, float]:
-    """How repeatable a per-subnet mean over validation sequences is: the mean correlation
-    (Pearson r, Kendall tau) between the means over two random halves of the sequences, the
-    Spearman-Brown reliability of the full mean ``2r / (1 + r)``, and the Kendall tau a perfect
-    predictor of the expected value would reach against the measured one under a bivariate
-    normal model, ``2/pi * asin(sqrt(reliability))``."""
-    import math
-
-    import numpy as np
-    from scipy import stats
-
-    rng = np.random.default_rng(seed)
-    rs, taus = [], []
-    n = values.shape[1]
-    for _ in range(repeats):
-        perm = rng.permutation(n)
-        a, b = values[:, perm[: n // 2]].mean(1), values[:, perm[n // 2:]].mean(1)
-        rs.append(np.corrcoef(a, b)[0, 1])
-        taus.append(stats.kendalltau(a, b).statistic)
-    r = float(np.mean(rs))
-    rel = 2 * r / (1 + r)
-    return {"half_r": r, "half_tau": float(np.mean(taus)), "reliability": rel,
-            "tau_ceiling": 2 / math.pi * math.asin(math.sqrt(max(rel, 0.0)))}
 
 
 def run_accuracy(args: argparse.Namespace) -> int:
@@ -262,6 +238,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from nasx.predictors.accuracy_data import evaluate_subnet, records_arrays
     from nasx.predictors.accuracy_fit import build_run_dataset, split_archs
     from nasx.predictors.rank_metrics import rank_metrics
+    from nasx.predictors.reliability import split_half_reliability as reliability
     from nasx.search_spaces import GenomeCodec, arch_id, random_arch
     from nasx.train.evaluate import calibration_batches
     from nasx.train.run_eval import load_trained_run
@@ -301,8 +278,8 @@ def run_accuracy(args: argparse.Namespace) -> int:
           f"{min(at.min(), ah.min()):.3f}, median {np.median(np.r_[at, ah]):.3f}, max "
           f"{max(at.max(), ah.max()):.3f}; {len(np.unique(np.r_[at, ah]))} distinct values\n")
     print("| training subnets | chosen by 5-fold CV | Kendall tau | Spearman | RMSE | "
-          "ridge only: tau | MLP ensemble only: tau | fit s |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+          "ridge only: tau | MLP ensemble only: tau | trees only: tau | fit s |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in sizes:
         g, a = records_arrays(train[:n])
         t0 = time.perf_counter()
@@ -310,7 +287,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
         fit_s = time.perf_counter() - t0
         m = rank_metrics(pred.predict(gh)[0], ah)
         only = {}
-        for kind in ("ridge", "mlp"):
+        for kind in ("ridge", "mlp", "trees"):
             if pred.kind == kind:
                 only[kind] = m["kendall_tau"]
             else:
@@ -318,7 +295,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
                 only[kind] = rank_metrics(alone.predict(gh)[0], ah)["kendall_tau"]
         print(f"| {n} | {pred.info['selection']['chosen']} | **{m['kendall_tau']:.3f}** | "
               f"{m['spearman']:.3f} | {m['rmse']:.4f} | {only['ridge']:.3f} | "
-              f"{only['mlp']:.3f} | {fit_s:.1f} |")
+              f"{only['mlp']:.3f} | {only['trees']:.3f} | {fit_s:.1f} |")
     # Speed of predict, both families, on random genomes.
     codec, rng = GenomeCodec(run.space), np.random.default_rng(args.seed)
     genomes = np.stack([codec.encode(random_arch(run.space, rng))
@@ -326,31 +303,43 @@ def run_accuracy(args: argparse.Namespace) -> int:
     genomes = np.tile(genomes, (-(-args.genomes // len(genomes)), 1))[: args.genomes]
     g, a = records_arrays(train[: sizes[-1]])
     rates = {}
-    for kind in ("ridge", "mlp"):
+    for kind in ("ridge", "mlp", "trees"):
         pred = fit_accuracy_predictor(run.space, g, a, seed=args.seed, kinds=(kind,))
         pred.predict(genomes[:100])
         best_s = min(_timed_predict(pred, genomes) for _ in range(5))
         rates[kind] = len(genomes) / best_s
     print(f"\npredict speed ({len(genomes)} genomes per call, best of 5): ridge "
-          f"{rates['ridge']:,.0f}/s, MLP ensemble {rates['mlp']:,.0f}/s (target >= 10,000/s)\n")
-    # How repeatable is the measured validation accuracy itself?
+          f"{rates['ridge']:,.0f}/s, MLP ensemble {rates['mlp']:,.0f}/s, trees "
+          f"{rates['trees']:,.0f}/s (target >= 10,000/s)\n")
+    # How precisely does the validation split measure accuracy, and does it rank test accuracy?
     held_archs = split_archs(run.space, 1, args.holdout, args.seed)[1]
     assert [arch_id(x) for x in held_archs] == [r.id for r in held]
-    correct, prob = _per_sample_correct(run, held_archs)
+    correct, prob = _per_sample_scores(run, held_archs, "val")
     assert np.allclose(correct.mean(1), ah)
-    acc_rel = split_half_reliability(correct, args.seed)
-    prob_rel = split_half_reliability(prob, args.seed)
-    loss_tau = stats.kendalltau(-np.array([r.val_loss for r in held]), ah).statistic
-    print("Noise floor of the target (held-out subnets, validation sequences split in two "
-          "random halves 200 times):\n")
-    print("| per-subnet quantity | split-half r | split-half tau | Spearman-Brown reliability "
-          "| tau ceiling (bivariate normal) |")
-    print("|---|---:|---:|---:|---:|")
-    for name, rel in (("accuracy", acc_rel), ("mean probability of the true class", prob_rel)):
-        print(f"| {name} | {rel['half_r']:.3f} | {rel['half_tau']:.3f} | "
-              f"{rel['reliability']:.3f} | {rel['tau_ceiling']:.3f} |")
-    print(f"\nKendall tau between the measured validation loss and accuracy of the held-out "
-          f"subnets (same sequences): {loss_tau:.3f}")
+    test_correct, _ = _per_sample_scores(run, held_archs, "test")
+    print("Measurement precision (held-out subnets; `nasx.predictors.reliability`: sequences "
+          "split in two random halves 200 times, Spearman-Brown):\n")
+    print("| per-subnet quantity | sequences | split-half r | reliability | tau ceiling | "
+          "noise sd (points) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, m in (("validation accuracy", correct), ("validation mean probability of the "
+                    "true class", prob), ("test accuracy (report only)", test_correct)):
+        rel = reliability(m, seed=args.seed)
+        print(f"| {name} | {m.shape[1]} | {rel.split_half_r:.3f} | {rel.reliability:.3f} | "
+              f"{rel.tau_expected:.3f} | {100 * rel.noise_sd:.2f} |")
+    test_acc = test_correct.mean(1)
+    g, a = records_arrays(train[: max(n for n in sizes if n <= 300)])
+    pred = fit_accuracy_predictor(run.space, g, a, seed=args.seed)
+    rows = (("measured validation accuracy", ah),
+            ("measured validation loss (negated)", -np.array([r.val_loss for r in held])),
+            ("validation mean probability of the true class", prob.mean(1)),
+            (f"the predictor fitted on {len(a)} subnets", pred.predict(gh)[0]))
+    print("\nKendall tau of the held-out subnets' test accuracy (the test split is only "
+          "reported here, never fitted or selected on) against:\n")
+    for name, v in rows:
+        print(f"- {name}: {stats.kendalltau(v, test_acc).statistic:.3f}")
+    print(f"\nKendall tau of measured validation loss (negated) against validation accuracy "
+          f"(same sequences): {stats.kendalltau(rows[1][1], ah).statistic:.3f}")
     return 0
 
 

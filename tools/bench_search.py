@@ -105,7 +105,8 @@ def part_hv(task: SearchTask, repair: GenomeRepair, seeds: int) -> dict[str, lis
     return out
 
 
-def part_e2e(run_dir: Path, host_ms: float, evaluations: int) -> dict[str, Any]:
+def part_e2e(run_dir: Path, host_ms: float, evaluations: int, rounds: int = 2,
+             seed: int = 0) -> dict[str, Any]:
     """``nasx search`` on a copy of ``run_dir``, then test accuracy of each budget's pick."""
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
     from nasx.train.run_eval import load_trained_run
@@ -117,7 +118,7 @@ def part_e2e(run_dir: Path, host_ms: float, evaluations: int) -> dict[str, Any]:
                                                                  "exports"))
     budgets = f"stm32f746: sram<=256KB, flash<=1MB; host-cpu: latency<={host_ms:g}ms"
     cmd = [sys.executable, "-m", "nasx", "search", "--run", str(copy), "--budgets", budgets,
-           "--evaluations", str(evaluations)]
+           "--evaluations", str(evaluations), "--rounds", str(rounds), "--seed", str(seed)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - start
@@ -139,9 +140,16 @@ def part_e2e(run_dir: Path, host_ms: float, evaluations: int) -> dict[str, Any]:
                       "validated": s["validated"], "test_accuracy": res.accuracy})
     gaps = {}
     for d in {s["device"] for s in doc["subnets"]}:
-        v = [abs(s["validated"]["accuracy"] - s["predicted"]["accuracy"])
+        v = [s["predicted"]["accuracy"] - s["validated"]["accuracy"]
              for s in doc["subnets"] if s["device"] == d and s["on_front"] and s["validated"]]
-        gaps[d] = {"n": len(v), "mean_abs_gap_points": 100 * float(np.mean(v)) if v else None}
+        last = [r for r in doc["rounds"] if r["device"] == d][-1]
+        floor = last.get("noise_abs_gap")
+        unseen = last.get("mean_abs_gap_unseen")
+        gaps[d] = {"n": len(v), "unseen": last.get("unseen"),
+                   "mean_abs_gap_unseen_points": None if unseen is None else 100 * unseen,
+                   "mean_abs_gap_points": 100 * float(np.mean(np.abs(v))) if v else None,
+                   "mean_gap_points": 100 * float(np.mean(v)) if v else None,
+                   "noise_abs_gap_points": None if floor is None else 100 * floor}
     return {"run": str(run_dir), "copy": str(copy), "budgets": budgets, "wall_s": wall,
             "picks": picks, "front_gap": gaps, "rounds": doc["rounds"],
             "latency_label": doc["settings"]["devices"]}
@@ -158,6 +166,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--host-latency-ms", type=float, action="append", default=[])
     p.add_argument("--evaluations", type=int, default=10_000)
+    p.add_argument("--rounds", type=int, default=2, help="nasx search --rounds (e2e)")
+    p.add_argument("--search-seed", type=int, default=0, help="nasx search --seed (e2e)")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -181,7 +191,7 @@ def main() -> None:
     if "e2e" in args.part:
         if len(args.host_latency_ms) != len(args.run):
             sys.exit("give one --host-latency-ms per --run")
-        result["e2e"] = [part_e2e(r, ms, args.evaluations)
+        result["e2e"] = [part_e2e(r, ms, args.evaluations, args.rounds, args.search_seed)
                          for r, ms in zip(args.run, args.host_latency_ms, strict=True)]
     text = json.dumps(result, indent=1)
     print(text)

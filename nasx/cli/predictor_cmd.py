@@ -26,17 +26,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predictor", help="fit or show a run's accuracy predictor",
         description="The accuracy predictor of a trained supernet: validation accuracy from "
-        "the arch genome (MLP ensemble or ridge regression).")
+        "the arch genome (ridge regression, an MLP ensemble or extremely randomised trees).")
     sub = p.add_subparsers(dest="predictor_command", metavar="ACTION", required=True,
                            parser_class=CliParser)
     fit = sub.add_parser(
         "fit", help="evaluate sampled subnets and fit the predictor",
         description="Evaluate N random training subnets and H held-out subnets of the run's "
         "supernet on its validation split (BatchNorm recalibrated; cached in "
-        "<run>/predictors/accuracy-data.jsonl, resumable), fit ridge regression and an MLP "
-        "ensemble, keep the one with the best cross-validated Kendall tau, print Kendall tau, "
-        "Spearman and RMSE on the held-out subnets, save it to <run>/predictors/accuracy/ and "
-        "a predicted-vs-true scatter to <run>/tb.")
+        "<run>/predictors/accuracy-data.jsonl, resumable), fit ridge regression, an MLP "
+        "ensemble and extremely randomised trees, keep the one with the best cross-validated "
+        "Kendall tau, print Kendall tau, Spearman and RMSE on the held-out subnets and how "
+        "precisely the validation split measures them, save it to "
+        "<run>/predictors/accuracy/ and a predicted-vs-true scatter to <run>/tb.")
     fit.add_argument("--run", type=Path, required=True, help="run folder written by nasx train")
     fit.add_argument("--samples", type=int_type, default=300, metavar="N",
                      help="random training subnets (>= 10; default 300)")
@@ -100,6 +101,7 @@ def run_fit(args: argparse.Namespace) -> int:
     _print_selection(report["selection"])
     print(f"held-out ({report['n_holdout']} subnets): Kendall tau {_fmt(report['kendall_tau'])}"
           f"  Spearman {_fmt(report['spearman'])}  RMSE {_fmt(report['rmse'], 4)}")
+    _print_measurement(report["measurement"])
     print(f"saved: {report['path']}; scatter in TensorBoard: {args.run / 'tb'} "
           "(predictor/accuracy)")
     return 0
@@ -112,6 +114,19 @@ def _print_selection(selection: dict[str, Any]) -> None:
     for c in selection["candidates"]:
         print(f"  {c['model']:<22} {_fmt(c['kendall_tau']):>7} {_fmt(c['spearman']):>7} "
               f"{_fmt(c['rmse'], 4):>8}")
+
+
+def _print_measurement(measurement: dict[str, Any] | None) -> None:
+    """One line on how precisely the validation split measures the held-out accuracies."""
+    if measurement is None:
+        print("measurement: precision unknown (the held-out records predate per-sequence "
+              "correctness; delete the dataset file to re-evaluate)")
+        return
+    print(f"measurement: accuracy on {measurement['sequences']} validation sequences, "
+          f"reliability {measurement['reliability']:.3f} over the {measurement['subnets']} "
+          f"held-out subnets (noise {100 * measurement['noise_sd']:.1f} points per subnet); "
+          f"measured accuracies rank these subnets by their accuracy on new data with Kendall "
+          f"tau about {measurement['tau_expected']:.3f}")
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -144,4 +159,5 @@ def run_show(args: argparse.Namespace) -> int:
     _print_selection(info["selection"])
     print(f"held-out ({held.get('n')} subnets): Kendall tau {_fmt(held.get('kendall_tau'))}  "
           f"Spearman {_fmt(held.get('spearman'))}  RMSE {_fmt(held.get('rmse'), 4)}")
+    _print_measurement(held.get("measurement"))
     return 0

@@ -16,6 +16,7 @@ round.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -102,6 +103,7 @@ class DeviceRound:
     hv_curve: list[tuple[int, float]]
     validated_acc: dict[int, float] = field(default_factory=dict)
     validated_ms: dict[int, float] = field(default_factory=dict)
+    gaps: dict[str, Any] = field(default_factory=lambda: gap_summary([], [], [], None))
 
 
 @dataclass
@@ -141,6 +143,43 @@ def thin(rows: np.ndarray, k: int) -> np.ndarray:
     if k == 1:
         return rows[:1]
     return rows[np.unique(np.round(np.linspace(0, len(rows) - 1, k)).astype(int))]
+
+
+def gap_summary(ids: Sequence[str], predicted: Sequence[float], validated: Sequence[float],
+                model: Any) -> dict[str, Any]:
+    """How the predicted accuracies of validated subnets compare with the validated ones.
+
+    Args:
+        ids: the subnets' arch ids.
+        predicted: the accuracies ``model`` predicted for them (fractions).
+        validated: their validated accuracies.
+        model: the accuracy predictor that made the predictions; its ``info`` may hold
+            ``train_ids`` (the subnets it was fitted on) and ``holdout.measurement.noise_sd``.
+
+    Returns:
+        ``mean_abs_gap`` (mean ``|predicted - validated|``), ``mean_gap`` (mean ``predicted -
+        validated``: > 0 when the predictor flatters the front), ``unseen`` and
+        ``mean_abs_gap_unseen`` (the same over the subnets the predictor was not fitted on;
+        ``None`` when it does not say which it was fitted on, or when there are none) and
+        ``noise_abs_gap`` (the mean ``|gap|`` a perfect predictor of expected accuracy would
+        still show because the validation split measures each subnet with noise:
+        ``sqrt(2/pi)`` times the noise standard deviation saved with the predictor; ``None``
+        when it has none). Fractions, ``None`` for an empty set.
+    """
+    diff = np.asarray(predicted, dtype=np.float64) - np.asarray(validated, dtype=np.float64)
+    info = getattr(model, "info", None) or {}
+    measurement = (info.get("holdout") or {}).get("measurement") or {}
+    noise = measurement.get("noise_sd")
+    seen = info.get("train_ids")
+    unseen = None if seen is None else np.array([i not in set(seen) for i in ids], dtype=bool)
+    n_unseen = None if unseen is None else int(unseen.sum())
+
+    def mean(v: np.ndarray) -> float | None:
+        return float(np.mean(v)) if len(v) else None
+
+    return {"mean_abs_gap": mean(np.abs(diff)), "mean_gap": mean(diff), "unseen": n_unseen,
+            "mean_abs_gap_unseen": None if not n_unseen else mean(np.abs(diff[unseen])),
+            "noise_abs_gap": None if noise is None else math.sqrt(2 / math.pi) * float(noise)}
 
 
 class SearchRunner:
@@ -237,10 +276,19 @@ class SearchRunner:
         dr.validated_acc.update(zip(rows, accs, strict=True))
         if dr.device == HOST_DEVICE:
             dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
-        pred = dr.archive.accuracy[rows]
-        gap = float(np.mean(np.abs(np.array(accs) - pred))) * 100
-        self.log(f"round {dr.archive.round}, {dr.device}: validated {len(rows)} subnets, mean "
-                 f"|predicted - validated| accuracy {gap:.2f} points")
+        # a round's device is validated once, with the predictor that made its predictions
+        now = dr.gaps = gap_summary([arch_id(a) for a in archs], dr.archive.accuracy[rows],
+                                    accs, self.accuracy)
+        text = (f"round {dr.archive.round}, {dr.device}: validated {len(rows)} subnets, mean "
+                f"|predicted - validated| accuracy {100 * now['mean_abs_gap']:.2f} points "
+                f"(predicted - validated {100 * now['mean_gap']:+.2f} on average")
+        if now["mean_abs_gap_unseen"] is not None:
+            text += (f"; {100 * now['mean_abs_gap_unseen']:.2f} over the {now['unseen']} the "
+                     "predictor was not fitted on")
+        if now["noise_abs_gap"] is not None:
+            text += (f"; the validation split's noise alone gives about "
+                     f"{100 * now['noise_abs_gap']:.2f}")
+        self.log(text + ")")
 
     # --- the whole search -----------------------------------------------------------------
 
@@ -320,12 +368,9 @@ class SearchRunner:
         summary = []
         for r, this in enumerate(rounds, start=1):
             for dr in this:
-                rows = sorted(dr.validated_acc)
-                gap = (float(np.mean([abs(dr.validated_acc[x] - dr.archive.accuracy[x])
-                                      for x in rows])) if rows else None)
                 summary.append({"round": r, "device": dr.device, "evaluated": len(dr.archive),
-                                "front": len(dr.front), "validated": len(rows),
-                                "mean_abs_gap": gap,
+                                "front": len(dr.front), "validated": len(dr.validated_acc),
+                                **dr.gaps,
                                 "hypervolume": dr.hv_curve[-1][1] if dr.hv_curve else 0.0})
         doc = pareto_document(self.run.run_dir, entries, budget_best,
                               settings=self.settings_json(), rounds=summary)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -29,6 +30,8 @@ class SubnetEval:
         accuracy: share of correctly classified sequences, in [0, 1].
         loss: mean cross-entropy (no label smoothing).
         n: number of sequences.
+        correct: ``(n,)`` bool, which sequences it classified correctly (in the split's order);
+            not compared and not in :meth:`as_json`.
     """
 
     name: str
@@ -36,6 +39,7 @@ class SubnetEval:
     accuracy: float
     loss: float
     n: int
+    correct: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, object]:
         """A JSON-ready dict: ``name``, ``id``, ``accuracy``, ``loss``, ``n``."""
@@ -85,11 +89,14 @@ def score_active(net: Supernet, name: str, data: SequenceSet) -> SubnetEval:
     """Accuracy and mean loss of ``net``'s active subnet on ``data``, as it stands (no
     recalibration; call it in eval mode)."""
     device = next(net.parameters()).device
-    correct, loss_sum = 0, 0.0
+    hits: list[torch.Tensor] = []
+    loss_sum = 0.0
     for b in iterate_batches(data, EVAL_BATCH_SIZE, shuffle=False):
         b = b.to(device)
         logits = net(b.x, b.lengths)  # (B, classes)
         loss_sum += F.cross_entropy(logits, b.y, reduction="sum").item()
-        correct += int((logits.argmax(dim=1) == b.y).sum())
+        hits.append((logits.argmax(dim=1) == b.y).cpu())  # (B,)
     n = len(data)
-    return SubnetEval(name, arch_id(net.active_arch), correct / n, loss_sum / n, n)
+    correct = torch.cat(hits).numpy() if hits else np.zeros(0, dtype=bool)  # (n,)
+    return SubnetEval(name, arch_id(net.active_arch), int(correct.sum()) / n, loss_sum / n, n,
+                      correct)

@@ -81,10 +81,11 @@ def test_records_match_nasx_eval_and_a_killed_build_resumes(run: TrainedRun,
     codec = GenomeCodec(run.space)
     for w, a in zip(want, archs, strict=True):
         rec = records[w.arch_id]
-        assert (rec.val_acc, rec.val_loss) == (w.accuracy, w.loss)
+        assert (rec.val_acc, rec.val_loss, rec.val_n) == (w.accuracy, w.loss, w.n)
+        assert np.array_equal(rec.correct(), w.correct) and w.correct.mean() == w.accuracy
         assert rec.genome == tuple(codec.encode(a))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert list(lines[0]) == ["id", "genome", "val_acc", "val_loss"]
+    assert list(lines[0]) == ["id", "genome", "val_acc", "val_loss", "val_n", "val_correct"]
     # evaluate_archs: accuracies in order, nothing evaluated again.
     third = Counter()
     monkeypatch.setattr(ad, "evaluate_subnet", third)

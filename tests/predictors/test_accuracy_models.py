@@ -70,7 +70,7 @@ def test_mlp_ensemble_fits_a_nonlinear_target_and_is_unsure_off_distribution() -
     np.testing.assert_array_equal(again.predict_members(x_in), members)
 
 
-def test_cross_validation_picks_ridge_for_a_linear_target_and_mlp_for_a_nonlinear_one() -> None:
+def test_cross_validation_picks_the_family_that_fits_the_target() -> None:
     space = load_space("tiny")
     genomes = _genomes("tiny", 120, 0)
     x = ArchFeatures(space).transform(genomes)
@@ -81,17 +81,26 @@ def test_cross_validation_picks_ridge_for_a_linear_target_and_mlp_for_a_nonlinea
     assert chosen.startswith("ridge(lambda=")
     scores = {c["model"]: c for c in linear.info["selection"]["candidates"]}
     assert scores[chosen]["kendall_tau"] == pytest.approx(1.0)
-    assert set(scores) == {"mlp", *(f"ridge(lambda={r:g}n)"
-                                    for r in (1e-4, 1e-3, 1e-2, 1e-1, 1.0))}
-    # XOR of two features: no linear model ranks it, an MLP does.
+    assert set(scores) == {"mlp", "trees", *(f"ridge(lambda={r:g}n)"
+                                             for r in (1e-4, 1e-3, 1e-2, 1e-1, 1.0))}
+    # XOR of two features: no linear model ranks it, an MLP does, and so do the trees.
     a, b = x[:, 0] > 0.5, x[:, 1] > 0.5  # stem.width, stem.kernel of tiny
     xor = 0.5 + 0.2 * (a ^ b) + 0.01 * x[:, 2]
-    nonlinear = fit_accuracy_predictor(space, genomes, xor, seed=0, mlp=FAST)
+    nonlinear = fit_accuracy_predictor(space, genomes, xor, seed=0, mlp=FAST,
+                                       kinds=("mlp", "ridge"))
     assert nonlinear.kind == "mlp" and nonlinear.info["selection"]["chosen"] == "mlp"
     assert nonlinear.info["n_train"] == 120
+    # A product of two genes (as the total down-sampling is of the strides): the trees rank it
+    # better than any ridge penalty (trees need some marginal signal: XOR has none).
+    product = 0.5 + 0.3 * x[:, 0] * x[:, 1]
+    both = fit_accuracy_predictor(space, genomes, product, seed=0, kinds=("ridge", "trees"))
+    cv = {c["model"]: c["kendall_tau"] for c in both.info["selection"]["candidates"]}
+    assert both.kind == "trees" and cv["trees"] > max(v for k, v in cv.items() if k != "trees")
+    assert both.info["tree_settings"] == {"trees": 200, "min_samples_leaf": 3,
+                                          "max_features": 0.3}
 
 
-@pytest.mark.parametrize("kind", ["mlp", "ridge"])
+@pytest.mark.parametrize("kind", ["mlp", "ridge", "trees"])
 def test_save_and_load_give_identical_predictions(tmp_path: Path, kind: str) -> None:
     space = load_space("tiny")
     genomes = _genomes("tiny", 60, 0)
@@ -99,8 +108,10 @@ def test_save_and_load_give_identical_predictions(tmp_path: Path, kind: str) -> 
     pred = fit_accuracy_predictor(space, genomes, acc, seed=1, kinds=(kind,), mlp=FAST)
     pred.save(tmp_path / "p")
     files = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert files[-1] == "predictor.json"
-    assert len(files) == (2 if kind == "mlp" else 1)
+    weights = [f for f in files if f != "predictor.json"]
+    assert len(files) == len(weights) + 1
+    assert len(weights) == (0 if kind == "ridge" else 1)
+    assert all(f.startswith(f"{kind}-") and f.endswith(".safetensors") for f in weights)
     back = AccuracyPredictor.load(tmp_path / "p", load_space("tiny"))
     test = _genomes("tiny", 300, 5)
     mean, std = pred.predict(test)
@@ -108,7 +119,10 @@ def test_save_and_load_give_identical_predictions(tmp_path: Path, kind: str) -> 
     np.testing.assert_array_equal(mean, mean2)
     np.testing.assert_array_equal(std, std2)
     assert (back.kind, back.info) == (kind, json.loads(json.dumps(pred.info)))
-    assert (std > 0).all() if kind == "mlp" else not std.any()
+    if kind == "ridge":
+        assert not std.any()
+    else:  # the members or trees disagree somewhere
+        assert (std > 0).mean() > 0.9
     assert ((mean >= 0) & (mean <= 1)).all()
     # Refitting into the same folder replaces the weights file and leaves no stale one.
     fit_accuracy_predictor(space, genomes, acc, seed=2, kinds=(kind,), mlp=FAST).save(
@@ -150,7 +164,7 @@ def test_predict_runs_at_least_10000_per_second() -> None:
     acc = np.linspace(0.3, 0.9, 60)
     genomes = _genomes("hybrid-mcu", 2000, 1)
     genomes = np.tile(genomes, (10, 1))  # (20000, 65)
-    for kind in ("mlp", "ridge"):
+    for kind in ("mlp", "ridge", "trees"):
         pred = fit_accuracy_predictor(space, train, acc, kinds=(kind,),
                                       mlp=MLPSettings(steps=20))
         pred.predict(genomes[:100])

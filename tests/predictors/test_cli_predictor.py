@@ -14,6 +14,7 @@ from nasx.cli import main
 from nasx.predictors.accuracy_data import data_path, read_records, records_arrays
 from nasx.predictors.accuracy_fit import load_run_predictor, split_archs
 from nasx.predictors.rank_metrics import rank_metrics
+from nasx.predictors.reliability import split_half_reliability
 from nasx.search_spaces import arch_id, load_space
 
 
@@ -60,9 +61,9 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     assert (code, err) == (0, "")
     report = json.loads(out)
     assert (report["n_train"], report["n_holdout"]) == (10, 10)
-    assert report["kind"] in ("mlp", "ridge") and report["model"] == \
+    assert report["kind"] in ("mlp", "ridge", "trees") and report["model"] == \
         report["selection"]["chosen"]
-    assert len(report["selection"]["candidates"]) == 6
+    assert len(report["selection"]["candidates"]) == 7
     records = read_records(data_path(tiny_run))
     assert len(records) == 20
     space = load_space(tiny_run / "space.yaml")
@@ -76,6 +77,13 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     for key in ("kendall_tau", "spearman", "rmse"):
         assert report[key] == pytest.approx(want[key]) or (
             report[key] is None and np.isnan(want[key]))
+    # The measurement precision is that of the held-out records' stored correctness, which
+    # agrees with their accuracies.
+    held_records = [records[arch_id(a)] for a in held]
+    matrix = np.array([r.correct() for r in held_records])  # (10, n_val)
+    assert np.allclose(matrix.mean(axis=1), acc)
+    want_rel = split_half_reliability(matrix, seed=1)
+    assert report["measurement"] == (None if want_rel is None else want_rel.as_json())
     events = EventAccumulator(str(tiny_run / "tb"), size_guidance={"images": 0})
     events.Reload()
     assert "predictor/accuracy" in events.Tags()["images"]
@@ -88,8 +96,9 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     assert lines[0] == f"predictor: {tiny_run}/predictors/accuracy (61 features)"
     assert lines[1] == f"dataset: {data_path(tiny_run)} (20 subnets evaluated)"
     assert lines[2] == "fitted on 10 subnets (seed 1, weights supernet.safetensors)"
-    assert lines[-1].startswith(f"held-out (10 subnets): Kendall tau "
+    assert lines[-2].startswith(f"held-out (10 subnets): Kendall tau "
                                 f"{report['kendall_tau']:.3f}  Spearman")
+    assert lines[-1].startswith("measurement: ")
 
     # More samples extend the same stream: only the 4 new subnets are evaluated.
     code, out, _ = _run(capsys, "predictor", "fit", "--run", tiny_run, "--samples", "14",
@@ -97,7 +106,14 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     assert code == 0
     assert out.splitlines()[0] == (f"dataset: {data_path(tiny_run)} (14 training + 10 "
                                    "held-out subnets)")
-    assert out.splitlines()[-2].startswith("held-out (10 subnets): Kendall tau ")
+    assert out.splitlines()[-3].startswith("held-out (10 subnets): Kendall tau ")
+    assert want_rel is not None  # the tiny run's held-out subnets differ in accuracy
+    assert out.splitlines()[-2] == (
+        f"measurement: accuracy on {matrix.shape[1]} validation sequences, reliability "
+        f"{want_rel.reliability:.3f} over the 10 held-out subnets (noise "
+        f"{100 * want_rel.noise_sd:.1f} points per subnet); measured accuracies rank these "
+        f"subnets by their accuracy on new data with Kendall tau about "
+        f"{want_rel.tau_expected:.3f}")
     assert len(data_path(tiny_run).read_text().splitlines()) == 24
     assert list(read_records(data_path(tiny_run)))[20:] == [
         arch_id(a) for a in split_archs(space, 14, 10, 1)[0][10:]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,22 @@ def test_search_writes_a_validated_feasible_front(run_copy: Path,
     rounds = doc["rounds"]
     assert [(r["round"], r["device"]) for r in rounds] == [
         (1, "stm32f746"), (1, "host-cpu"), (2, "stm32f746"), (2, "host-cpu")]
+    # The gap a perfect predictor would show comes from the predictor refitted last round.
+    info = json.loads((run_copy / "predictors" / "accuracy" / "predictor.json").read_text())
+    noise = info["info"]["holdout"]["measurement"]["noise_sd"]
+    for r in rounds:
+        assert r["mean_abs_gap"] >= abs(r["mean_gap"]) - 1e-12
+        assert 0 <= r["unseen"] <= r["validated"]
+    assert rounds[-1]["noise_abs_gap"] == pytest.approx(math.sqrt(2 / math.pi) * noise)
+    # The last round used the predictor now on disk: "unseen" counts its validated subnets
+    # that predictor was not fitted on.
+    trained = set(info["info"]["train_ids"])
+    assert len(trained) == info["info"]["n_train"]
+    for r in rounds[-2:]:
+        ids = [s["id"] for s in doc["subnets"]
+               if s["device"] == r["device"] and s["validated"] is not None]
+        assert len(ids) == r["validated"]
+        assert r["unseen"] == sum(i not in trained for i in ids)
     assert (run_copy / "tb" / "search").is_dir()
 
 

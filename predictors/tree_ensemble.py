@@ -1,0 +1,158 @@
+"""Extremely randomised trees (Geurts, Ernst and Wehenkel, 2006) as flat arrays.
+
+Fitted with scikit-learn's ``ExtraTreesRegressor``; each tree is then copied out into padded
+``(trees, nodes)`` arrays (split feature, threshold, children, leaf value), saved with
+safetensors (no pickle) and evaluated here by a vectorised walk of every tree at once, so a
+loaded predictor needs neither scikit-learn nor its pickles.
+
+Why trees: a subnet's accuracy depends on interactions a linear model cannot express, the
+strongest being the total down-sampling (the product of the stem's and the stages' strides); on
+the OSULeaf supernets the trees ranked held-out subnets with a Kendall tau 0.1-0.2 higher than
+ridge regression (``BENCHMARKS.md``). The spread of the trees' predictions is the uncertainty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ARRAY_NAMES = ("feature", "threshold", "left", "right", "value")
+_CHUNK = 1024  # genomes walked at once: keeps the (chunk, trees) index arrays in cache
+
+
+@dataclass(frozen=True)
+class TreeSettings:
+    """How the ensemble is grown.
+
+    Attributes:
+        trees: number of trees.
+        min_samples_leaf: fewest training samples in a leaf (smooths the prediction).
+        max_features: share of the features drawn as split candidates at each node.
+    """
+
+    trees: int = 200
+    min_samples_leaf: int = 3
+    max_features: float = 0.3
+
+
+class TreeEnsemble:
+    """A fitted ensemble: per tree and node the split feature (``-1`` at a leaf), threshold,
+    children and value, each ``(trees, nodes)``; a sample goes left when
+    ``x[feature] <= threshold`` (compared in float32, as scikit-learn does)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.feature = np.asarray(arrays["feature"], dtype=np.int32)  # (T, M)
+        self.threshold = np.asarray(arrays["threshold"], dtype=np.float64)  # (T, M)
+        self.left = np.asarray(arrays["left"], dtype=np.int32)  # (T, M)
+        self.right = np.asarray(arrays["right"], dtype=np.int32)  # (T, M)
+        self.value = np.asarray(arrays["value"], dtype=np.float64)  # (T, M)
+        shapes = {a.shape for a in (self.feature, self.threshold, self.left, self.right,
+                                    self.value)}
+        if len(shapes) != 1 or self.feature.ndim != 2 or self.feature.shape[1] < 1:
+            raise ValueError(f"tree arrays must share one (trees, nodes) shape, got {shapes}")
+        inner = self.feature >= 0
+        nodes = self.feature.shape[1]
+        for child in (self.left, self.right):
+            if np.any(inner & ((child <= 0) | (child >= nodes))):
+                raise ValueError("a split node points outside its tree")
+        self.depth = _depth(self.left, self.right, inner)
+        self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def trees(self) -> int:
+        """Number of trees ``T``."""
+        return int(self.feature.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by name (as saved)."""
+        return {"feature": self.feature, "threshold": self.threshold, "left": self.left,
+                "right": self.right, "value": self.value}
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, settings: TreeSettings, seed: int
+            ) -> TreeEnsemble:
+        """Grow the ensemble on inputs ``(n, F)`` and targets ``(n,)`` (deterministic in
+        ``seed``; one thread)."""
+        from sklearn.ensemble import ExtraTreesRegressor
+
+        model = ExtraTreesRegressor(n_estimators=settings.trees,
+                                    min_samples_leaf=settings.min_samples_leaf,
+                                    max_features=settings.max_features, random_state=seed,
+                                    n_jobs=1)
+        model.fit(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        trees = [est.tree_ for est in model.estimators_]
+        nodes = max(t.node_count for t in trees)
+        out = {"feature": np.full((len(trees), nodes), -1, dtype=np.int32),
+               "threshold": np.zeros((len(trees), nodes)),
+               "left": np.zeros((len(trees), nodes), dtype=np.int32),
+               "right": np.zeros((len(trees), nodes), dtype=np.int32),
+               "value": np.zeros((len(trees), nodes))}
+        for k, t in enumerate(trees):
+            n = t.node_count
+            leaf = t.children_left[:n] < 0
+            out["feature"][k, :n] = np.where(leaf, -1, t.feature[:n])
+            out["threshold"][k, :n] = np.where(leaf, 0.0, t.threshold[:n])
+            out["left"][k, :n] = np.where(leaf, 0, t.children_left[:n])
+            out["right"][k, :n] = np.where(leaf, 0, t.children_right[:n])
+            out["value"][k, :n] = t.value[:n, 0, 0]
+        return cls(out)
+
+    def predict_trees(self, x: np.ndarray) -> np.ndarray:
+        """Each tree's prediction ``(n, T)`` for inputs ``(n, F)``."""
+        x = np.asarray(x, dtype=np.float32).astype(np.float64)  # scikit-learn's precision
+        n, f = x.shape
+        out = np.empty((n, self.trees))
+        feat, thr, left, right = self._walk
+        roots = (np.arange(self.trees, dtype=np.int64) * self.feature.shape[1])[None, :]
+        for lo in range(0, n, _CHUNK):
+            part = x[lo:lo + _CHUNK].reshape(-1)  # (c * F,)
+            c = len(part) // f
+            base = (np.arange(c, dtype=np.int64) * f)[:, None]  # (c, 1) row offsets
+            node = np.repeat(roots, c, axis=0)  # (c, T) flat node ids, all at the roots
+            for _ in range(self.depth):
+                go_left = part[base + feat[node]] <= thr[node]  # (c, T)
+                node = np.where(go_left, left[node], right[node])
+            out[lo:lo + c] = self.value.reshape(-1)[node]
+        return out
+
+    @property
+    def _walk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Flat node arrays for :meth:`predict_trees`, with every leaf (and padding node)
+        turned into a self-loop (feature 0, threshold +inf, both children itself), so a walk
+        of ``depth`` steps needs no test for having arrived."""
+        if self._flat is None:
+            t, m = self.feature.shape
+            ids = np.arange(t * m, dtype=np.int64).reshape(t, m)
+            offset = ids[:, :1]  # (T, 1) first node of each tree
+            inner = self.feature >= 0
+            feat = np.where(inner, self.feature, 0).astype(np.int64).reshape(-1)
+            thr = np.where(inner, self.threshold, np.inf).reshape(-1)
+            left = np.where(inner, self.left + offset, ids).reshape(-1)
+            right = np.where(inner, self.right + offset, ids).reshape(-1)
+            self._flat = (feat, thr, left, right)
+        return self._flat
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation over the trees, ``(n,)`` each, for inputs ``(n, F)``."""
+        per_tree = self.predict_trees(x)  # (n, T)
+        return per_tree.mean(axis=1), per_tree.std(axis=1)
+
+
+def _depth(left: np.ndarray, right: np.ndarray, inner: np.ndarray) -> int:
+    """Edges on the longest root-to-leaf path over all trees (``0`` for single leaves)."""
+    depth = 0
+    frontier = [(t, 0) for t in range(left.shape[0])]
+    level = 0
+    while frontier:
+        nxt = []
+        for t, n in frontier:
+            if inner[t, n]:
+                nxt += [(t, int(left[t, n])), (t, int(right[t, n]))]
+        if nxt:
+            level += 1
+            depth = level
+        frontier = nxt
+        if level > left.shape[1]:
+            raise ValueError("a tree's children form a cycle")
+    return depth

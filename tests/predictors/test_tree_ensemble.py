@@ -1,0 +1,67 @@
+"""The extra-trees ensemble: the flat-array walk equals scikit-learn, seeds, damaged arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import ExtraTreesRegressor
+
+from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+
+
+def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, size=(n, 6)) / 3.0  # ordinal genes in [0, 1]
+    y = 0.5 + 0.2 * ((x[:, 0] > 0.5) ^ (x[:, 1] > 0.5)) + 0.05 * x[:, 2] * x[:, 3]
+    return x, y + 0.01 * rng.normal(size=n)
+
+
+def test_walk_equals_scikit_learn() -> None:
+    x, y = _data(150, 0)
+    settings = TreeSettings(trees=30, min_samples_leaf=2, max_features=0.5)
+    ours = TreeEnsemble.fit(x, y, settings, seed=3)
+    ref = ExtraTreesRegressor(n_estimators=30, min_samples_leaf=2, max_features=0.5,
+                              random_state=3, n_jobs=1).fit(x, y)
+    x_new = np.random.default_rng(1).uniform(-0.2, 1.2, size=(3000, 6))  # off-grid too
+    per_tree = ours.predict_trees(x_new)
+    want = np.stack([t.predict(x_new) for t in ref.estimators_], axis=1)  # (3000, 30)
+    np.testing.assert_allclose(per_tree, want, rtol=0, atol=1e-12)
+    mean, std = ours.predict(x_new)
+    np.testing.assert_allclose(mean, ref.predict(x_new), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(std, want.std(axis=1), rtol=0, atol=1e-12)
+    assert ours.depth == max(t.get_depth() for t in ref.estimators_)
+
+
+def test_seeded_and_rebuilt_from_its_arrays() -> None:
+    x, y = _data(80, 1)
+    a = TreeEnsemble.fit(x, y, TreeSettings(trees=10), seed=0)
+    b = TreeEnsemble.fit(x, y, TreeSettings(trees=10), seed=0)
+    c = TreeEnsemble.fit(x, y, TreeSettings(trees=10), seed=1)
+    for k, v in a.arrays().items():
+        np.testing.assert_array_equal(v, b.arrays()[k])
+    assert not np.array_equal(a.predict_trees(x), c.predict_trees(x))
+    again = TreeEnsemble(a.arrays())
+    np.testing.assert_array_equal(again.predict_trees(x), a.predict_trees(x))
+    # A single leaf (all targets equal) predicts that value everywhere with no spread.
+    flat = TreeEnsemble.fit(x, np.full(len(x), 0.25), TreeSettings(trees=4), seed=0)
+    assert flat.depth == 0
+    mean, std = flat.predict(x)
+    assert (mean == 0.25).all() and not std.any()
+
+
+def test_damaged_arrays_are_refused() -> None:
+    x, y = _data(40, 2)
+    arrays = TreeEnsemble.fit(x, y, TreeSettings(trees=3), seed=0).arrays()
+    short = {**arrays, "value": arrays["value"][:, :-1]}
+    with pytest.raises(ValueError, match="must share one"):
+        TreeEnsemble(short)
+    bad = {k: v.copy() for k, v in arrays.items()}
+    bad["left"][0, 0] = 10_000
+    with pytest.raises(ValueError, match="points outside its tree"):
+        TreeEnsemble(bad)
+    loop = {k: v.copy() for k, v in arrays.items()}
+    loop["left"][0, 0] = loop["right"][0, 0] = 1
+    loop["feature"][0, 1] = 0
+    loop["left"][0, 1] = loop["right"][0, 1] = 1  # node 1 points to itself
+    with pytest.raises(ValueError, match="cycle"):
+        TreeEnsemble(loop)
