@@ -12,12 +12,13 @@ predicted-vs-true scatter goes to TensorBoard (``R/tb/``, tag ``predictor/accura
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nasx.predictors.accuracy import AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.accuracy import KINDS, AccuracyPredictor, fit_accuracy_predictor
 from nasx.predictors.accuracy_data import (
     HOLDOUT_STREAM,
     PREDICTORS_DIR,
@@ -82,7 +83,8 @@ def score_predictor(predictor: AccuracyPredictor, held: list[SubnetRecord]) -> d
 
 
 def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
-                      progress: bool = True, ranks: Ranks | None = None
+                      progress: bool = True, ranks: Ranks | None = None,
+                      kinds: Sequence[str] = KINDS
                       ) -> tuple[AccuracyPredictor, dict[str, Any]]:
     """Build or extend the run's dataset, fit, score on the held-out subnets, save, log.
 
@@ -95,6 +97,8 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
         ranks: passed to :func:`build_run_dataset` (default: the torchrun ranks when a process
             group is up); under torchrun, build on every rank first, then call this on rank 0
             with ``Ranks()``.
+        kinds: the model families cross-validation chooses among (default all); saved in
+            ``info["kinds"]`` so that a refit (the search's) keeps the choice.
 
     Returns:
         The saved predictor and a report: ``kendall_tau``, ``spearman``, ``rmse`` on the
@@ -107,7 +111,7 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
     train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
                                     progress=progress, ranks=ranks)
     genomes, acc = records_arrays(train)
-    predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed)
+    predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed, kinds=kinds)
     metrics = score_predictor(predictor, held)
     precision = measurement_reliability(held, seed)
     measurement = None if precision is None else precision.as_json()
@@ -118,7 +122,8 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
         "measurement": measurement, "path": str(predictor_dir(run.run_dir)),
     }
     predictor.info.update({"holdout": {**metrics, "n": len(held), "measurement": measurement},
-                           "train_ids": [r.id for r in train], "samples": samples,
+                           "train_ids": [r.id for r in train], "kinds": list(kinds),
+                           "samples": samples,
                            "holdout_size": holdout, "weights": run.weights})
     predictor.save(predictor_dir(run.run_dir))
     _log_scatter(run.run_dir, predictor, held, metrics, len(train))

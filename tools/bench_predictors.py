@@ -319,7 +319,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     test_correct, _ = _per_sample_scores(run, held_archs, "test")
     print("Measurement precision (held-out subnets; `nasx.predictors.reliability`: sequences "
           "split in two random halves 200 times, Spearman-Brown):\n")
-    print("| per-subnet quantity | sequences | split-half r | reliability | tau ceiling | "
+    print("| per-subnet quantity | sequences | split-half r | reliability | tau vs expected | "
           "noise sd (points) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, m in (("validation accuracy", correct), ("validation mean probability of the "

@@ -1,7 +1,7 @@
 """``nasx predictor``: fit and show a run's accuracy predictor.
 
     nasx predictor fit --run runs/NAME [--samples N] [--holdout H] [--seed S]
-                       [--format table|json]
+                       [--model auto|ridge|mlp|trees] [--format table|json]
     nasx predictor show --run runs/NAME [--format table|json]
 
 Under ``torchrun`` every process evaluates a share of the subnets; rank 0 writes, fits and
@@ -46,6 +46,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      "default 100)")
     fit.add_argument("--seed", type=seed_type, default=0,
                      help="seeds the subnet sampling and the fit (default 0)")
+    fit.add_argument("--model", choices=("auto", "ridge", "mlp", "trees"), default="auto",
+                     help="model family: auto (default) lets 5-fold cross-validation on the "
+                     "training subnets choose among all three; a family pins it, also for the "
+                     "refits of nasx search")
     fit.add_argument("--format", choices=FORMATS, default="table", help="output format")
     fit.set_defaults(func=run, command_parser=fit)
     show = sub.add_parser("show", help="print the saved predictor's model and scores",
@@ -69,6 +73,7 @@ def run_fit(args: argparse.Namespace) -> int:
     """Build the dataset (shared across torchrun ranks), fit on rank 0 and print the report."""
     import contextlib
 
+    from nasx.predictors.accuracy import KINDS
     from nasx.predictors.accuracy_data import data_path, split_sizes_ok
     from nasx.predictors.accuracy_fit import build_run_dataset, fit_run_predictor
     from nasx.runs import run_lock
@@ -88,8 +93,10 @@ def run_fit(args: argparse.Namespace) -> int:
                               seed=args.seed, progress=progress, ranks=ranks)
         if not ranks.main:
             return 0
+        kinds = KINDS if args.model == "auto" else (args.model,)
         _, report = fit_run_predictor(trained, samples=args.samples, holdout=args.holdout,
-                                      seed=args.seed, progress=progress, ranks=Ranks())
+                                      seed=args.seed, progress=progress, ranks=Ranks(),
+                                      kinds=kinds)
     if trained.weights != "supernet.safetensors":
         print(f"nasx predictor: using {trained.weights}: the run has not finished",
               file=sys.stderr)

@@ -49,6 +49,7 @@ def _latency_models(run_dir: Path, trained: Any, devices: list[str], log: Log
 
 def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[Any, Any]:
     """The run's accuracy predictor (fitted first if there is none) and its refit function."""
+    from nasx.predictors.accuracy import KINDS
     from nasx.predictors.accuracy_fit import fit_run_predictor, load_run_predictor, predictor_dir
 
     pred = load_run_predictor(trained.run_dir, trained.space)
@@ -66,10 +67,11 @@ def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[A
     samples = int(info.get("samples", settings.predictor_samples))
     holdout = int(info.get("holdout_size", settings.predictor_holdout))
     seed = int(info.get("seed", settings.seed))
+    kinds = tuple(info.get("kinds") or KINDS)  # a family the user pinned stays pinned
 
     def refit() -> Any:
         return fit_run_predictor(trained, samples=samples, holdout=holdout, seed=seed,
-                                 progress=False)[0]
+                                 progress=False, kinds=kinds)[0]
 
     return pred, refit
 

@@ -298,3 +298,17 @@ def test_measured_host_latency_is_used_validated_and_refitted(run_copy: Path) ->
         if s["validated"] is not None:
             assert s["validated"]["latency_ms"] == pytest.approx(
                 1e3 * dataset.latency_s(s["id"], "min"), rel=1e-12)
+
+
+def test_a_pinned_model_family_survives_the_search_refits(run_copy: Path, capsys) -> None:
+    assert main(["predictor", "fit", "--run", str(run_copy), "--samples", "10", "--holdout",
+                 "10", "--model", "ridge", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "ridge"
+    assert [c["model"] for c in report["selection"]["candidates"]] == [
+        f"ridge(lambda={r:g}n)" for r in (1e-4, 1e-3, 1e-2, 1e-1, 1.0)]
+    assert search(run_copy, "--rounds", "2") == 0
+    info = json.loads((run_copy / "predictors" / "accuracy" / "predictor.json").read_text())
+    assert info["kind"] == "ridge" and info["info"]["kinds"] == ["ridge"]
+    assert len(info["info"]["train_ids"]) > 10  # refitted with the validated subnets
+
