@@ -106,7 +106,7 @@ def part_hv(task: SearchTask, repair: GenomeRepair, seeds: int) -> dict[str, lis
 
 
 def part_e2e(run_dir: Path, host_ms: float, evaluations: int, rounds: int = 2,
-             seed: int = 0) -> dict[str, Any]:
+             seed: int = 0, validate: int = 20) -> dict[str, Any]:
     """``nasx search`` on a copy of ``run_dir``, then test accuracy of each budget's pick."""
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
     from nasx.train.run_eval import load_trained_run
@@ -118,7 +118,8 @@ def part_e2e(run_dir: Path, host_ms: float, evaluations: int, rounds: int = 2,
                                                                  "exports"))
     budgets = f"stm32f746: sram<=256KB, flash<=1MB; host-cpu: latency<={host_ms:g}ms"
     cmd = [sys.executable, "-m", "nasx", "search", "--run", str(copy), "--budgets", budgets,
-           "--evaluations", str(evaluations), "--rounds", str(rounds), "--seed", str(seed)]
+           "--evaluations", str(evaluations), "--rounds", str(rounds), "--seed", str(seed),
+           "--validate", str(validate)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - start
@@ -168,6 +169,7 @@ def main() -> None:
     p.add_argument("--evaluations", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=2, help="nasx search --rounds (e2e)")
     p.add_argument("--search-seed", type=int, default=0, help="nasx search --seed (e2e)")
+    p.add_argument("--validate", type=int, default=20, help="nasx search --validate (e2e)")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -191,7 +193,8 @@ def main() -> None:
     if "e2e" in args.part:
         if len(args.host_latency_ms) != len(args.run):
             sys.exit("give one --host-latency-ms per --run")
-        result["e2e"] = [part_e2e(r, ms, args.evaluations, args.rounds, args.search_seed)
+        result["e2e"] = [part_e2e(r, ms, args.evaluations, args.rounds, args.search_seed,
+                                    args.validate)
                          for r, ms in zip(args.run, args.host_latency_ms, strict=True)]
     text = json.dumps(result, indent=1)
     print(text)
