@@ -155,7 +155,14 @@ class AccuracyPredictor:
             raise NasxError(f"'{path}' was fitted for space {doc.get('space')!r} with another "
                             f"genome layout than space {space.name!r}; fit a predictor for "
                             "this space")
+        if doc.get("feature_names") != ArchFeatures(space).names:
+            raise NasxError(f"'{path}' was fitted on other genome features than this nasx "
+                            "computes; fit the predictor again")
         kind, info = doc.get("kind"), doc.get("info", {})
+        if kind not in KINDS:
+            raise NasxError(f"'{path}' holds a predictor of kind {kind!r}, which this nasx "
+                            f"cannot read (it reads {', '.join(KINDS)}); fit the predictor "
+                            "again")
         try:
             if kind == "ridge":
                 r = doc["ridge"]
@@ -171,8 +178,8 @@ class AccuracyPredictor:
             elif kind == "trees":
                 tensors = load_tensors((folder / doc["trees"]["weights_file"]).read_bytes())
                 model = TreeEnsemble({k: tensors[k].numpy() for k in ARRAY_NAMES})
-            else:
-                raise KeyError("kind")
+                if model.feature.max() >= len(doc["feature_names"]):
+                    raise ValueError("a split reads a feature the predictor does not have")
         except (KeyError, TypeError, ValueError, OSError, SafetensorError) as err:
             raise NasxError(f"'{path}' is damaged or incomplete ({type(err).__name__}: {err}); "
                             "fit the predictor again") from None

@@ -49,13 +49,18 @@ class TreeEnsemble:
         self.value = np.asarray(arrays["value"], dtype=np.float64)  # (T, M)
         shapes = {a.shape for a in (self.feature, self.threshold, self.left, self.right,
                                     self.value)}
-        if len(shapes) != 1 or self.feature.ndim != 2 or self.feature.shape[1] < 1:
-            raise ValueError(f"tree arrays must share one (trees, nodes) shape, got {shapes}")
+        if len(shapes) != 1 or self.feature.ndim != 2 or min(self.feature.shape) < 1:
+            raise ValueError(f"tree arrays must share one (trees, nodes) shape with at least one "
+                             f"of each, got {shapes}")
         inner = self.feature >= 0
         nodes = self.feature.shape[1]
+        here = np.arange(nodes)[None, :]  # (1, M)
         for child in (self.left, self.right):
-            if np.any(inner & ((child <= 0) | (child >= nodes))):
-                raise ValueError("a split node points outside its tree")
+            # scikit-learn stores a tree in depth-first order: children come after their parent
+            if np.any(inner & ((child <= here) | (child >= nodes))):
+                raise ValueError("a split node points outside its tree or back up it")
+        if not np.isfinite(self.threshold[inner]).all() or not np.isfinite(self.value).all():
+            raise ValueError("a tree holds a threshold or value that is not finite")
         self.depth = _depth(self.left, self.right, inner)
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -140,19 +145,16 @@ class TreeEnsemble:
 
 
 def _depth(left: np.ndarray, right: np.ndarray, inner: np.ndarray) -> int:
-    """Edges on the longest root-to-leaf path over all trees (``0`` for single leaves)."""
-    depth = 0
-    frontier = [(t, 0) for t in range(left.shape[0])]
-    level = 0
-    while frontier:
-        nxt = []
-        for t, n in frontier:
-            if inner[t, n]:
-                nxt += [(t, int(left[t, n])), (t, int(right[t, n]))]
-        if nxt:
-            level += 1
-            depth = level
-        frontier = nxt
-        if level > left.shape[1]:
-            raise ValueError("a tree's children form a cycle")
-    return depth
+    """Edges on the longest root-to-leaf path over all trees (``0`` for single leaves).
+
+    Children come after their parents (checked by the caller), so relaxing ``depth(node) = 1 +
+    max(depth(children))`` settles in at most ``depth + 1`` vectorised passes.
+    """
+    tree = np.arange(left.shape[0])[:, None]  # (T, 1)
+    depth = np.zeros(left.shape, dtype=np.int64)  # (T, M)
+    while True:
+        below = np.maximum(depth[tree, left], depth[tree, right])
+        new = np.where(inner, 1 + below, 0)
+        if np.array_equal(new, depth):
+            return int(depth[:, 0].max())
+        depth = new

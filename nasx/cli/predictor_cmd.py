@@ -126,8 +126,9 @@ def _print_selection(selection: dict[str, Any]) -> None:
 def _print_measurement(measurement: dict[str, Any] | None) -> None:
     """One line on how precisely the validation split measures the held-out accuracies."""
     if measurement is None:
-        print("measurement: precision unknown (the held-out records predate per-sequence "
-              "correctness; delete the dataset file to re-evaluate)")
+        print("measurement: precision not available (the held-out records carry no "
+              "per-sequence correctness, as files from earlier nasx versions, or their "
+              "accuracies do not vary; to measure it, move the dataset file aside and fit again)")
         return
     print(f"measurement: accuracy on {measurement['sequences']} validation sequences, "
           f"reliability {measurement['reliability']:.3f} over the {measurement['subnets']} "

@@ -67,7 +67,9 @@ def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[A
     samples = int(info.get("samples", settings.predictor_samples))
     holdout = int(info.get("holdout_size", settings.predictor_holdout))
     seed = int(info.get("seed", settings.seed))
-    kinds = tuple(info.get("kinds") or KINDS)  # a family the user pinned stays pinned
+    saved = info.get("kinds")  # a family the user pinned stays pinned
+    kinds = tuple(saved) if isinstance(saved, list) and saved and set(saved) <= set(KINDS) \
+        else KINDS
 
     def refit() -> Any:
         return fit_run_predictor(trained, samples=samples, holdout=holdout, seed=seed,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.numpy import load_file, save_file
 
 from nasx.errors import NasxError, RunError
 from nasx.predictors.accuracy import AccuracyPredictor, fit_accuracy_predictor
@@ -143,6 +144,28 @@ def test_load_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(NasxError, match=r"was fitted for space 'tiny' with another genome layout "
                        r"than space 'tiny'; fit a predictor for this space$"):
         AccuracyPredictor.load(tmp_path, space_from_dict(other))
+    doc = json.loads((tmp_path / "predictor.json").read_text())
+    for change, message in [
+            ({"feature_names": doc["feature_names"][:-1]},
+             r"was fitted on other genome features than this nasx computes; fit the "
+             r"predictor again$"),
+            ({"kind": "gbm"}, r"holds a predictor of kind 'gbm', which this nasx cannot read "
+             r"\(it reads mlp, ridge, trees\); fit the predictor again$")]:
+        (tmp_path / "predictor.json").write_text(json.dumps({**doc, **change}))
+        with pytest.raises(NasxError, match=message):
+            AccuracyPredictor.load(tmp_path, space)
+    # a trees file whose splits read features the predictor does not have
+    fit_accuracy_predictor(space, genomes, np.linspace(0, 1, 20), kinds=("trees",)).save(
+        tmp_path)
+    doc = json.loads((tmp_path / "predictor.json").read_text())
+    weights = tmp_path / doc["trees"]["weights_file"]
+    arrays = load_file(weights)
+    arrays["feature"] = np.where(arrays["feature"] >= 0, arrays["feature"] + 1000, -1).astype(
+        np.int32)
+    save_file(arrays, weights)
+    with pytest.raises(NasxError, match=r"is damaged or incomplete \(ValueError: a split reads "
+                       r"a feature the predictor does not have\); fit the predictor again$"):
+        AccuracyPredictor.load(tmp_path, space)
     (tmp_path / "predictor.json").write_text("{\"format\": \"something else\"}")
     with pytest.raises(NasxError, match="is not a nasx accuracy predictor"):
         AccuracyPredictor.load(tmp_path, space)

@@ -63,5 +63,25 @@ def test_damaged_arrays_are_refused() -> None:
     loop["left"][0, 0] = loop["right"][0, 0] = 1
     loop["feature"][0, 1] = 0
     loop["left"][0, 1] = loop["right"][0, 1] = 1  # node 1 points to itself
-    with pytest.raises(ValueError, match="cycle"):
+    with pytest.raises(ValueError, match="back up it"):
         TreeEnsemble(loop)
+    with pytest.raises(ValueError, match="at least one"):
+        TreeEnsemble({k: v[:0] for k, v in arrays.items()})
+    nan = {k: v.copy() for k, v in arrays.items()}
+    nan["value"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        TreeEnsemble(nan)
+
+
+def test_a_deep_shared_chain_loads_fast() -> None:
+    # Every node's two children are the next node: a path-counting depth search would take
+    # 2^40 steps; the relaxation takes 40 passes.
+    m = 41
+    feature = np.zeros((1, m), dtype=np.int32)
+    feature[0, -1] = -1
+    nxt = np.minimum(np.arange(m) + 1, m - 1)[None, :].astype(np.int32)
+    nxt[0, -1] = 0
+    ens = TreeEnsemble({"feature": feature, "threshold": np.zeros((1, m)), "left": nxt,
+                        "right": nxt, "value": np.arange(m, dtype=np.float64)[None, :]})
+    assert ens.depth == m - 1
+    assert ens.predict(np.zeros((2, 1)))[0].tolist() == [m - 1, m - 1]
