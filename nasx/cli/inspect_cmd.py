@@ -80,8 +80,32 @@ def _table(doc: dict[str, Any], run_dir: Path) -> None:
         pick = "none meets it" if b["best"] is None else \
             f"#{b['best']} {doc['subnets'][b['best']]['id']}"
         print(f"budget {b['name']}: {pick}")
+    for line in gap_lines(doc):
+        print(line)
     print("accuracy in %, validated latency (measured on this machine) in brackets")
     print(f"tensorboard --logdir {run_dir / 'tb'}")
+
+
+def gap_lines(doc: dict[str, Any]) -> list[str]:
+    """Per device, how the last round's predictions compared with the validated accuracies
+    (``pareto.json``'s ``rounds``; keys missing in older files are left out)."""
+    last: dict[str, dict[str, Any]] = {}
+    for r in doc.get("rounds") or []:
+        last[r["device"]] = r  # rounds are in order: the last one per device wins
+    out = []
+    for device, r in last.items():
+        if r.get("mean_abs_gap") is None:
+            continue
+        text = (f"round {r['round']}, {device}: mean |predicted - validated| accuracy "
+                f"{100 * r['mean_abs_gap']:.2f} points over {r['validated']} validated subnets")
+        extra = []
+        if r.get("mean_abs_gap_unseen") is not None:
+            extra.append(f"{100 * r['mean_abs_gap_unseen']:.2f} over the {r['unseen']} the "
+                         "predictor was not fitted on")
+        if r.get("noise_abs_gap") is not None:
+            extra.append(f"validation noise alone: about {100 * r['noise_abs_gap']:.2f}")
+        out.append(text + (f" ({'; '.join(extra)})" if extra else ""))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from nasx.cli import main
+from nasx.cli.inspect_cmd import gap_lines
 from nasx.predictors import CostModel, load_device
 from nasx.search.archive import read_history
 from nasx.search.cheapest import extreme_cost
@@ -265,10 +266,20 @@ def test_inspect_formats(run_copy: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["inspect", "--run", str(run_copy)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:4] == ["#", "device", "arch", "id"]
-    assert len(table) == 1 + len(doc["subnets"]) + len(doc["budgets"]) + 2
+    assert len(table) == 1 + len(doc["subnets"]) + len(doc["budgets"]) + 2 + 2
     for s, line in zip(doc["subnets"], table[1:], strict=False):
         assert line.split()[:3] == [str(s["index"]), s["device"], s["id"]]
     assert table[-1] == f"tensorboard --logdir {run_copy / 'tb'}"
+    # one front-gap line per device, from the last round of pareto.json
+    for r, line in zip(doc["rounds"], table[-4:-2], strict=True):
+        assert line.startswith(f"round 1, {r['device']}: mean |predicted - validated| accuracy "
+                               f"{100 * r['mean_abs_gap']:.2f} points over {r['validated']} "
+                               "validated subnets (")
+        assert line.endswith(f"validation noise alone: about {100 * r['noise_abs_gap']:.2f})")
+    assert gap_lines({"rounds": [{"round": 1, "device": "d", "mean_abs_gap": 0.01,
+                                  "validated": 3}]}) == [
+        "round 1, d: mean |predicted - validated| accuracy 1.00 points over 3 validated subnets"]
+    assert gap_lines({"rounds": [{"round": 1, "device": "d", "mean_abs_gap": None}]}) == []
 
 
 def test_measured_host_latency_is_used_validated_and_refitted(run_copy: Path) -> None:
