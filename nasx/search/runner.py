@@ -170,8 +170,8 @@ def gap_summary(ids: Sequence[str], predicted: Sequence[float], validated: Seque
     info = getattr(model, "info", None) or {}
     measurement = (info.get("holdout") or {}).get("measurement") or {}
     noise = measurement.get("noise_sd")
-    seen = info.get("train_ids")
-    unseen = None if seen is None else np.array([i not in set(seen) for i in ids], dtype=bool)
+    seen = None if info.get("train_ids") is None else set(info["train_ids"])
+    unseen = None if seen is None else np.array([i not in seen for i in ids], dtype=bool)
     n_unseen = None if unseen is None else int(unseen.sum())
 
     def mean(v: np.ndarray) -> float | None:
