@@ -93,6 +93,38 @@ class ProfileSettings:
         return cls(**raw)
 
 
+def _header_settings(line: str, path: Path) -> ProfileSettings:
+    """The settings in a dataset's first ``line``.
+
+    Raises:
+        NasxError: the line is not the header of a nasx latency dataset.
+    """
+    try:
+        header = json.loads(line) if line else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get(FORMAT_KEY) != FORMAT_VERSION:
+        raise NasxError(f"{path}: not a nasx latency dataset (version {FORMAT_VERSION}); "
+                        "move it away or pick another folder")
+    return ProfileSettings.from_dict(header.get("settings"), str(path))
+
+
+def stored_settings(path: Path) -> ProfileSettings:
+    """The settings a dataset at ``path`` was measured with (read from its header), e.g. to
+    open it with :class:`LatencyDataset` without knowing them.
+
+    Raises:
+        NasxError: the file is missing or is not a nasx latency dataset.
+    """
+    try:
+        with path.open(encoding="utf-8") as f:
+            first = f.readline()
+    except OSError as err:
+        raise NasxError(f"{path}: cannot read the latency dataset ({err.strerror}); "
+                        "give the latency-<device>-data.jsonl that nasx profile wrote") from None
+    return _header_settings(first.strip(), path)
+
+
 @dataclass
 class _Record:
     genome: list[int]
@@ -127,14 +159,7 @@ class LatencyDataset:
             with self.path.open("r+b") as f:
                 f.truncate(len(data))
         lines = data.decode("utf-8").splitlines()
-        try:
-            header = json.loads(lines[0]) if lines else None
-        except json.JSONDecodeError:
-            header = None
-        if not isinstance(header, dict) or header.get(FORMAT_KEY) != FORMAT_VERSION:
-            raise NasxError(f"{self.path}: not a nasx latency dataset (version {FORMAT_VERSION}); "
-                            "move it away or pick another folder")
-        stored = ProfileSettings.from_dict(header.get("settings"), str(self.path))
+        stored = _header_settings(lines[0] if lines else "", self.path)
         if stored != self.settings:
             key = next(f.name for f in fields(ProfileSettings)
                        if getattr(stored, f.name) != getattr(self.settings, f.name))
@@ -154,6 +179,10 @@ class LatencyDataset:
     def __len__(self) -> int:
         """Number of subnets with at least one round."""
         return len(self._records)
+
+    def ids(self) -> list[str]:
+        """The measured subnets' arch ids, in the order of their first record."""
+        return list(self._records)
 
     def done(self, arch_id_: str, round_: int) -> bool:
         """Whether ``round_`` of subnet ``arch_id_`` is in the file."""

@@ -17,31 +17,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from nasx.errors import NasxError
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.latency_data import space_fingerprint
+from nasx.predictors.latency_data import (
+    LatencyDataset,
+    ProfileSettings,
+    space_fingerprint,
+    stored_settings,
+)
 from nasx.predictors.rank_metrics import rank_metrics
 from nasx.search_spaces import load_space
 
 
-def read_measurements(path: Path) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
+def read_measurements(path: Path) -> tuple[ProfileSettings, np.ndarray, dict[str, np.ndarray]]:
     """``(settings, genomes (n, G), {"min": (n,), "median": (n,)} seconds)`` of a
     ``latency-<device>-data.jsonl`` file, samples pooled over rounds per subnet."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    settings = json.loads(lines[0])["settings"]
-    genomes: dict[str, list[int]] = {}
-    samples: dict[str, list[float]] = {}
-    for line in lines[1:]:
-        row = json.loads(line)
-        genomes[row["id"]] = row["genome"]
-        samples.setdefault(row["id"], []).extend(row["samples_s"])
-    ids = list(genomes)
-    stats = {"min": np.array([min(samples[i]) for i in ids]),
-             "median": np.array([float(np.median(samples[i])) for i in ids])}
-    return settings, np.array([genomes[i] for i in ids], dtype=np.int64), stats
+    dataset = LatencyDataset(path, stored_settings(path))
+    ids = dataset.ids()
+    genomes, low = dataset.table(ids, "min")
+    return dataset.settings, genomes, {"min": low, "median": dataset.table(ids, "median")[1]}
 
 
 def compare(analytic: np.ndarray, measured: np.ndarray) -> dict[str, float]:
@@ -64,20 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None, help="device profile (default: the file's)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     args = p.parse_args(argv)
-    settings, genomes, measured = read_measurements(args.data)
+    try:
+        settings, genomes, measured = read_measurements(args.data)
+    except NasxError as err:
+        print(err, file=sys.stderr)
+        return 2
     space = load_space(args.space)
-    if space_fingerprint(space) != settings["space_fingerprint"]:
+    if space_fingerprint(space) != settings.space_fingerprint:
         print(f"{args.space}: not the space {args.data} was measured on "
-              f"({settings['space']}, fingerprint {settings['space_fingerprint']})",
+              f"({settings.space}, fingerprint {settings.space_fingerprint})",
               file=sys.stderr)
         return 2
-    if settings["batch"] != 1:
-        print(f"batch {settings['batch']}: the analytic model is per sequence (batch 1)",
+    if settings.batch != 1:
+        print(f"batch {settings.batch}: the analytic model is per sequence (batch 1)",
               file=sys.stderr)
         return 2
-    device = load_device(args.device or settings["device"])
-    model = CostModel(space, settings["channels"], settings["classes"],
-                      length=settings["length"], device=device)
+    device = load_device(args.device or settings.device)
+    model = CostModel(space, settings.channels, settings.classes,
+                      length=settings.length, device=device)
     costs = model.costs(genomes)
     analytic, supported = costs["latency_s"], costs["supported"]
     subsets = {"all": np.ones_like(supported), "bits supported": supported}
@@ -88,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
                              (np.min, np.median, np.max)]}
             for stat in ("min", "median") for name, mask in subsets.items() if mask.any()]
     if args.format == "json":
-        print(json.dumps({"device": device.name, "settings": settings, "rows": rows}, indent=2))
+        print(json.dumps({"device": device.name, "settings": settings.to_dict(), "rows": rows},
+                         indent=2))
         return 0
-    print(f"{device.name} analytic latency vs measured, {settings['space']} "
-          f"(c{settings['channels']} k{settings['classes']} l{settings['length']}), "
+    print(f"{device.name} analytic latency vs measured, {settings.space} "
+          f"(c{settings.channels} k{settings.classes} l{settings.length}), "
           f"{args.data}\n")
     print("| measured | subnets | n | measured ms min/med/max | analytic ms min/med/max | "
           "MAPE % | median APE % | within 10% | ratio geomean (min-max) | Spearman | "

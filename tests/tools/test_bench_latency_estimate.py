@@ -29,7 +29,7 @@ def test_rows_match_the_analytic_model_and_the_file(capsys, measured: Path) -> N
     doc = json.loads(capsys.readouterr().out)
     settings, genomes, stats = tool.read_measurements(measured)
     assert genomes.shape[0] == 6 and doc["device"] == "host-cpu"
-    model = CostModel(load_space("tiny"), settings["channels"], settings["classes"],
+    model = CostModel(load_space("tiny"), settings.channels, settings.classes,
                       length=16, device=load_device("host-cpu"))
     analytic = model.costs(genomes)["latency_s"]
     row = next(r for r in doc["rows"] if r["statistic"] == "min" and r["subset"] == "all")
@@ -48,3 +48,15 @@ def test_a_file_of_another_space_is_refused(capsys, measured: Path) -> None:
     assert tool.main(["--space", "hybrid-mcu", "--data", str(measured)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"hybrid-mcu: not the space {measured} was measured on (tiny, ")
+
+
+def test_a_file_that_is_not_a_latency_dataset_is_refused(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "latency-host-cpu-data.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    tool = load_tool("bench_latency_estimate")
+    assert tool.main(["--space", "tiny", "--data", str(bad)]) == 2
+    assert capsys.readouterr().err == (f"{bad}: not a nasx latency dataset (version 1); move it "
+                                       "away or pick another folder\n")
+    assert tool.main(["--space", "tiny", "--data", str(tmp_path / "none.jsonl")]) == 2
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'none.jsonl'}: cannot read the "
+                                              "latency dataset (No such file or directory)")
