@@ -137,7 +137,9 @@ class TrainConfig:
         op_choice: op per slot of the largest/smallest subnets: ``sample`` (independent draws),
             ``paired`` (the smallest takes the largest's ops), ``first`` (first allowed op).
         eval_random: fixed random subnets evaluated on the validation split every epoch.
-        calib_batches: training batches for BatchNorm recalibration before each evaluation.
+        calib_batches: training batches for BatchNorm recalibration before each evaluation;
+            0: the whole training split as one batch (exact statistics, no sampling noise
+            between subnets; memory grows with the split).
         batches_per_epoch: use only the first N batches of each epoch (null: all).
         device: torch device, e.g. ``cpu`` or ``cuda``.
         threads: CPU threads for torch (``torch.set_num_threads``); null keeps torch's default.
@@ -163,7 +165,7 @@ class TrainConfig:
     shrink: Literal["deps", "sandwich", "progressive"] = "deps"
     op_choice: Literal["sample", "paired", "first"] = "sample"
     eval_random: int = checked(3, at_least(0))
-    calib_batches: int = checked(4, at_least(1))
+    calib_batches: int = checked(4, at_least(0))
     batches_per_epoch: int | None = checked(None, optional(at_least(1)))
     device: str = "cpu"
     threads: int | None = checked(1, optional(at_least(1)))

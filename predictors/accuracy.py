@@ -271,7 +271,8 @@ def fit_accuracy_predictor(
     if "mlp" in kinds:
         builders["mlp"] = lambda a, b: MLPEnsemble.fit(a, b, mlp, seed)
     if "trees" in kinds:
-        builders["trees"] = lambda a, b: TreeEnsemble.fit(a, b, trees, seed)
+        genes = feats.gene_columns
+        builders["trees"] = lambda a, b: TreeEnsemble.fit(a, b, trees, seed, genes=genes)
     scores = {name: _score(_out_of_fold(x, y, parts, lambda a, b, f=fit: _MeanOnly(f(a, b))),
                            y) for name, fit in builders.items()}
     chosen = min(scores, key=lambda name: _key(scores[name]))

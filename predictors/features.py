@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasx.errors import ArchError
+from nasx.predictors.arch_summary import ArchSummary
 from nasx.search_spaces import GenomeCodec, SearchSpace
 
 
@@ -54,10 +55,16 @@ class ArchFeatures:
                 names.append(g.name)
                 src.append(n)
                 onehot.append(-1)
-        self.names: list[str] = names
+        self._summary = ArchSummary(space)
+        self.names: list[str] = names + self._summary.names
         self._src = np.array(src, dtype=np.int64)  # (F,)
         self._onehot = np.array(onehot, dtype=np.int64)  # (F,)
         self._scale = np.array([1.0 / max(len(genes[s].choices) - 1, 1) for s in src])  # (F,)
+
+    @property
+    def gene_columns(self) -> int:
+        """Number of per-gene columns; the summary columns follow them."""
+        return len(self.names) - len(self._summary.names)
 
     @property
     def size(self) -> int:
@@ -84,4 +91,5 @@ class ArchFeatures:
         active = self.codec.active_masks(g)[:, self._src]  # (n, F) is the gene in use
         ordinal = self._onehot < 0
         out = np.where(ordinal, vals * self._scale, (vals == self._onehot).astype(np.float64))
-        return (out * active).astype(np.float32)
+        summary = self._summary.transform(g)  # (n, K)
+        return np.hstack([out * active, summary]).astype(np.float32)

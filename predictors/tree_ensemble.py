@@ -9,6 +9,12 @@ Why trees: a subnet's accuracy depends on interactions a linear model cannot exp
 strongest being the total down-sampling (the product of the stem's and the stages' strides); on
 the OSULeaf supernets the trees ranked held-out subnets with a Kendall tau 0.1-0.2 higher than
 ridge regression (``BENCHMARKS.md``). The spread of the trees' predictions is the uncertainty.
+
+Two views: when the inputs end in whole-arch summary columns (:mod:`.arch_summary`), a share
+``summary_share`` of the trees is grown on every column and the rest on the gene columns alone;
+the ensemble averages both. On OSULeaf the summary columns rank held-out subnets better, while
+the gene-only trees keep the prediction smooth where the search pushes it (the front gap of
+issue 5, ``BENCHMARKS.md``).
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ class TreeSettings:
         trees: number of trees.
         min_samples_leaf: fewest training samples in a leaf (smooths the prediction).
         max_features: share of the features drawn as split candidates at each node.
+        summary_share: share of the trees that also see the summary columns (the others see
+            the gene columns only); used when :meth:`TreeEnsemble.fit` is told where the gene
+            columns end.
     """
 
     trees: int = 200
     min_samples_leaf: int = 3
     max_features: float = 0.3
+    summary_share: float = 0.5
 
 
 class TreeEnsemble:
@@ -75,17 +85,41 @@ class TreeEnsemble:
                 "right": self.right, "value": self.value}
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, settings: TreeSettings, seed: int
-            ) -> TreeEnsemble:
+    def fit(cls, x: np.ndarray, y: np.ndarray, settings: TreeSettings, seed: int,
+            genes: int | None = None) -> TreeEnsemble:
         """Grow the ensemble on inputs ``(n, F)`` and targets ``(n,)`` (deterministic in
-        ``seed``; one thread)."""
+        ``seed``; one thread).
+
+        With ``genes`` (``0 < genes < F``: the first ``genes`` columns are the genes, the rest
+        summary columns), ``round(trees * (1 - summary_share))`` trees (seed ``seed``) see only
+        the gene columns and the others (seed ``seed + 1``) every column.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if not 0.0 <= settings.summary_share <= 1.0:
+            raise ValueError(f"summary_share must lie in [0, 1], got {settings.summary_share}")
+        only_genes = 0 if genes is None or not 0 < genes < x.shape[1] else \
+            round(settings.trees * (1.0 - settings.summary_share))
+        if 0 < only_genes < settings.trees:
+            a = cls._grow(x[:, :genes], y, settings, only_genes, seed)
+            b = cls._grow(x, y, settings, settings.trees - only_genes, seed + 1)
+            nodes = max(a["feature"].shape[1], b["feature"].shape[1])
+            return cls({k: np.vstack([_pad(a[k], nodes, k), _pad(b[k], nodes, k)])
+                        for k in ARRAY_NAMES})
+        if only_genes == settings.trees:
+            x = x[:, :genes]  # the split features index the first columns either way
+        return cls(cls._grow(x, y, settings, settings.trees, seed))
+
+    @staticmethod
+    def _grow(x: np.ndarray, y: np.ndarray, settings: TreeSettings, trees: int, seed: int
+              ) -> dict[str, np.ndarray]:
+        """Fit ``trees`` extra trees on ``x (n, F)`` and copy them into padded arrays."""
         from sklearn.ensemble import ExtraTreesRegressor
 
-        model = ExtraTreesRegressor(n_estimators=settings.trees,
+        model = ExtraTreesRegressor(n_estimators=trees,
                                     min_samples_leaf=settings.min_samples_leaf,
                                     max_features=settings.max_features, random_state=seed,
                                     n_jobs=1)
-        model.fit(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        model.fit(x, np.asarray(y, dtype=np.float64))
         trees = [est.tree_ for est in model.estimators_]
         nodes = max(t.node_count for t in trees)
         out = {"feature": np.full((len(trees), nodes), -1, dtype=np.int32),
@@ -101,7 +135,7 @@ class TreeEnsemble:
             out["left"][k, :n] = np.where(leaf, 0, t.children_left[:n])
             out["right"][k, :n] = np.where(leaf, 0, t.children_right[:n])
             out["value"][k, :n] = t.value[:n, 0, 0]
-        return cls(out)
+        return out
 
     def predict_trees(self, x: np.ndarray) -> np.ndarray:
         """Each tree's prediction ``(n, T)`` for inputs ``(n, F)``."""
@@ -142,6 +176,14 @@ class TreeEnsemble:
         """Mean and standard deviation over the trees, ``(n,)`` each, for inputs ``(n, F)``."""
         per_tree = self.predict_trees(x)  # (n, T)
         return per_tree.mean(axis=1), per_tree.std(axis=1)
+
+
+def _pad(a: np.ndarray, nodes: int, name: str) -> np.ndarray:
+    """Array ``name`` ``(T, M)`` widened to ``(T, nodes)``: padded nodes are leaves (split
+    feature ``-1``, everything else 0) that no split reaches."""
+    out = np.full((a.shape[0], nodes), -1 if name == "feature" else 0, dtype=a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
 
 
 def _depth(left: np.ndarray, right: np.ndarray, inner: np.ndarray) -> int:

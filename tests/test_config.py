@@ -277,6 +277,7 @@ def test_train_defaults_and_overrides():
          "got 'ofa' (str)"),
         ("train.label_smoothing=1",
          "config key 'train.label_smoothing' must be in [0, 1), got 1.0"),
+        ("train.calib_batches=-1", "config key 'train.calib_batches' must be >= 0, got -1"),
     ],
 )
 def test_train_ranges(override, message):

@@ -353,6 +353,124 @@ def _timed_predict(pred, genomes) -> float:
 
 PARTS["accuracy"] = (add_accuracy_arguments, run_accuracy)
 
+# --part features: the trees' held-out Kendall tau with the gene columns only, with the summary
+# columns in every tree, and the default two views (half the trees each), on several runs and
+# held-out draws (the same training and held-out subnets for all three).
+SHARES = {"genes only": 0.0, "summary in every tree": 1.0, "two views (default)": 0.5}
+
+
+def add_features_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the ``features`` part."""
+    g = p.add_argument_group("features")
+    g.add_argument("--feature-runs", default="runs/osuleaf-v2-val50,runs/osuleaf-v3-val50-d50",
+                   help="trained runs (comma-separated)")
+    g.add_argument("--feature-seeds", default="0,1,2,3", help="held-out draws (comma-separated)")
+    g.add_argument("--feature-samples", type=int, default=300, help="training subnets")
+
+
+def run_features(args: argparse.Namespace) -> int:
+    """Held-out Kendall tau of the trees for each way of using the summary columns."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from nasx.predictors.accuracy_data import records_arrays
+    from nasx.predictors.accuracy_fit import build_run_dataset
+    from nasx.predictors.features import ArchFeatures
+    from nasx.predictors.rank_metrics import rank_metrics
+    from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+    from nasx.train.run_eval import load_trained_run
+
+    print("## Accuracy predictor features (issue 4)\n")
+    print(f"- command: `.venv/bin/python tools/bench_predictors.py --part features "
+          f"--feature-runs {args.feature_runs} --feature-seeds {args.feature_seeds} "
+          f"--feature-samples {args.feature_samples}`")
+    print(f"- machine: {_machine_line()}\n")
+    print("| run | seed | " + " | ".join(SHARES) + " |")
+    print("|---|---:|" + "---:|" * len(SHARES))
+    taus: dict[str, list[float]] = {k: [] for k in SHARES}
+    for name in args.feature_runs.split(","):
+        run = load_trained_run(Path(name))
+        torch.set_num_threads(1)
+        feats = ArchFeatures(run.space)
+        for seed in (int(s) for s in args.feature_seeds.split(",")):
+            train, held = build_run_dataset(run, samples=args.feature_samples, holdout=100,
+                                            seed=seed, progress=False)
+            g, y = records_arrays(train[: args.feature_samples])
+            hg, hy = records_arrays(held)
+            x, hx = feats.transform(g), feats.transform(hg)
+            row = []
+            for label, share in SHARES.items():
+                trees = TreeEnsemble.fit(x, y, TreeSettings(summary_share=share), seed,
+                                         genes=feats.gene_columns)
+                tau = rank_metrics(trees.predict(hx)[0], hy)["kendall_tau"]
+                taus[label].append(tau)
+                row.append(f"{tau:.3f}")
+            print(f"| `{name}` | {seed} | " + " | ".join(row) + " |", flush=True)
+    print("| mean | | " + " | ".join(f"{np.mean(v):.3f}" for v in taus.values()) + " |")
+    return 0
+
+
+PARTS["features"] = (add_features_arguments, run_features)
+
+# --part calibration: how much of a subnet's measured validation accuracy is BatchNorm
+# calibration noise: the same held-out subnets measured after recalibrating on three seeded
+# draws of the run's calibration batches, and on the whole training split (calib_batches 0).
+
+
+def add_calibration_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the ``calibration`` part (also reads ``--run``)."""
+    g = p.add_argument_group("calibration")
+    g.add_argument("--calib-subnets", type=int, default=40, help="held-out subnets measured")
+    g.add_argument("--calib-draws", type=int, default=3, help="seeded calibration draws")
+
+
+def run_calibration(args: argparse.Namespace) -> int:
+    """Spread of validation accuracy between calibration draws, against the whole split."""
+    import itertools
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from nasx.predictors.accuracy_fit import split_archs
+    from nasx.predictors.rank_metrics import rank_metrics
+    from nasx.search_spaces import arch_id
+    from nasx.train.evaluate import calibration_batches, evaluate_subnets
+    from nasx.train.run_eval import load_trained_run
+
+    run = load_trained_run(Path(args.run))
+    torch.set_num_threads(1)
+    cfg = run.cfg
+    count = cfg.train.calib_batches or 4
+    held = split_archs(run.space, 1, 100, 0)[1][: args.calib_subnets]
+    named = [(arch_id(a), a) for a in held]
+    draws = {f"{count} x {cfg.data.batch_size}, seed {cfg.seed + k}":
+             calibration_batches(run.splits.train, cfg.data.batch_size, count, cfg.seed + k,
+                                 "cpu") for k in range(args.calib_draws)}
+    draws["whole training split"] = calibration_batches(run.splits.train, cfg.data.batch_size,
+                                                        0, cfg.seed, "cpu")
+    acc = {label: np.array([e.accuracy for e in evaluate_subnets(run.net, named,
+                                                                  run.splits.val, calib)])
+           for label, calib in draws.items()}
+    sampled = np.stack([acc[k] for k in list(acc)[:-1]])  # (draws, subnets)
+    print("## BatchNorm calibration noise (issue 4)\n")
+    print(f"- command: `.venv/bin/python tools/bench_predictors.py --part calibration --run "
+          f"{args.run} --calib-subnets {args.calib_subnets} --calib-draws {args.calib_draws}`")
+    print(f"- machine: {_machine_line()}")
+    print(f"- {len(held)} held-out subnets (seed 0) of `{args.run}`, validation accuracy on "
+          f"{len(run.splits.val)} sequences\n")
+    print(f"- spread between the {args.calib_draws} calibration draws: "
+          f"{100 * sampled.std(axis=0, ddof=1).mean():.2f} points (mean per-subnet sd)")
+    for a, b in itertools.combinations(acc, 2):
+        tau = rank_metrics(acc[a], acc[b])["kendall_tau"]
+        print(f"- Kendall tau, {a} against {b}: {tau:.3f}")
+    return 0
+
+
+PARTS["calibration"] = (add_calibration_arguments, run_calibration)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``--part`` and the part's options, run it and return its exit status."""

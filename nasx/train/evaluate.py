@@ -50,10 +50,14 @@ class SubnetEval:
 def calibration_batches(
     train: SequenceSet, batch_size: int, count: int, seed: int, device: torch.device | str
 ) -> list[Batch]:
-    """The first ``count`` batches of a seeded shuffle of ``train``, on ``device``.
+    """The first ``count`` batches of a seeded shuffle of ``train``, on ``device``; with
+    ``count == 0`` the whole of ``train`` as one batch (exact training-split statistics, no
+    sampling noise).
 
     The same ``seed`` gives the same batches in every process (training and ``nasx eval``).
     """
+    if count == 0:
+        return [b.to(device) for b in iterate_batches(train, len(train), shuffle=False)]
     gen = torch.Generator().manual_seed(derived_seed(seed, _CALIB_STREAM))
     batches = iterate_batches(train, batch_size, shuffle=True, generator=gen)
     return [b.to(device) for b in itertools.islice(batches, count)]

@@ -34,6 +34,15 @@ HAND_NONZERO = {
     "stages[1].blocks[0].wbits": 1.0,
     "stages[1].blocks[1].op=attn": 1.0, "stages[1].blocks[1].attn.heads": 1.0,
     "stages[1].blocks[1].wbits": 0.5, "stages[1].blocks[1].abits": 1.0,
+    # Summary columns: only stage 1 strides (x2); convolutions: stem kernel 3, stage 1's entry
+    # kernel 3 at stride 1 -> receptive field 5; LSTM at stride 1 (log2 0), SSM and attention at
+    # 2; weight bits: LSTM 4, stem, stage 1 and attention 8; act bits 8: stages 0, 1 and SSM.
+    "summary.log2_stride[stages[1]]": 1.0, "summary.log2_receptive_field": float(np.log2(5)),
+    "summary.global_blocks": 3.0, "summary.blocks": 3.0, "summary.blocks[lstm]": 1.0,
+    "summary.blocks[ssm]": 1.0, "summary.blocks[attn]": 1.0, "summary.log2_stride[ssm]": 1.0,
+    "summary.log2_stride[attn]": 1.0, "summary.units[wbits=4]": 1.0,
+    "summary.units[wbits=8]": 3.0, "summary.units[abits=8]": 3.0,
+    "summary.log2_min_wbits": 2.0,
 }
 
 
@@ -41,17 +50,25 @@ def test_hand_checked_vector_of_a_tiny_arch() -> None:
     space = load_space("tiny")
     feats = ArchFeatures(space)
     # 4 stem columns (stride has one choice), stage 0: 4 + 2 slots x (4 ops + 7 choices + 2
-    # bits), stage 1: 5 + 2 slots x (3 ops + 6 choices + 2 bits).
-    assert feats.size == 4 + 4 + 2 * 13 + 5 + 2 * 11 == 61
+    # bits), stage 1: 5 + 2 slots x (3 ops + 6 choices + 2 bits); then 15 summary columns
+    # (no stage 0 stride and no LSTM resolution column: both are constant in this space).
+    assert feats.size == 4 + 4 + 2 * 13 + 5 + 2 * 11 + 15 == 76
     assert feats.names[:8] == ["stem.width", "stem.kernel", "stem.wbits", "stem.abits",
                                "stages[0].depth", "stages[0].width", "stages[0].wbits",
                                "stages[0].abits"]
     assert feats.names[8:12] == [f"stages[0].blocks[0].op={op}"
                                  for op in ("conv", "lstm", "ssm", "attn")]
     x = feats.transform(GenomeCodec(space).encode(HAND_ARCH)[None])
-    assert x.shape == (1, 61) and x.dtype == np.float32
+    assert x.shape == (1, 76) and x.dtype == np.float32
     got = {n: float(v) for n, v in zip(feats.names, x[0], strict=True) if v != 0}
-    assert got == HAND_NONZERO
+    assert got == pytest.approx(HAND_NONZERO)
+    assert feats.names[61:] == [
+        "summary.log2_stride[stages[1]]", "summary.log2_receptive_field",
+        "summary.global_blocks", "summary.blocks", "summary.blocks[conv]",
+        "summary.blocks[lstm]", "summary.blocks[ssm]", "summary.blocks[attn]",
+        "summary.log2_stride[conv]", "summary.log2_stride[ssm]", "summary.log2_stride[attn]",
+        "summary.units[wbits=4]", "summary.units[wbits=8]", "summary.units[abits=8]",
+        "summary.log2_min_wbits"]
     # The inactive second slot of stage 0 has all 13 columns zero.
     slot = [i for i, n in enumerate(feats.names) if n.startswith("stages[0].blocks[1].")]
     assert len(slot) == 13 and not x[0, slot].any()
@@ -66,12 +83,14 @@ def test_inactive_genes_are_zero_and_ignored(preset: str) -> None:
     x = feats.transform(genomes)
     noisy = genomes.copy()
     index = {gene.name: n for n, gene in enumerate(codec.genes)}
-    gene_of_column = np.array([index[name.split("=")[0]] for name in feats.names])
+    genes = [name for name in feats.names if not name.startswith("summary.")]
+    gene_of_column = np.array([index[name.split("=")[0]] for name in genes])
     for i, g in enumerate(genomes):
         mask = codec.active_mask(g)
-        assert not x[i, ~mask[gene_of_column]].any()  # every column of an inactive gene is 0
+        # every column of an inactive gene is 0
+        assert not x[i, : len(genes)][~mask[gene_of_column]].any()
         # ordinal columns of active genes hold index / (choices - 1)
-        for col, name in enumerate(feats.names):
+        for col, name in enumerate(genes):
             n = gene_of_column[col]
             if "=" not in name and mask[n]:
                 assert x[i, col] == pytest.approx(g[n] / codec.upper[n])

@@ -76,12 +76,13 @@ def test_cross_validation_picks_the_family_that_fits_the_target() -> None:
     genomes = _genomes("tiny", 120, 0)
     x = ArchFeatures(space).transform(genomes)
     w = np.random.default_rng(4).normal(size=x.shape[1]) * 0.01
+    w[[n.startswith("summary.") for n in ArchFeatures(space).names]] = 0  # genes only
     linear = fit_accuracy_predictor(space, genomes, 0.6 + x @ w, seed=0, mlp=FAST)
     assert linear.kind == "ridge"
     chosen = linear.info["selection"]["chosen"]
     assert chosen.startswith("ridge(lambda=")
     scores = {c["model"]: c for c in linear.info["selection"]["candidates"]}
-    assert scores[chosen]["kendall_tau"] == pytest.approx(1.0)
+    assert scores[chosen]["kendall_tau"] > 0.995
     assert set(scores) == {"mlp", "trees", *(f"ridge(lambda={r:g}n)"
                                              for r in (1e-4, 1e-3, 1e-2, 1e-1, 1.0))}
     # XOR of two features: no linear model ranks it, an MLP does, and so do the trees.
@@ -98,7 +99,7 @@ def test_cross_validation_picks_the_family_that_fits_the_target() -> None:
     cv = {c["model"]: c["kendall_tau"] for c in both.info["selection"]["candidates"]}
     assert both.kind == "trees" and cv["trees"] > max(v for k, v in cv.items() if k != "trees")
     assert both.info["tree_settings"] == {"trees": 200, "min_samples_leaf": 3,
-                                          "max_features": 0.3}
+                                          "max_features": 0.3, "summary_share": 0.5}
 
 
 @pytest.mark.parametrize("kind", ["mlp", "ridge", "trees"])

@@ -93,7 +93,7 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     code, out, _ = _run(capsys, "predictor", "show", "--run", tiny_run)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"predictor: {tiny_run}/predictors/accuracy (61 features)"
+    assert lines[0] == f"predictor: {tiny_run}/predictors/accuracy (76 features)"
     assert lines[1] == f"dataset: {data_path(tiny_run)} (20 subnets evaluated)"
     assert lines[2] == "fitted on 10 subnets (seed 1, weights supernet.safetensors)"
     assert lines[-2].startswith(f"held-out (10 subnets): Kendall tau "

@@ -85,3 +85,29 @@ def test_a_deep_shared_chain_loads_fast() -> None:
                         "right": nxt, "value": np.arange(m, dtype=np.float64)[None, :]})
     assert ens.depth == m - 1
     assert ens.predict(np.zeros((2, 1)))[0].tolist() == [m - 1, m - 1]
+
+
+def test_two_views_average_a_gene_only_and_a_full_scikit_learn_forest() -> None:
+    x, y = _data(150, 4)
+    x = np.hstack([x, x[:, :2].prod(axis=1, keepdims=True)])  # (150, 7): 6 genes + 1 summary
+    settings = TreeSettings(trees=20, min_samples_leaf=2, max_features=0.5, summary_share=0.25)
+    ours = TreeEnsemble.fit(x, y, settings, seed=5, genes=6)
+    genes = ExtraTreesRegressor(n_estimators=15, min_samples_leaf=2, max_features=0.5,
+                                random_state=5, n_jobs=1).fit(x[:, :6], y)
+    full = ExtraTreesRegressor(n_estimators=5, min_samples_leaf=2, max_features=0.5,
+                               random_state=6, n_jobs=1).fit(x, y)
+    x_new = np.random.default_rng(2).uniform(-0.2, 1.2, size=(2000, 7))
+    want = np.hstack([np.stack([t.predict(x_new[:, :6]) for t in genes.estimators_], axis=1),
+                      np.stack([t.predict(x_new) for t in full.estimators_], axis=1)])
+    np.testing.assert_allclose(ours.predict_trees(x_new), want, rtol=0, atol=1e-12)
+    assert ours.trees == 20 and not (ours.feature[:15] == 6).any()  # gene trees skip column 6
+    assert (ours.feature[15:] == 6).any()
+    # All trees on the genes, or no gene count given: one forest.
+    only = TreeEnsemble.fit(x, y, TreeSettings(trees=8, summary_share=0.0), seed=1, genes=6)
+    assert only.trees == 8 and only.feature.max() < 6
+    plain = TreeEnsemble.fit(x, y, TreeSettings(trees=8), seed=1)
+    ref = ExtraTreesRegressor(n_estimators=8, min_samples_leaf=3, max_features=0.3,
+                              random_state=1, n_jobs=1).fit(x, y)
+    np.testing.assert_allclose(plain.predict(x_new)[0], ref.predict(x_new), atol=1e-12)
+    with pytest.raises(ValueError, match=r"^summary_share must lie in \[0, 1\], got 1.5$"):
+        TreeEnsemble.fit(x, y, TreeSettings(summary_share=1.5), seed=0, genes=6)

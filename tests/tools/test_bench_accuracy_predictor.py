@@ -57,3 +57,49 @@ def test_accuracy_part_on_a_tiny_run(capsys, tmp_path: Path) -> None:
             f"{rel.reliability:.3f} | {rel.tau_expected:.3f} | {100 * rel.noise_sd:.2f} |") in out
     assert re.search(r"^- the predictor fitted on 12 subnets: -?\d\.\d{3}$", out, re.M)
     assert re.search(r"ridge [\d,]+/s, MLP ensemble [\d,]+/s, trees [\d,]+/s", out)
+
+
+def test_features_and_calibration_parts_on_a_tiny_run(capsys, tmp_path: Path) -> None:
+    from nasx.predictors.features import ArchFeatures
+    from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+    from nasx.search_spaces import arch_id
+    from nasx.train.evaluate import calibration_batches, evaluate_subnets
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *TINY]) == 0
+    capsys.readouterr()
+    tool = _load_module()
+    assert tool.main(["--part", "features", "--feature-runs", str(run), "--feature-seeds", "1",
+                      "--feature-samples", "12"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(f"| `{run}` | 1 |"))
+    trained = load_trained_run(run)
+    train, held = build_run_dataset(trained, samples=12, holdout=100, seed=1, progress=False)
+    feats = ArchFeatures(trained.space)
+    g, y = records_arrays(train[:12])
+    hg, hy = records_arrays(held)
+    want = []
+    for share in (0.0, 1.0, 0.5):  # the three columns, in order
+        trees = TreeEnsemble.fit(feats.transform(g), y, TreeSettings(summary_share=share), 1,
+                                 genes=feats.gene_columns)
+        want.append(f"{rank_metrics(trees.predict(feats.transform(hg))[0], hy)['kendall_tau']:.3f}")
+    assert [c.strip() for c in row.split("|")[3:6]] == want
+
+    assert tool.main(["--part", "calibration", "--run", str(run), "--calib-subnets", "6",
+                      "--calib-draws", "2"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("- Kendall tau, ")]
+    assert len(lines) == 3  # two draws and the whole split, pairwise
+    # The whole-split column is the library's evaluation after calib_batches 0.
+    from nasx.predictors.accuracy_fit import split_archs
+
+    six = split_archs(trained.space, 1, 100, 0)[1][:6]
+    whole = calibration_batches(trained.splits.train, 16, 0, 0, "cpu")
+    acc = [e.accuracy for e in evaluate_subnets(trained.net, [(arch_id(a), a) for a in six],
+                                                trained.splits.val, whole)]
+    draw = calibration_batches(trained.splits.train, 16, 1, trained.cfg.seed, "cpu")
+    acc0 = [e.accuracy for e in evaluate_subnets(trained.net, [(arch_id(a), a) for a in six],
+                                                 trained.splits.val, draw)]
+    tau = rank_metrics(np.array(acc0), np.array(acc))["kendall_tau"]
+    first = f"- Kendall tau, 1 x 16, seed {trained.cfg.seed} against whole training split: "
+    assert first + f"{tau:.3f}" in lines

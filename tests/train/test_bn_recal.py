@@ -74,6 +74,20 @@ def test_calibration_batches_are_seeded(jv) -> None:
     assert not torch.equal(a[0].y, c[0].y)
 
 
+def test_zero_calibration_batches_means_the_whole_training_split(tiny_net: Supernet,
+                                                                  jv) -> None:
+    (whole,) = calibration_batches(jv.train, 8, 0, 5, "cpu")
+    assert len(whole.y) == len(jv.train)
+    assert torch.equal(whole.y, torch.as_tensor(jv.train.y))  # in order, nothing left out
+    assert calibration_batches(jv.train, 8, 0, 6, "cpu")[0].x.equal(whole.x)  # no seed
+    # One batch of everything: the statistics of the whole split, whatever the seed.
+    arch = smallest_arch(tiny_net.space)
+    [a] = evaluate_subnets(tiny_net, [("s", arch)], jv.val, [whole])
+    [b] = evaluate_subnets(tiny_net, [("s", arch)], jv.val,
+                           calibration_batches(jv.train, 16, 0, 9, "cpu"))
+    assert (a.accuracy, a.loss) == (b.accuracy, b.loss)
+
+
 def test_evaluate_matches_a_manual_evaluation_and_restores_the_net(tiny_net: Supernet,
                                                                    jv) -> None:
     calib = calibration_batches(jv.train, 16, 2, 0, "cpu")
