@@ -11,7 +11,8 @@
   profile, imports torch); import them by module path.
 - accuracy predictor (``nasx predictor fit``): :mod:`.features` (``ArchFeatures``, per-gene
   columns then the whole-arch columns of :mod:`.arch_summary`), :mod:`.ridge`,
-  :mod:`.mlp_ensemble`, :mod:`.tree_ensemble` (two views), :mod:`.accuracy` (``AccuracyPredictor``, model choice),
+  :mod:`.mlp_ensemble`, :mod:`.tree_ensemble` (two views), :mod:`.accuracy`
+  (``AccuracyPredictor``, model choice),
   :mod:`.accuracy_data` (the resumable, sharded dataset; ``evaluate_archs``),
   :mod:`.accuracy_fit` (``fit_run_predictor``, ``load_run_predictor``); they import torch, so
   import them by module path.

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasx.search_spaces import GenomeCodec, SearchSpace, entry_kernel
+from nasx.search_spaces import OP_TYPES, GenomeCodec, SearchSpace, entry_kernel
 
 
 class ArchSummary:
@@ -56,8 +56,7 @@ class ArchSummary:
             if g.key != "op":
                 values[n, : len(g.choices)] = [float(c) for c in g.choices]
         self._values = values
-        self._ops = tuple(op for op in ("conv", "lstm", "ssm", "attn")
-                          if any(op in st.ops for st in space.stages))
+        self._ops = tuple(op for op in OP_TYPES if any(op in st.ops for st in space.stages))
         self._wbits = tuple(sorted(space.quant.weight_bits))
         self._abits = tuple(sorted(space.quant.act_bits))
         self._entry = np.array([entry_kernel(st.stride) for st in space.stages], dtype=float)
@@ -69,10 +68,10 @@ class ArchSummary:
         names += [f"summary.units[abits={b}]" for b in self._abits[:-1]]
         names.append("summary.log2_min_wbits")
         self._all_names = names
-        self._keep = self._varying(space)
+        self._keep = self._varying()
         self.names: list[str] = [n for n, k in zip(names, self._keep, strict=True) if k]
 
-    def _varying(self, space: SearchSpace) -> np.ndarray:
+    def _varying(self) -> np.ndarray:
         """Which columns differ between the smallest and largest choice of every gene and a
         few random genomes (a constant column carries nothing)."""
         rng = np.random.default_rng(0)
