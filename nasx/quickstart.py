@@ -207,12 +207,14 @@ def _export(run_dir: Path, doc: dict[str, Any], s: PipelineSettings,
     exported with the devices and formats of both) and report a row per budget."""
     from nasx.export.exporter import export_subnet
 
-    picks: dict[int, list[dict[str, Any]]] = {}  # subnet index -> the budgets it is best for
+    # arch id -> the budgets it is best for (pareto.json lists an arch once per device, so two
+    # devices' budgets can pick the same arch at two indices: one export folder, both devices)
+    picks: dict[str, list[dict[str, Any]]] = {}
     for b in doc["budgets"]:
         if b["best"] is None:
             log(f"{b['name']}: no subnet meets it; nothing to export")
         else:
-            picks.setdefault(b["best"], []).append(b)
+            picks.setdefault(doc["subnets"][b["best"]]["id"], []).append(b)
     exported: dict[str, Any] = {}  # budget name -> its ExportResult
     for budgets in picks.values():
         devices = list(dict.fromkeys(b["device"] for b in budgets))

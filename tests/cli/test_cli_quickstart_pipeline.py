@@ -66,6 +66,17 @@ def _check_shared_pick(run_dir: Path, pareto: dict) -> None:
     metrics = json.loads((rows[0].folder / "metrics.json").read_text())
     assert {"stm32f746", "host-cpu"} <= set(metrics["cost"])
     assert (rows[0].folder / "model.h").is_file()  # the MCU budget's C header is kept
+    # The same arch listed twice (once per device, at two indices): still one export with both
+    # devices' costs.
+    twin = {**pareto["subnets"][best], "device": "host-cpu", "index": len(pareto["subnets"])}
+    doc = {**pareto, "subnets": [*pareto["subnets"], twin],
+           "budgets": [{**pareto["budgets"][0], "best": best},
+                       {**pareto["budgets"][1], "best": twin["index"]}]}
+    (rows[0].folder / "metrics.json").unlink()
+    rows = _export(run_dir, doc, PipelineSettings(), lambda line: None)
+    assert rows[0].folder == rows[1].folder
+    metrics = json.loads((rows[0].folder / "metrics.json").read_text())
+    assert {"stm32f746", "host-cpu"} <= set(metrics["cost"])
 
 
 def _check_default_host_budget(run_dir: Path) -> None:
