@@ -16,8 +16,10 @@
 ``subnets`` holds, per device, its front (feasible, non-dominated on the objectives, by
 increasing latency), then any budget's best subnet not on the front (``on_front: false``).
 A budget's best is the evaluated subnet with the highest predicted accuracy that meets it (ties:
-lower latency). ``validated`` holds the real validation accuracy (BatchNorm recalibrated) and,
-on ``host-cpu``, the measured latency, where the predictor-in-the-loop evaluated the subnet.
+lower latency); on ``host-cpu`` the runner then checks it against its measured latency
+(``SearchRunner._measured_pick``). ``validated`` holds the real validation accuracy (BatchNorm
+recalibrated) and, on ``host-cpu``, the measured latency, where the predictor-in-the-loop
+evaluated the subnet.
 """
 
 from __future__ import annotations

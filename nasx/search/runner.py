@@ -276,6 +276,8 @@ class SearchRunner:
         dr.validated_acc.update(zip(rows, accs, strict=True))
         if dr.device == HOST_DEVICE:
             dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
+            dr.budgets = [(b, self._measured_pick(dr, i, b, r))
+                          for i, (b, r) in enumerate(dr.budgets)]
         # a round's device is validated once, with the predictor that made its predictions
         now = dr.gaps = gap_summary([arch_id(a) for a in archs], dr.archive.accuracy[rows],
                                     accs, self.accuracy)
@@ -289,6 +291,32 @@ class SearchRunner:
             text += (f"; the validation split's noise alone gives about "
                      f"{100 * now['noise_abs_gap']:.2f}")
         self.log(text + ")")
+
+    def _measured_pick(self, dr: DeviceRound, index: int, budget: Budget, row: int | None
+                       ) -> int | None:
+        """A latency budget's pick on this machine, checked against its measured latency.
+
+        The pick stays when its measured latency meets the budget. Otherwise the validated
+        subnet with the highest predicted accuracy that meets the budget both by prediction
+        and by measurement replaces it (ties: lower measured latency); when none does, the
+        pick stays and the log says it is over budget when measured.
+        """
+        limit = budget.latency_ms
+        if row is None or limit is None or dr.validated_ms[row] <= limit:
+            return row
+        meets = dr.archive.meets[:, index]
+        ok = [r for r, ms in dr.validated_ms.items() if ms <= limit and meets[r]]
+        head = (f"round {dr.archive.round}, {dr.device}: budget '{budget.name}': pick "
+                f"{arch_id(self.codec.decode(dr.archive.genomes[row]))} measured "
+                f"{dr.validated_ms[row]:.3f} ms")
+        if not ok:
+            self.log(f"{head}; no validated subnet meets the budget when measured, so it "
+                     "stays (raise the budget or validate more subnets with --validate)")
+            return row
+        best = min(ok, key=lambda r: (-dr.archive.accuracy[r], dr.validated_ms[r], r))
+        self.log(f"{head}; replaced by {arch_id(self.codec.decode(dr.archive.genomes[best]))} "
+                 f"(measured {dr.validated_ms[best]:.3f} ms)")
+        return best
 
     # --- the whole search -----------------------------------------------------------------
 
