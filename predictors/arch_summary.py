@@ -29,26 +29,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasx.search_spaces import OP_TYPES, GenomeCodec, SearchSpace, entry_kernel
+from nasx.search_spaces import OP_TYPES, GenomeCodec, entry_kernel
 
 
 class ArchSummary:
-    """Maps integer genomes ``(n, G)`` (in range) to summary features ``(n, K)`` float64.
+    """Maps integer genomes ``(n, G)`` of ``codec``'s space (in range) to summary features
+    ``(n, K)`` float64.
 
     Example:
         >>> from nasx.search_spaces import load_space, largest_arch
         >>> space = load_space("hybrid-long")
-        >>> s = ArchSummary(space)
-        >>> g = GenomeCodec(space).encode(largest_arch(space))[None]
+        >>> codec = GenomeCodec(space)
+        >>> s = ArchSummary(codec)
+        >>> g = codec.encode(largest_arch(space))[None]
         >>> float(s.transform(g)[0, s.names.index("summary.log2_stride[stages[1]]")])
         2.0
     """
 
-    def __init__(self, space: SearchSpace) -> None:
-        codec = GenomeCodec(space)
+    def __init__(self, codec: GenomeCodec) -> None:
+        space = codec.space
         self.codec = codec
-        index = {g.name: n for n, g in enumerate(codec.genes)}
-        self._index = index
         # Per gene: the numeric value of each choice (0 for non-numeric choices such as ops).
         most = int(codec.upper.max()) + 1
         values = np.zeros((codec.length, most))  # (G, choices)
@@ -83,7 +83,7 @@ class ArchSummary:
 
     def _value(self, g: np.ndarray, name: str) -> np.ndarray:
         """Numeric value ``(n,)`` of gene ``name`` in each genome."""
-        n = self._index[name]
+        n = self.codec.gene_index(name)
         return self._values[n, g[:, n]]
 
     def _compute(self, g: np.ndarray) -> np.ndarray:
@@ -108,7 +108,7 @@ class ArchSummary:
             for j in range(st.max_depth):
                 pre = f"stages[{i}].blocks[{j}]"
                 on = depth > j  # (n,)
-                op_gene = g[:, self._index[f"{pre}.op"]]
+                op_gene = g[:, self.codec.gene_index(f"{pre}.op")]
                 for k, op in enumerate(st.ops):
                     here = on & (op_gene == k)
                     count[op] += here

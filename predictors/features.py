@@ -55,7 +55,7 @@ class ArchFeatures:
                 names.append(g.name)
                 src.append(n)
                 onehot.append(-1)
-        self._summary = ArchSummary(space)
+        self._summary = ArchSummary(self.codec)
         self.names: list[str] = names + self._summary.names
         self._src = np.array(src, dtype=np.int64)  # (F,)
         self._onehot = np.array(onehot, dtype=np.int64)  # (F,)

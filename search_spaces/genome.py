@@ -110,6 +110,10 @@ class GenomeCodec:
         self._op_gene = np.array(op_gene, dtype=np.int64)  # (B,)
         self._op_index = np.array(op_index, dtype=np.int64)  # (B,) -1: not an op's choice
 
+    def gene_index(self, name: str) -> int:
+        """Position of gene ``name`` (e.g. ``stages[0].stride``) in the genome."""
+        return self._index[name]
+
     @property
     def length(self) -> int:
         """Number of genes."""

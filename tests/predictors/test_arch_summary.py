@@ -47,7 +47,8 @@ def reference(space, arch: dict) -> dict[str, float]:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_matches_a_per_arch_walk(preset: str) -> None:
     space = load_space(preset)
-    codec, summary = GenomeCodec(space), ArchSummary(space)
+    codec = GenomeCodec(space)
+    summary = ArchSummary(codec)
     rng = np.random.default_rng(1)
     archs = [random_arch(space, rng) for _ in range(300)]
     x = summary.transform(np.stack([codec.encode(a) for a in archs]))  # (300, K)
@@ -62,7 +63,8 @@ def test_hybrid_long_columns_and_largest_arch() -> None:
     from nasx.search_spaces import largest_arch, smallest_arch
 
     space = load_space("hybrid-long")
-    codec, summary = GenomeCodec(space), ArchSummary(space)
+    codec = GenomeCodec(space)
+    summary = ArchSummary(codec)
     assert len(summary.names) == 17 and summary.names[:3] == [
         "summary.log2_stride[stages[0]]", "summary.log2_stride[stages[1]]",
         "summary.log2_receptive_field"]
