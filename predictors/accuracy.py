@@ -201,13 +201,14 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
     return [np.sort(part) for part in np.array_split(perm, min(k, n))]
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, folds: Sequence[np.ndarray], fit: Any) -> np.ndarray:
+def _out_of_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray, folds: Sequence[np.ndarray],
+                 fit: Any) -> np.ndarray:
     """Predictions ``(n,)`` of models fitted without each fold, on that fold."""
     pred = np.empty(len(y))
     for part in folds:
         keep = np.ones(len(y), dtype=bool)
         keep[part] = False
-        pred[part] = fit(x[keep], y[keep]).predict(x[part])
+        pred[part] = fit(x[keep], y[keep], w[keep]).predict(x[part])
     return pred
 
 
@@ -232,6 +233,7 @@ def fit_accuracy_predictor(
     kinds: Sequence[str] = KINDS,
     mlp: MLPSettings | None = None,
     trees: TreeSettings | None = None,
+    weights: np.ndarray | None = None,
 ) -> AccuracyPredictor:
     """Choose between ridge (each penalty of :data:`RIDGE_PENALTIES`), the MLP ensemble and
     the trees by ``folds``-fold cross-validation on the training samples, then refit the
@@ -246,6 +248,8 @@ def fit_accuracy_predictor(
         kinds: the families to consider (``mlp``, ``ridge``, ``trees``).
         mlp: MLP ensemble settings (default :class:`MLPSettings`).
         trees: tree ensemble settings (default :class:`TreeSettings`).
+        weights: positive per-genome weights ``(n,)`` for every fit (default all equal); the
+            out-of-fold scores stay unweighted.
 
     Returns:
         The predictor; ``info["selection"]`` holds every candidate's out-of-fold Kendall tau,
@@ -261,22 +265,29 @@ def fit_accuracy_predictor(
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
         raise ValueError(f"kinds must name at least one of {KINDS}, got {list(kinds)}")
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != y.shape or not (np.isfinite(w).all() and (w > 0).all()):
+        raise ValueError(f"weights must be {len(y)} positive finite numbers, one per genome")
     parts = _folds(len(y), folds, seed)
-    builders: dict[str, Callable[[np.ndarray, np.ndarray], Any]] = {}
+    builders: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], Any]] = {}
     if "ridge" in kinds:
         n = len(y)  # the penalty scales with the whole training set, also inside the folds
         for rel in RIDGE_PENALTIES:
             builders[f"ridge(lambda={rel:g}n)"] = \
-                lambda a, b, lam=rel * n: RidgeRegression.fit(a, b, lam)
+                lambda a, b, c, lam=rel * n: RidgeRegression.fit(a, b, lam, sample_weight=c)
     if "mlp" in kinds:
-        builders["mlp"] = lambda a, b: MLPEnsemble.fit(a, b, mlp, seed)
+        builders["mlp"] = lambda a, b, c: MLPEnsemble.fit(a, b, mlp, seed, sample_weight=c)
     if "trees" in kinds:
         genes = feats.gene_columns
-        builders["trees"] = lambda a, b: TreeEnsemble.fit(a, b, trees, seed, genes=genes)
-    scores = {name: _score(_out_of_fold(x, y, parts, lambda a, b, f=fit: _MeanOnly(f(a, b))),
-                           y) for name, fit in builders.items()}
+        builders["trees"] = lambda a, b, c: TreeEnsemble.fit(a, b, trees, seed, genes=genes,
+                                                             weights=c)
+    if weights is None:  # the unweighted fits, bit for bit as before weights existed
+        builders = {k: (lambda a, b, c, f=f: f(a, b, None)) for k, f in builders.items()}
+    scores = {name: _score(_out_of_fold(x, y, w, parts,
+                                        lambda a, b, c, f=fit: _MeanOnly(f(a, b, c))), y)
+              for name, fit in builders.items()}
     chosen = min(scores, key=lambda name: _key(scores[name]))
-    model = builders[chosen](x, y)  # refit on every training sample
+    model = builders[chosen](x, y, w)  # refit on every training sample
     kind = chosen.split("(")[0]
     selection = {"folds": len(parts), "chosen": chosen,
                  "candidates": [{"model": name, **sc} for name, sc in scores.items()]}

@@ -8,11 +8,16 @@ ridge, MLP ensemble or trees, chosen by cross-validation on the training subnets
 the held-out subnets (Kendall tau, Spearman, RMSE, and the measurement's own precision from
 :mod:`.reliability`), saved to ``R/predictors/accuracy/`` and its
 predicted-vs-true scatter goes to TensorBoard (``R/tb/``, tag ``predictor/accuracy``).
+
+The search's refits pass the ids it has validated as ``emphasis``: those records weigh
+:data:`EMPHASIS_WEIGHT` times as much as the others in every fit (cross-validation included),
+so the predictor follows what was measured near the front rather than averaging it with the
+random subnets around it (``BENCHMARKS.md``, issue 5's front gap).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,9 @@ from nasx.train.distributed import Ranks
 from nasx.train.run_eval import TrainedRun
 
 PREDICTOR_DIR = "accuracy"
+# How much more a subnet the search validated weighs in the search's refits than a random one:
+# the refit predictor should reproduce what was measured where the search is looking.
+EMPHASIS_WEIGHT = 10.0
 TB_TAG = "predictor/accuracy"
 
 
@@ -84,7 +92,8 @@ def score_predictor(predictor: AccuracyPredictor, held: list[SubnetRecord]) -> d
 
 def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
                       progress: bool = True, ranks: Ranks | None = None,
-                      kinds: Sequence[str] = KINDS
+                      kinds: Sequence[str] = KINDS, emphasis: Collection[str] = (),
+                      emphasis_weight: float = EMPHASIS_WEIGHT
                       ) -> tuple[AccuracyPredictor, dict[str, Any]]:
     """Build or extend the run's dataset, fit, score on the held-out subnets, save, log.
 
@@ -99,6 +108,10 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
             with ``Ranks()``.
         kinds: the model families cross-validation chooses among (default all); saved in
             ``info["kinds"]`` so that a refit (the search's) keeps the choice.
+        emphasis: ids of training records that weigh ``emphasis_weight`` times as much as the
+            others in the fit (the search passes the subnets it has validated); ids that are
+            held out or not in the dataset are ignored.
+        emphasis_weight: their weight (> 0; the other records weigh 1).
 
     Returns:
         The saved predictor and a report: ``kendall_tau``, ``spearman``, ``rmse`` on the
@@ -111,7 +124,11 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
     train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
                                     progress=progress, ranks=ranks)
     genomes, acc = records_arrays(train)
-    predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed, kinds=kinds)
+    stressed = set(emphasis)
+    heavy = np.array([r.id in stressed for r in train], dtype=bool)  # (n,)
+    weights = np.where(heavy, emphasis_weight, 1.0) if heavy.any() else None
+    predictor = fit_accuracy_predictor(run.space, genomes, acc, seed=seed, kinds=kinds,
+                                       weights=weights)
     metrics = score_predictor(predictor, held)
     precision = measurement_reliability(held, seed)
     measurement = None if precision is None else precision.as_json()
@@ -124,6 +141,8 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
     predictor.info.update({"holdout": {**metrics, "n": len(held), "measurement": measurement},
                            "train_ids": [r.id for r in train], "kinds": list(kinds),
                            "samples": samples,
+                           "emphasis": {"weight": emphasis_weight,
+                                        "ids": [r.id for r in train if r.id in stressed]},
                            "holdout_size": holdout, "weights": run.weights})
     predictor.save(predictor_dir(run.run_dir))
     _log_scatter(run.run_dir, predictor, held, metrics, len(train))

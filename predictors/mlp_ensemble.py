@@ -64,10 +64,12 @@ class MLPEnsemble:
         return int(self.params["w1"].shape[2])
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, settings: MLPSettings, seed: int) -> MLPEnsemble:
-        """Train an ensemble on inputs ``x (n, F)`` and targets ``y (n,)``.
+    def fit(cls, x: np.ndarray, y: np.ndarray, settings: MLPSettings, seed: int,
+            sample_weight: np.ndarray | None = None) -> MLPEnsemble:
+        """Train an ensemble on inputs ``x (n, F)`` and targets ``y (n,)``, each sample's
+        squared error weighted by ``sample_weight (n,)`` (positive; default all equal).
 
-        The same ``(x, y, settings, seed)`` give the same weights (on CPU).
+        The same ``(x, y, settings, seed, sample_weight)`` give the same weights (on CPU).
         """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -81,6 +83,9 @@ class MLPEnsemble:
         m, h = settings.members, settings.hidden
         params = _init_params(m, f, h, seed)
         weights = _sample_weights(m, n, seed, settings.bootstrap)  # (M, n)
+        if sample_weight is not None:
+            weights = weights * torch.from_numpy(np.asarray(sample_weight, dtype=np.float32))
+            weights = weights / weights.sum(dim=1, keepdim=True)  # each member sums to 1 again
         opt = torch.optim.AdamW(list(params.values()), lr=settings.lr,
                                 weight_decay=settings.weight_decay)
         sched = torch.optim.lr_scheduler.LambdaLR(

@@ -22,26 +22,37 @@ class RidgeRegression:
     lam: float
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, lam: float) -> RidgeRegression:
-        """Minimise ``|y - Xs w - b|^2 + lam |w|^2`` with ``Xs`` the column-standardised inputs.
+    def fit(cls, x: np.ndarray, y: np.ndarray, lam: float,
+            sample_weight: np.ndarray | None = None) -> RidgeRegression:
+        """Minimise ``sum_i s_i (y_i - xs_i w - b)^2 + lam |w|^2`` with ``xs`` the
+        column-standardised inputs and ``s`` the sample weights scaled to mean 1.
 
-        Columns with zero variance get no weight. Solved as ``(Xs'Xs + lam I) w = Xs'(y - mean
-        y)`` (least squares with a tiny ``lam``, so collinear columns still give a solution).
+        Columns with zero variance get no weight. Solved as ``(Xs'S Xs + lam I) w = Xs'S(y -
+        mean y)`` with weighted means and standard deviations (least squares with a tiny
+        ``lam``, so collinear columns still give a solution).
 
         Args:
             x: inputs ``(n, F)``.
             y: targets ``(n,)``.
             lam: penalty >= 0.
+            sample_weight: positive weights ``(n,)`` (default all equal: ordinary ridge).
         """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        mean = x.mean(axis=0)  # (F,)
-        std = x.std(axis=0)  # (F,)
+        if sample_weight is None:
+            mean, std = x.mean(axis=0), x.std(axis=0)  # (F,) each
+            y_mean = float(y.mean())
+        else:
+            s = np.asarray(sample_weight, dtype=np.float64)
+            s = s / s.mean()  # (n,) mean 1, so that lam means the same as unweighted
+            mean = np.average(x, axis=0, weights=s)  # (F,)
+            std = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=s))  # (F,)
+            y_mean = float(np.average(y, weights=s))
         used = std > 1e-12
         xs = (x[:, used] - mean[used]) / std[used]  # (n, F')
-        y_mean = float(y.mean())
-        gram = xs.T @ xs + lam * np.eye(xs.shape[1])  # (F', F')
-        w_std, *_ = np.linalg.lstsq(gram, xs.T @ (y - y_mean), rcond=None)  # (F',)
+        sx = xs if sample_weight is None else s[:, None] * xs  # (n, F')
+        gram = xs.T @ sx + lam * np.eye(xs.shape[1])  # (F', F')
+        w_std, *_ = np.linalg.lstsq(gram, sx.T @ (y - y_mean), rcond=None)  # (F',)
         weights = np.zeros(x.shape[1])
         weights[used] = w_std / std[used]
         bias = y_mean - float(mean @ weights)

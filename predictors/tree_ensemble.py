@@ -86,13 +86,15 @@ class TreeEnsemble:
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, settings: TreeSettings, seed: int,
-            genes: int | None = None) -> TreeEnsemble:
+            genes: int | None = None, weights: np.ndarray | None = None) -> TreeEnsemble:
         """Grow the ensemble on inputs ``(n, F)`` and targets ``(n,)`` (deterministic in
         ``seed``; one thread).
 
         With ``genes`` (``0 < genes < F``: the first ``genes`` columns are the genes, the rest
         summary columns), ``round(trees * (1 - summary_share))`` trees (seed ``seed``) see only
-        the gene columns and the others (seed ``seed + 1``) every column.
+        the gene columns and the others (seed ``seed + 1``) every column. ``weights (n,)``
+        (positive) weigh the samples in the splits and leaf values, as scikit-learn's
+        ``sample_weight`` (a weight of k counts as k copies, except in ``min_samples_leaf``).
         """
         x = np.asarray(x, dtype=np.float64)
         if not 0.0 <= settings.summary_share <= 1.0:
@@ -100,18 +102,18 @@ class TreeEnsemble:
         only_genes = 0 if genes is None or not 0 < genes < x.shape[1] else \
             round(settings.trees * (1.0 - settings.summary_share))
         if 0 < only_genes < settings.trees:
-            a = cls._grow(x[:, :genes], y, settings, only_genes, seed)
-            b = cls._grow(x, y, settings, settings.trees - only_genes, seed + 1)
+            a = cls._grow(x[:, :genes], y, settings, only_genes, seed, weights)
+            b = cls._grow(x, y, settings, settings.trees - only_genes, seed + 1, weights)
             nodes = max(a["feature"].shape[1], b["feature"].shape[1])
             return cls({k: np.vstack([_pad(a[k], nodes, k), _pad(b[k], nodes, k)])
                         for k in ARRAY_NAMES})
         if only_genes == settings.trees:
             x = x[:, :genes]  # the split features index the first columns either way
-        return cls(cls._grow(x, y, settings, settings.trees, seed))
+        return cls(cls._grow(x, y, settings, settings.trees, seed, weights))
 
     @staticmethod
-    def _grow(x: np.ndarray, y: np.ndarray, settings: TreeSettings, trees: int, seed: int
-              ) -> dict[str, np.ndarray]:
+    def _grow(x: np.ndarray, y: np.ndarray, settings: TreeSettings, trees: int, seed: int,
+              weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Fit ``trees`` extra trees on ``x (n, F)`` and copy them into padded arrays."""
         from sklearn.ensemble import ExtraTreesRegressor
 
@@ -119,7 +121,7 @@ class TreeEnsemble:
                                     min_samples_leaf=settings.min_samples_leaf,
                                     max_features=settings.max_features, random_state=seed,
                                     n_jobs=1)
-        model.fit(x, np.asarray(y, dtype=np.float64))
+        model.fit(x, np.asarray(y, dtype=np.float64), sample_weight=weights)
         trees = [est.tree_ for est in model.estimators_]
         nodes = max(t.node_count for t in trees)
         out = {"feature": np.full((len(trees), nodes), -1, dtype=np.int32),

@@ -8,7 +8,7 @@ checks every budget against the cheapest subnet, then runs the search rounds and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,9 +71,9 @@ def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[A
     kinds = tuple(saved) if isinstance(saved, list) and saved and set(saved) <= set(KINDS) \
         else KINDS
 
-    def refit() -> Any:
+    def refit(validated: Sequence[str]) -> Any:
         return fit_run_predictor(trained, samples=samples, holdout=holdout, seed=seed,
-                                 progress=False, kinds=kinds)[0]
+                                 progress=False, kinds=kinds, emphasis=validated)[0]
 
     return pred, refit
 

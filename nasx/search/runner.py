@@ -8,9 +8,10 @@ budget's best subnet are evaluated for real (validation accuracy with BatchNorm
 recalibration; on ``host-cpu`` also the measured latency). The new evaluations join the
 accuracy predictor's data (and the measured latencies the run's ``host-cpu`` latency
 predictor's, see :mod:`.host_latency`); before the next round the predictors are refitted on
-all of it and the search repeated from scratch. ``pareto.json`` holds the last round's fronts
-with validated numbers next to the predicted ones; ``history.csv`` every evaluation of every
-round.
+all of it, the subnets this search validated weighing more in the accuracy predictor's fit
+(:data:`~nasx.predictors.accuracy_fit.EMPHASIS_WEIGHT`), and the search repeated from
+scratch. ``pareto.json`` holds the last round's fronts with validated numbers next to the
+predicted ones; ``history.csv`` every evaluation of every round.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ class SearchRunner:
         budgets: the budgets (each for one of ``devices``, by profile name).
         settings: search settings.
         accuracy: the accuracy model of round 1 (may be set later, before :meth:`run_rounds`).
-        refit: returns the refitted accuracy model before rounds 2.. (None: keep ``accuracy``).
+        refit: given the arch ids validated so far, returns the refitted accuracy model before
+            rounds 2.. (None: keep ``accuracy``).
         latency_models: per device, a measured latency model (absent: analytic costs).
         host: measures ``host-cpu`` candidates (and refits its latency predictor); default:
             plain measurements with the default settings (:mod:`.validate`).
@@ -201,7 +203,7 @@ class SearchRunner:
     def __init__(self, run: TrainedRun, devices: Sequence[DeviceProfile],
                  budgets: Sequence[Budget], settings: SearchSettings, *,
                  accuracy: AccuracyModel | None,
-                 refit: Callable[[], AccuracyModel] | None = None,
+                 refit: Callable[[Sequence[str]], AccuracyModel] | None = None,
                  latency_models: dict[str, LatencyModel] | None = None,
                  host: HostLatency | None = None, log: Log = print) -> None:
         settings.check()
@@ -329,7 +331,9 @@ class SearchRunner:
             if r > 1 and self.refit is not None:
                 self.log(f"round {r}: refitting the accuracy predictor with the validated "
                          "subnets")
-                self.accuracy = self.refit()
+                seen = [arch_id(self.codec.decode(dr.archive.genomes[row]))
+                        for this in rounds for dr in this for row in dr.validated_acc]
+                self.accuracy = self.refit(list(dict.fromkeys(seen)))
             if r > 1 and HOST_DEVICE in self.devices:
                 latency = self.host.refit()
                 if latency is not None:
