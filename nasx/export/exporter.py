@@ -37,6 +37,7 @@ from nasx.export.graph_formats import (
     pt2_min_length,
     run_onnx,
 )
+from nasx.export.layers import QDQ_MAX_BITS
 from nasx.export.metrics import DEFAULT_DEVICE, batched_logits, build_metrics, print_summary
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick, resolve_pick
@@ -148,9 +149,7 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         export_onnx(net, tmp / ef.ONNX_FILE, length, qdq=True)
         counts = onnx_op_counts(tmp / ef.ONNX_FILE)
         qdq = {op: counts.get(op, 0) for op in QDQ_OPS}
-        if _wants_qdq(net) and not all(qdq.values()):
-            raise ExportError("onnx: the subnet has int8 layers but the graph has no "
-                              "QuantizeLinear/DequantizeLinear pair; report this as a bug")
+        check_qdq(net.spec.arch, qdq)
         ort_module = OnnxRuntimeModule(tmp / ef.ONNX_FILE)
         checks.append(check_logits("onnx", ref_val, batched_logits(ort_module, val),
                                    exact=exact))
@@ -195,11 +194,29 @@ def _compile_c_header(path: Path) -> str | None:
     return " ".join(["cc", *cmd[1:]])
 
 
-def _wants_qdq(net: ExportedNet) -> bool:
-    """True when some layer's weights or input activations are quantized to <= 8 bits."""
-    a = net.spec.arch
-    units = [a["stem"], *a["stages"], *(b for s in a["stages"] for b in s["blocks"])]
-    return any(u["wbits"] <= 8 or u["abits"] <= 8 for u in units)
+def check_qdq(arch: dict[str, Any], qdq: dict[str, int]) -> None:
+    """Check the ONNX graph's QDQ node counts ``qdq`` (op type -> count) against ``arch``.
+
+    Weights of <= 8 bits are int8 initializers behind a ``DequantizeLinear``, so they need
+    that op; activations of <= 8 bits are a ``QuantizeLinear`` + ``DequantizeLinear`` pair, so
+    they need both. A weight-only quantized subnet (activations at 32 bits) has no
+    ``QuantizeLinear`` at all, and that is right.
+
+    Raises:
+        ExportError: an op the quantized layers need is missing (a bug in the exporter).
+    """
+    units = [arch["stem"], *arch["stages"], *(b for s in arch["stages"] for b in s["blocks"])]
+    need = set()
+    if any(u["abits"] <= QDQ_MAX_BITS for u in units):
+        need |= {"QuantizeLinear", "DequantizeLinear"}
+    if any(u["wbits"] <= QDQ_MAX_BITS for u in units):
+        need.add("DequantizeLinear")
+    missing = [op for op in QDQ_OPS if op in need and not qdq.get(op)]
+    if missing:
+        kinds = " and ".join(k for k, bits in (("weights", "wbits"), ("activations", "abits"))
+                             if any(u[bits] <= QDQ_MAX_BITS for u in units))
+        raise ExportError(f"onnx: the subnet has int8 {kinds} but the graph has no "
+                          f"{' or '.join(missing)} node; report this as a bug")
 
 
 def _opset(path: Path) -> int:

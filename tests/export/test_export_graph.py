@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnx
+import pytest
 import torch
 from export_helpers import exported, op_arch, padded_batch, tiny_space, warmed
 
+from nasx.export.convert import ExportError
+from nasx.export.exporter import check_qdq
 from nasx.export.graph_formats import (
     export_onnx,
     export_pt2,
@@ -85,3 +88,29 @@ def test_onnx_int8_blocks_are_qdq_and_agree_on_the_argmax(tmp_path: Path) -> Non
     out = run_onnx(session, x, lengths)
     assert (out.argmax(1) == ref.argmax(1)).float().mean() >= 0.99
     assert (out - ref).abs().max() < 0.05
+
+
+def test_weight_only_int8_has_dequantize_nodes_only_and_passes_the_check(tmp_path: Path) -> None:
+    # int8 weights with float activations (a pick of the demo's search): the weights are int8
+    # initializers behind DequantizeLinear, and there is no QuantizeLinear at all
+    space = tiny_space()
+    arch = op_arch(space, "attn", 8, 32, second="conv")
+    net = warmed(space, [arch])
+    ex = exported(net, arch)
+    path = tmp_path / "model.onnx"
+    export_onnx(ex, path, TRACED)
+    counts = onnx_op_counts(path)
+    n_weights = sum(1 for k in ex.tensors() if k.endswith(".weight_i8"))
+    assert n_weights > 0 and counts.get("QuantizeLinear", 0) == 0
+    assert counts["DequantizeLinear"] == n_weights
+    check_qdq(arch, {"QuantizeLinear": 0, "DequantizeLinear": n_weights})
+    with pytest.raises(ExportError) as err:
+        check_qdq(arch, {"QuantizeLinear": 0, "DequantizeLinear": 0})
+    assert str(err.value) == ("onnx: the subnet has int8 weights but the graph has no "
+                              "DequantizeLinear node; report this as a bug")
+    both = op_arch(space, "conv", 8, 8)
+    with pytest.raises(ExportError) as err:
+        check_qdq(both, {"QuantizeLinear": 0, "DequantizeLinear": 5})
+    assert str(err.value) == ("onnx: the subnet has int8 weights and activations but the graph "
+                              "has no QuantizeLinear node; report this as a bug")
+    check_qdq(op_arch(space, "conv"), {})  # a float subnet needs no QDQ
