@@ -14,6 +14,9 @@ Each subnet is evaluated on the run's validation split after BatchNorm recalibra
 run's calibration batches (as ``nasx eval``), and its line is appended and fsynced at once, so a
 build killed at any point keeps every finished subnet and a rerun evaluates only the missing
 ids (a torn last line is dropped). Lines are keyed by arch id; an id is never evaluated twice.
+What the records were measured with (weights digest, split, calibration) is kept in
+``accuracy-data.settings.json`` beside the file; a build under other settings is refused
+(:mod:`.accuracy_stamp`), so records of two measurements never mix.
 
 Under ``torchrun`` every rank loads the run and evaluates a share: the pending subnets are dealt
 round-robin (rank ``r`` takes subnets ``r, r + world, ...``); after each round rank 0 gathers
@@ -38,6 +41,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from nasx.errors import NasxError
+from nasx.predictors.accuracy_stamp import stamp_problem
 from nasx.predictors.reliability import (
     Reliability,
     pack_correct,
@@ -218,16 +222,25 @@ def build_records(
 
     Returns:
         Every record of the file after the build, by id (on every rank).
+
+    Raises:
+        NasxError: the file's records were measured with other weights, data or calibration
+            than the run has now (see :mod:`.accuracy_stamp`), or a line is damaged.
     """
     ranks = ranks or _default_ranks()
     codec = GenomeCodec(run.space)
     path = data_path(run.run_dir)
     pending: list[Arch] | None = None
+    problem: str | None = None
     if ranks.main:
-        done = read_records(path, codec.length)
-        unique = {arch_id(a): a for a in archs}
-        pending = [a for key, a in unique.items() if key not in done]
-    pending = _broadcast(ranks, pending)
+        problem = stamp_problem(run, path)
+        if problem is None:
+            done = read_records(path, codec.length)
+            unique = {arch_id(a): a for a in archs}
+            pending = [a for key, a in unique.items() if key not in done]
+    problem, pending = _broadcast(ranks, (problem, pending))  # every rank raises together
+    if problem is not None:
+        raise NasxError(problem)
     assert pending is not None
     if pending:
         _evaluate_rounds(run, pending, codec, path, ranks, gather, progress)
