@@ -45,6 +45,13 @@ def test_the_whole_pipeline_exports_one_subnet_per_budget(capsys: pytest.Capture
             assert cost["sram_kb"] <= 256 and cost["flash_kb"] <= 1024
             assert (export / "model.h").is_file()
         assert f"{metrics['accuracy']['test']:.4f}" in row
+        if budget["device"] == "host-cpu":  # the latency the search measured when validating
+            measured = best["validated"]["latency_ms"]
+            assert f"{measured:.3f}" in row and measured <= 50
+            pred = metrics["latency"]["predicted"]["host-cpu"]
+            assert lines[lines.index(row) + 1].endswith(
+                f"(latency: measured when the search validated it; {pred['label']}: "
+                f"{pred['latency_ms']:.3f} ms)")
         assert f"{metrics['latency']['measured_ms']['onnxruntime']:.3f}" in row
     assert (out_dir / "predictors" / "accuracy").is_dir()
     assert lines[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
@@ -118,3 +125,17 @@ def test_until_and_bad_budgets_fail_before_training(capsys: pytest.CaptureFixtur
     _, err = capsys.readouterr()
     assert (code, err) == (2, "nasx: error: --profile-samples 2: give an integer >= 4\n")
     assert not out_dir.exists()
+
+
+def test_a_host_pick_over_its_budget_when_measured_says_so() -> None:
+    from nasx.quickstart import _host_latency
+
+    predicted = {"latency_ms": 0.3096, "label": "latency predictor (host-cpu, batch 1, length 29)"}
+    budget = {"name": "host-cpu: latency<=0.348ms", "constraints": {"latency_ms": 0.348}}
+    over = {"validated": {"accuracy": 1.0, "latency_ms": 0.502}}
+    assert _host_latency(over, budget, predicted) == (
+        0.502, "measured when the search validated it; latency predictor (host-cpu, batch 1, "
+        "length 29): 0.310 ms; OVER the 0.348 ms budget when measured (see the search log)")
+    within = {"validated": {"accuracy": 1.0, "latency_ms": 0.3}}
+    assert _host_latency(within, budget, predicted)[1].endswith(": 0.310 ms")
+    assert _host_latency({"validated": None}, budget, predicted) == (0.3096, predicted["label"])
