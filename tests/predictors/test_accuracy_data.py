@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tiny_run import train_tiny_run
 
 from nasx.errors import NasxError
 from nasx.predictors import accuracy_data as ad
@@ -22,20 +21,6 @@ from nasx.search_spaces import GenomeCodec, arch_id, count_subnets, load_space, 
 from nasx.train.distributed import Ranks
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
 from nasx.train.run_eval import TrainedRun, load_trained_run
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("acc-data") / "run")
-
-
-@pytest.fixture
-def run(tiny_run: Path, tmp_path: Path) -> TrainedRun:
-    """The tiny run loaded with its dataset file moved into a fresh folder per test."""
-    loaded = load_trained_run(tiny_run)
-    return TrainedRun(tmp_path, loaded.cfg, loaded.space, loaded.splits, loaded.net,
-                      loaded.weights)
-
 
 REAL_EVALUATE = ad.evaluate_subnet
 

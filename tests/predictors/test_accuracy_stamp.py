@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_run import train_tiny_run
 
 from nasx.cli import main
 from nasx.errors import NasxError
@@ -24,20 +23,7 @@ from nasx.predictors.accuracy_stamp import (
     weights_digest,
 )
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun, load_trained_run
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("acc-stamp") / "run")
-
-
-@pytest.fixture
-def run(tiny_run: Path, tmp_path: Path) -> TrainedRun:
-    """The tiny run loaded, writing its dataset into a fresh folder per test."""
-    loaded = load_trained_run(tiny_run)
-    return TrainedRun(tmp_path, loaded.cfg, loaded.space, loaded.splits, loaded.net,
-                      loaded.weights)
+from nasx.train.run_eval import TrainedRun
 
 
 def _with(run: TrainedRun, **train: object) -> TrainedRun:

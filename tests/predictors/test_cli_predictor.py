@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tiny_run import train_tiny_run
 
 from nasx.cli import main
 from nasx.predictors.accuracy_data import data_path, read_records, records_arrays
@@ -16,11 +15,6 @@ from nasx.predictors.accuracy_fit import load_run_predictor, split_archs
 from nasx.predictors.rank_metrics import rank_metrics
 from nasx.predictors.reliability import split_half_reliability
 from nasx.search_spaces import arch_id, load_space
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("acc-cli") / "run")
 
 
 def _run(capsys, *argv: object) -> tuple[int, str, str]:
