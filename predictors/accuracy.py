@@ -201,14 +201,15 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
     return [np.sort(part) for part in np.array_split(perm, min(k, n))]
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray, folds: Sequence[np.ndarray],
-                 fit: Any) -> np.ndarray:
-    """Predictions ``(n,)`` of models fitted without each fold, on that fold."""
+def _out_of_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+                 folds: Sequence[np.ndarray], fit: Any) -> np.ndarray:
+    """Predictions ``(n,)`` of models fitted (with weights ``w``, if any) without each fold,
+    on that fold."""
     pred = np.empty(len(y))
     for part in folds:
         keep = np.ones(len(y), dtype=bool)
         keep[part] = False
-        pred[part] = fit(x[keep], y[keep], w[keep]).predict(x[part])
+        pred[part] = fit(x[keep], y[keep], None if w is None else w[keep]).predict(x[part])
     return pred
 
 
@@ -265,8 +266,8 @@ def fit_accuracy_predictor(
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
         raise ValueError(f"kinds must name at least one of {KINDS}, got {list(kinds)}")
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != y.shape or not (np.isfinite(w).all() and (w > 0).all()):
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)  # (n,) or None
+    if w is not None and (w.shape != y.shape or not (np.isfinite(w).all() and (w > 0).all())):
         raise ValueError(f"weights must be {len(y)} positive finite numbers, one per genome")
     parts = _folds(len(y), folds, seed)
     builders: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], Any]] = {}
@@ -281,8 +282,6 @@ def fit_accuracy_predictor(
         genes = feats.gene_columns
         builders["trees"] = lambda a, b, c: TreeEnsemble.fit(a, b, trees, seed, genes=genes,
                                                              weights=c)
-    if weights is None:  # the unweighted fits, bit for bit as before weights existed
-        builders = {k: (lambda a, b, c, f=f: f(a, b, None)) for k, f in builders.items()}
     scores = {name: _score(_out_of_fold(x, y, w, parts,
                                         lambda a, b, c, f=fit: _MeanOnly(f(a, b, c))), y)
               for name, fit in builders.items()}

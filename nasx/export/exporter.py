@@ -206,17 +206,15 @@ def check_qdq(arch: dict[str, Any], qdq: dict[str, int]) -> None:
         ExportError: an op the quantized layers need is missing (a bug in the exporter).
     """
     units = [arch["stem"], *arch["stages"], *(b for s in arch["stages"] for b in s["blocks"])]
-    need = set()
-    if any(u["abits"] <= QDQ_MAX_BITS for u in units):
-        need |= {"QuantizeLinear", "DequantizeLinear"}
-    if any(u["wbits"] <= QDQ_MAX_BITS for u in units):
-        need.add("DequantizeLinear")
+    int8 = [kind for kind, bits in (("weights", "wbits"), ("activations", "abits"))
+            if any(u[bits] <= QDQ_MAX_BITS for u in units)]
+    need = {"DequantizeLinear"} if int8 else set()
+    if "activations" in int8:
+        need.add("QuantizeLinear")
     missing = [op for op in QDQ_OPS if op in need and not qdq.get(op)]
     if missing:
-        kinds = " and ".join(k for k, bits in (("weights", "wbits"), ("activations", "abits"))
-                             if any(u[bits] <= QDQ_MAX_BITS for u in units))
-        raise ExportError(f"onnx: the subnet has int8 {kinds} but the graph has no "
-                          f"{' or '.join(missing)} node; report this as a bug")
+        raise ExportError(f"onnx: the subnet has int8 {' and '.join(int8)} but the graph has "
+                          f"no {' or '.join(missing)} node; report this as a bug")
 
 
 def _opset(path: Path) -> int:
