@@ -183,6 +183,11 @@ def gap_summary(ids: Sequence[str], predicted: Sequence[float], validated: Seque
             "noise_abs_gap": None if noise is None else math.sqrt(2 / math.pi) * float(noise)}
 
 
+def row_id(codec: GenomeCodec, archive: Archive, row: int) -> str:
+    """The arch id of ``archive``'s row ``row``."""
+    return arch_id(codec.decode(archive.genomes[row]))
+
+
 class SearchRunner:
     """Runs ``nasx search`` on a trained run (see the module docstring).
 
@@ -309,14 +314,14 @@ class SearchRunner:
         meets = dr.archive.meets[:, index]
         ok = [r for r, ms in dr.validated_ms.items() if ms <= limit and meets[r]]
         head = (f"round {dr.archive.round}, {dr.device}: budget '{budget.name}': pick "
-                f"{arch_id(self.codec.decode(dr.archive.genomes[row]))} measured "
+                f"{row_id(self.codec, dr.archive, row)} measured "
                 f"{dr.validated_ms[row]:.3f} ms")
         if not ok:
             self.log(f"{head}; no validated subnet meets the budget when measured, so it "
                      "stays (raise the budget or validate more subnets with --validate)")
             return row
         best = min(ok, key=lambda r: (-dr.archive.accuracy[r], dr.validated_ms[r], r))
-        self.log(f"{head}; replaced by {arch_id(self.codec.decode(dr.archive.genomes[best]))} "
+        self.log(f"{head}; replaced by {row_id(self.codec, dr.archive, best)} "
                  f"(measured {dr.validated_ms[best]:.3f} ms)")
         return best
 
@@ -331,7 +336,7 @@ class SearchRunner:
             if r > 1 and self.refit is not None:
                 self.log(f"round {r}: refitting the accuracy predictor with the validated "
                          "subnets")
-                seen = [arch_id(self.codec.decode(dr.archive.genomes[row]))
+                seen = [row_id(self.codec, dr.archive, row)
                         for this in rounds for dr in this for row in dr.validated_acc]
                 self.accuracy = self.refit(list(dict.fromkeys(seen)))
             if r > 1 and HOST_DEVICE in self.devices:
