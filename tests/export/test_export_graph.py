@@ -4,6 +4,7 @@ int8 layers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import onnx
 import pytest
@@ -22,6 +23,8 @@ from nasx.export.graph_formats import (
     pt2_min_length,
     run_onnx,
 )
+from nasx.export.net import ExportedNet
+from nasx.supernet import Supernet
 
 TRACED = 17  # the length both exporters trace at; the checks use other lengths and batches
 SHAPES = [(1, 5), (4, 23), (3, 40)]
@@ -62,17 +65,23 @@ def test_onnx_float_matches_the_supernet_with_dynamic_batch_and_length(tmp_path:
     assert counts.get("QuantizeLinear", 0) == 0 and counts.get("DequantizeLinear", 0) == 0
 
 
-def test_onnx_int8_blocks_are_qdq_and_agree_on_the_argmax(tmp_path: Path) -> None:
-    space = tiny_space()
-    arch = op_arch(space, "lstm", 8, 8, second="attn")
-    net = warmed(space, [arch])
+def _qdq_onnx(tmp_path: Path, arch: dict[str, Any]
+              ) -> tuple[Supernet, ExportedNet, Path, dict[str, int], int]:
+    """``arch`` of the warmed tiny supernet exported to ONNX with QDQ: the supernet, the
+    exported net, the file, its op counts and the number of int8 weight layers."""
+    net = warmed(tiny_space(), [arch])
     ex = exported(net, arch)
     path = tmp_path / "model.onnx"
     export_onnx(ex, path, TRACED)
-    model = onnx.load(str(path))
-    counts = onnx_op_counts(path)
-    # every weight layer: a DequantizeLinear of int8 codes; every activation quantizer: Q + DQ
     n_weights = sum(1 for k in ex.tensors() if k.endswith(".weight_i8"))
+    return net, ex, path, onnx_op_counts(path), n_weights
+
+
+def test_onnx_int8_blocks_are_qdq_and_agree_on_the_argmax(tmp_path: Path) -> None:
+    arch = op_arch(tiny_space(), "lstm", 8, 8, second="attn")
+    net, ex, path, counts, n_weights = _qdq_onnx(tmp_path, arch)
+    model = onnx.load(str(path))
+    # every weight layer: a DequantizeLinear of int8 codes; every activation quantizer: Q + DQ
     n_acts = sum(1 for k in ex.tensors() if k.endswith(".act_amax"))
     assert counts["QuantizeLinear"] == n_acts
     assert counts["DequantizeLinear"] == n_acts + n_weights
@@ -95,12 +104,7 @@ def test_weight_only_int8_has_dequantize_nodes_only_and_passes_the_check(tmp_pat
     # initializers behind DequantizeLinear, and there is no QuantizeLinear at all
     space = tiny_space()
     arch = op_arch(space, "attn", 8, 32, second="conv")
-    net = warmed(space, [arch])
-    ex = exported(net, arch)
-    path = tmp_path / "model.onnx"
-    export_onnx(ex, path, TRACED)
-    counts = onnx_op_counts(path)
-    n_weights = sum(1 for k in ex.tensors() if k.endswith(".weight_i8"))
+    _, _, _, counts, n_weights = _qdq_onnx(tmp_path, arch)
     assert n_weights > 0 and counts.get("QuantizeLinear", 0) == 0
     assert counts["DequantizeLinear"] == n_weights
     check_qdq(arch, {"QuantizeLinear": 0, "DequantizeLinear": n_weights})
