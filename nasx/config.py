@@ -32,6 +32,7 @@ import yaml
 from nasx.errors import ConfigError
 
 T = TypeVar("T")
+AUTO = "auto"  # a value the data-aware recipe (nasx.recipe) decides at train time
 
 _NO_VALUE = object()
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
@@ -78,6 +79,11 @@ def optional(check: Check) -> Check:
     return Check(lambda v: v is None or check.test(v), f"null or {check.requirement}")
 
 
+def auto_or(check: Check) -> Check:
+    """``check`` for a value, and ``"auto"`` (decided from the data at train time) allowed."""
+    return Check(lambda v: v == AUTO or check.test(v), f"auto or {check.requirement}")
+
+
 def checked(default: Any, check: Check) -> Any:
     """A dataclass field with an immutable ``default`` and a range ``check``."""
     return field(default=default, metadata={"check": check})
@@ -90,6 +96,8 @@ def checked(default: Any, check: Check) -> Any:
 class AugmentConfig:
     """Random augmentation of the training batches (never of validation or test data).
 
+    ``auto`` (the default) lets the data-aware recipe decide from the training-set size.
+
     Attributes:
         crop: window slicing: each sequence becomes a random window of at least this fraction
             of its length, resampled back to that length (1: off).
@@ -97,18 +105,23 @@ class AugmentConfig:
         noise: std of the Gaussian jitter added to every valid step (0: off).
     """
 
-    crop: float = checked(1.0, Check(lambda v: 0 < v <= 1, "in (0, 1]"))
-    scale: float = checked(0.0, at_least(0))
-    noise: float = checked(0.0, at_least(0))
+    crop: Literal["auto"] | float = checked(AUTO, auto_or(Check(lambda v: 0 < v <= 1, "in (0, 1]")))
+    scale: Literal["auto"] | float = checked(AUTO, auto_or(at_least(0)))
+    noise: Literal["auto"] | float = checked(AUTO, auto_or(at_least(0)))
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which dataset to train on and how to split, batch and augment it."""
+    """Which dataset to train on and how to split, normalise, batch and augment it.
+
+    ``normalize``: ``channel`` (training mean/std per channel), ``series`` (each sequence
+    z-normalised), ``none``, or ``auto`` (the recipe decides from the data); ``true`` and
+    ``false`` mean ``channel`` and ``none``.
+    """
 
     name: str = "japanese-vowels"
     val_fraction: float = checked(0.2, open_interval(0, 1))
-    normalize: bool = True
+    normalize: Literal["auto", "channel", "series", "none"] | bool = AUTO
     batch_size: int = checked(32, at_least(1))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -117,8 +130,12 @@ class DataConfig:
 class TrainConfig:
     """How ``nasx train`` trains the supernet (sandwich rule, in-place KD, DεpS).
 
+    ``auto`` values are decided from the data by :mod:`nasx.recipe` when training starts and
+    written to the run's ``config.yaml``.
+
     Attributes:
-        epochs: passes over the training split.
+        epochs: passes over the training split; ``auto``: enough for the recipe's budget of
+            optimizer steps.
         lr: peak learning rate (after the linear warm-up; cosine decay to 0 afterwards).
         weight_decay: decoupled (AdamW) or L2 (SGD) weight decay; never on norms, biases,
             1-D parameters, SSM dynamics (``A_log``, ``log_dt``, ``B``, ``D``) or kernel
@@ -130,13 +147,17 @@ class TrainConfig:
         num_random: random subnets per step besides the largest and the smallest.
         kd_temperature: temperature T of the in-place distillation (KL scaled by T^2).
         delay: fraction of the steps during which only the largest subnet trains (DεpS).
-        eps_warmup: epochs over which the smaller subnets' loss scale ε ramps 0 -> 1.
+        eps_warmup: epochs over which the smaller subnets' loss scale ε ramps 0 -> 1
+            (``auto``: a fixed share of the run).
         shrink: ``deps`` (delay + ε ramp), ``sandwich`` (every step from the start, ε = 1),
             ``progressive`` (DεpS plus elastic dimensions unlocked in stages: kernel, depth and
             stride, width, bits).
         op_choice: op per slot of the largest/smallest subnets: ``sample`` (independent draws),
             ``paired`` (the smallest takes the largest's ops), ``first`` (first allowed op).
-        eval_random: fixed random subnets evaluated on the validation split every epoch.
+        eval_random: fixed random subnets evaluated on the validation split at every
+            evaluation.
+        eval_every: evaluate the monitored subnets and checkpoint every this many epochs (and
+            after the last); ``auto``: often enough for about 100 evaluations in the run.
         calib_batches: training batches for BatchNorm recalibration before each evaluation;
             0: the whole training split as one batch (exact statistics, no sampling noise
             between subnets; memory grows with the split).
@@ -151,7 +172,7 @@ class TrainConfig:
             one-shot weights are compared. Null: train the supernet.
     """
 
-    epochs: int = checked(120, at_least(1))
+    epochs: Literal["auto"] | int = checked(AUTO, auto_or(at_least(1)))
     lr: float = checked(3e-3, greater_than(0))
     weight_decay: float = checked(0.01, at_least(0))
     optimizer: Literal["adamw", "sgd"] = "adamw"
@@ -161,10 +182,11 @@ class TrainConfig:
     num_random: int = checked(2, at_least(0))
     kd_temperature: float = checked(1.0, greater_than(0))
     delay: float = checked(0.5, closed_open(0, 1))
-    eps_warmup: float = checked(2.0, at_least(0))
+    eps_warmup: Literal["auto"] | float = checked(AUTO, auto_or(at_least(0)))
     shrink: Literal["deps", "sandwich", "progressive"] = "deps"
     op_choice: Literal["sample", "paired", "first"] = "sample"
     eval_random: int = checked(3, at_least(0))
+    eval_every: Literal["auto"] | int = checked(AUTO, auto_or(at_least(1)))
     calib_batches: int = checked(4, at_least(0))
     batches_per_epoch: int | None = checked(None, optional(at_least(1)))
     device: str = "cpu"
@@ -175,10 +197,11 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a run needs; written to ``runs/<name>/config.yaml``."""
+    """Everything a run needs; written to ``runs/<name>/config.yaml`` with every ``auto``
+    value resolved (``space: auto`` picks a preset from the sequence length)."""
 
     seed: int = checked(0, at_least(0))
-    space: str = "hybrid-mcu"
+    space: str = AUTO
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
