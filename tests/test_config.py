@@ -223,8 +223,8 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
         "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
         "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
-        "  eval_every: auto\n  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n  threads: 1\n"
-        "  sync_bn: true\n  arch: null\n"
+        "  eval_every: auto\n  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n"
+        "  threads: 1\n  sync_bn: true\n  arch: null\n"
     )
     path = tmp_path / "config.yaml"
     path.write_text(text)

@@ -42,10 +42,10 @@ import torch
 from tqdm import tqdm
 
 from nasx.config import RunConfig, config_to_dict, dump_config, load_config, validate_config
-from nasx.recipe import resolve_recipe
 from nasx.data import Batch, DatasetSplits, iterate_batches, load_dataset
 from nasx.data.augment import Augmentation, augment_batch
 from nasx.errors import ConfigError, NasxError, RunError
+from nasx.recipe import resolve_recipe
 from nasx.runs import (
     CONFIG_FILE,
     atomic_write_text,

@@ -38,9 +38,9 @@ def test_group_split_holds_out_whole_groups_deterministically():
 def test_a_group_that_holds_a_whole_class_stays_in_training():
     labels = np.array([0, 0, 1, 1, 2, 2])
     groups = np.array(["a", "a", "b", "b", "c", "c"])  # each group is the only one of its class
-    with pytest.raises(ValueError, match="^groups: every group holds the last samples"):
+    with pytest.raises(ValueError, match=r"^groups: every group holds the last samples"):
         group_split(labels, groups, 0.3, seed=0)
-    with pytest.raises(ValueError, match="^groups: 1 group; holding out whole groups needs"):
+    with pytest.raises(ValueError, match=r"^groups: 1 group; holding out whole groups needs"):
         group_split(labels, np.zeros(6), 0.3, seed=0)
 
 
