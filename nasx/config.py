@@ -160,7 +160,8 @@ class TrainConfig:
             after the last); ``auto``: often enough for about 100 evaluations in the run.
         calib_batches: training batches for BatchNorm recalibration before each evaluation;
             0: the whole training split as one batch (exact statistics, no sampling noise
-            between subnets; memory grows with the split).
+            between subnets; memory grows with the split); ``auto``: 0 for training splits
+            of up to 1,024 sequences, else 8.
         batches_per_epoch: use only the first N batches of each epoch (null: all).
         device: torch device, e.g. ``cpu`` or ``cuda``.
         threads: CPU threads for torch (``torch.set_num_threads``); null keeps torch's default.
@@ -187,7 +188,7 @@ class TrainConfig:
     op_choice: Literal["sample", "paired", "first"] = "sample"
     eval_random: int = checked(3, at_least(0))
     eval_every: Literal["auto"] | int = checked(AUTO, auto_or(at_least(1)))
-    calib_batches: int = checked(4, at_least(0))
+    calib_batches: Literal["auto"] | int = checked(AUTO, auto_or(at_least(0)))
     batches_per_epoch: int | None = checked(None, optional(at_least(1)))
     device: str = "cpu"
     threads: int | None = checked(1, optional(at_least(1)))

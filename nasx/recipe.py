@@ -19,6 +19,9 @@ validation split is carved out):
   otherwise, which keeps amplitude as information (:func:`nasx.data.normalize.auto_mode`).
 - ``train.eval_every``: evaluation and checkpoint every ``ceil(epochs / EVALUATIONS)``
   epochs, so a small data set's many short epochs are not dominated by evaluation.
+- ``train.calib_batches``: BatchNorm recalibration on the whole training split (``0``: exact,
+  no sampling noise between subnets) up to :data:`WHOLE_SPLIT_CALIB` training sequences, else
+  :data:`CALIB_BATCHES` seeded batches.
 - ``data.augment``: window crop 0.8, amplitude scale 0.1 and noise 0.05 for training splits of
   at most :data:`AUGMENT_BELOW` sequences; off above.
 """
@@ -39,6 +42,8 @@ MAX_STEPS = 30000
 EPS_RAMP_SHARE = 0.05
 AUGMENT_BELOW = 2000
 EVALUATIONS = 100
+WHOLE_SPLIT_CALIB = 1024
+CALIB_BATCHES = 8
 AUGMENT_ON = {"crop": 0.8, "scale": 0.1, "noise": 0.05}
 AUGMENT_OFF = {"crop": 1.0, "scale": 0.0, "noise": 0.0}
 
@@ -117,10 +122,13 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
     eval_every = train.eval_every
     if eval_every == AUTO:
         eval_every = max(1, math.ceil(int(epochs) / EVALUATIONS))
+    calib = train.calib_batches
+    if calib == AUTO:
+        calib = 0 if p.n_train <= WHOLE_SPLIT_CALIB else CALIB_BATCHES
     out = dataclasses.replace(
         cfg, space=space,
         data=dataclasses.replace(data, normalize=normalize, augment=augment),
         train=dataclasses.replace(train, epochs=epochs, eps_warmup=eps_warmup,
-                                  eval_every=eval_every))
+                                  eval_every=eval_every, calib_batches=calib))
     validate_config(out)
     return out

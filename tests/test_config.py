@@ -223,7 +223,7 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
         "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
         "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
-        "  eval_every: auto\n  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n"
+        "  eval_every: auto\n  calib_batches: auto\n  batches_per_epoch: null\n  device: cpu\n"
         "  threads: 1\n  sync_bn: true\n  arch: null\n"
     )
     path = tmp_path / "config.yaml"
@@ -265,7 +265,7 @@ def test_train_defaults_and_overrides():
         epochs="auto", lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
         grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.5,
         eps_warmup="auto", shrink="deps", op_choice="sample", eval_random=3, eval_every="auto",
-        calib_batches=4,
+        calib_batches="auto",
         batches_per_epoch=None, device="cpu", threads=1, sync_bn=True, arch=None,
     )
 
@@ -283,7 +283,8 @@ def test_train_defaults_and_overrides():
          "got 'ofa' (str)"),
         ("train.label_smoothing=1",
          "config key 'train.label_smoothing' must be in [0, 1), got 1.0"),
-        ("train.calib_batches=-1", "config key 'train.calib_batches' must be >= 0, got -1"),
+        ("train.calib_batches=-1",
+         "config key 'train.calib_batches' must be auto or >= 0, got -1"),
         ("train.epochs=0", "config key 'train.epochs' must be auto or >= 1, got 0"),
     ],
 )

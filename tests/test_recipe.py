@@ -22,6 +22,7 @@ def test_small_short_data_gets_the_step_floor_and_mcu_space():
     assert (cfg.space, cfg.train.epochs) == ("hybrid-mcu", 215)
     assert cfg.train.epochs * 7 >= 1500 > (cfg.train.epochs - 1) * 7
     assert cfg.train.eps_warmup == 10.75 and cfg.train.eval_every == 3
+    assert cfg.train.calib_batches == 0  # the whole training split
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
         0.8, 0.1, 0.05)
     assert cfg.data.normalize == "channel" and not needs_resolving(cfg)
@@ -30,6 +31,7 @@ def test_small_short_data_gets_the_step_floor_and_mcu_space():
 def test_large_long_data_gets_epochs_at_scale_capped_and_no_augmentation():
     big = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=100_000, length=400))
     assert big.space == "hybrid-long" and big.train.epochs == 10  # 30,000-step cap / 3,125
+    assert big.train.calib_batches == 8
     assert (big.data.augment.crop, big.data.augment.scale, big.data.augment.noise) == (
         1.0, 0.0, 0.0)
     mid = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=3200, length=65))
