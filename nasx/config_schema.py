@@ -91,13 +91,14 @@ class DataConfig:
 
     ``normalize``: ``channel`` (training mean/std per channel), ``series`` (each sequence
     z-normalised), ``none``, or ``auto`` (the recipe decides from the data); ``true`` and
-    ``false`` mean ``channel`` and ``none``.
+    ``false`` mean ``channel`` and ``none``. ``batch_size: auto``: 16 for training splits of
+    fewer than 200 sequences, else 32.
     """
 
     name: str = "japanese-vowels"
     val_fraction: float = checked(0.2, open_interval(0, 1))
     normalize: Literal["auto", "channel", "series", "none"] | bool = AUTO
-    batch_size: int = checked(32, at_least(1))
+    batch_size: Literal["auto"] | int = checked(AUTO, auto_or(at_least(1)))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -157,7 +158,7 @@ class TrainConfig:
     label_smoothing: float = checked(0.1, closed_open(0, 1))
     num_random: int = checked(2, at_least(0))
     kd_temperature: float = checked(1.0, greater_than(0))
-    delay: float = checked(0.5, closed_open(0, 1))
+    delay: float = checked(0.25, closed_open(0, 1))
     eps_warmup: Literal["auto"] | float = checked(AUTO, auto_or(at_least(0)))
     shrink: Literal["deps", "sandwich", "progressive"] = "deps"
     op_choice: Literal["sample", "paired", "first"] = "sample"

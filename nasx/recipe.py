@@ -8,6 +8,8 @@ validation split is carved out):
 - ``space``: ``hybrid-mcu`` when the median sequence length is at most
   :data:`SHORT_LENGTH` steps, else ``hybrid-long`` (its strided stem and stages give LSTM, SSM
   and attention 4-16x fewer steps than the input has).
+- ``data.batch_size``: 16 for training splits of fewer than :data:`SMALL_BATCH_BELOW`
+  sequences (more, noisier steps per epoch: what generalised best on OSULeaf), else 32.
 - ``train.epochs``: enough epochs for a budget of optimizer steps, not a fixed epoch count:
   ``clamp(EPOCHS_AT_SCALE * steps_per_epoch, MIN_STEPS, MAX_STEPS)``. Small data sets get
   ``MIN_STEPS`` steps however few batches an epoch has; large ones a few epochs. Training time
@@ -37,11 +39,14 @@ from nasx.config import AUTO, RunConfig, validate_config
 
 SHORT_LENGTH = 64
 EPOCHS_AT_SCALE = 120
-MIN_STEPS = 1500
+MIN_STEPS = 2000
 MAX_STEPS = 30000
 EPS_RAMP_SHARE = 0.05
 AUGMENT_BELOW = 2000
 EVALUATIONS = 100
+SMALL_BATCH_BELOW = 200
+SMALL_BATCH = 16
+BATCH = 32
 WHOLE_SPLIT_CALIB = 1024
 CALIB_BATCHES = 8
 AUGMENT_ON = {"crop": 0.8, "scale": 0.1, "noise": 0.05}
@@ -109,8 +114,11 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
     preset = AUGMENT_ON if p.n_train <= AUGMENT_BELOW else AUGMENT_OFF
     augment = dataclasses.replace(data.augment, **{
         k: preset[k] for k in preset if getattr(data.augment, k) == AUTO})
+    batch = data.batch_size
+    if batch == AUTO:
+        batch = SMALL_BATCH if p.n_train < SMALL_BATCH_BELOW else BATCH
     epochs = train.epochs
-    steps_per_epoch = math.ceil(p.n_train / data.batch_size)
+    steps_per_epoch = math.ceil(p.n_train / int(batch))
     if train.batches_per_epoch is not None:
         steps_per_epoch = min(steps_per_epoch, train.batches_per_epoch)
     if epochs == AUTO:
@@ -127,7 +135,7 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
         calib = 0 if p.n_train <= WHOLE_SPLIT_CALIB else CALIB_BATCHES
     out = dataclasses.replace(
         cfg, space=space,
-        data=dataclasses.replace(data, normalize=normalize, augment=augment),
+        data=dataclasses.replace(data, normalize=normalize, augment=augment, batch_size=batch),
         train=dataclasses.replace(train, epochs=epochs, eps_warmup=eps_warmup,
                                   eval_every=eval_every, calib_batches=calib))
     validate_config(out)

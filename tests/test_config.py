@@ -47,7 +47,7 @@ def _error(cls, path=None, overrides=()) -> str:
 def test_defaults():
     cfg = load_config(RunConfig, None, [])
     assert cfg == RunConfig(seed=0, space="auto", data=DataConfig())
-    assert cfg.data == DataConfig("japanese-vowels", 0.2, "auto", 32)
+    assert cfg.data == DataConfig("japanese-vowels", 0.2, "auto", "auto")
     assert (cfg.train.epochs, cfg.train.eps_warmup, cfg.train.eval_every) == ("auto",) * 3
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == ("auto",) * 3
 
@@ -164,7 +164,7 @@ def test_ranges_from_field_metadata():
         "config key 'data.val_fraction' must be in (0, 1), got 0.0"
     )
     assert _error(RunConfig, overrides=["data.batch_size=0"]) == (
-        "config key 'data.batch_size' must be >= 1, got 0"
+        "config key 'data.batch_size' must be auto or >= 1, got 0"
     )
     assert _error(RunConfig, overrides=["seed=-1"]) == "config key 'seed' must be >= 0, got -1"
     with pytest.raises(ConfigError, match=r"^config key 'steps' must be >= 1, got 0$"):
@@ -218,10 +218,10 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
     text = dump_config(cfg)
     assert text == (
         "seed: 4\nspace: auto\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
-        "  normalize: auto\n  batch_size: 32\n  augment:\n    crop: auto\n    scale: auto\n"
+        "  normalize: auto\n  batch_size: auto\n  augment:\n    crop: auto\n    scale: auto\n"
         "    noise: auto\ntrain:\n  epochs: auto\n  lr: 0.003\n"
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
-        "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
+        "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.25\n"
         "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
         "  eval_every: auto\n  calib_batches: auto\n  batches_per_epoch: null\n  device: cpu\n"
         "  threads: 1\n  sync_bn: true\n  arch: null\n"
@@ -248,7 +248,7 @@ def test_config_to_dict():
             "name": "japanese-vowels",
             "val_fraction": 0.2,
             "normalize": "auto",
-            "batch_size": 32,
+            "batch_size": "auto",
             "augment": {"crop": "auto", "scale": "auto", "noise": "auto"},
         },
         "train": config_to_dict(TrainConfig()),
@@ -263,7 +263,7 @@ def test_train_defaults_and_overrides():
     assert cfg.train == TrainConfig(shrink="sandwich", lr=0.001, batches_per_epoch=2)
     assert TrainConfig() == TrainConfig(
         epochs="auto", lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
-        grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.5,
+        grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.25,
         eps_warmup="auto", shrink="deps", op_choice="sample", eval_random=3, eval_every="auto",
         calib_batches="auto",
         batches_per_epoch=None, device="cpu", threads=1, sync_bn=True, arch=None,

@@ -18,14 +18,21 @@ def _profile(n_train: int = 200, length: float = 30.0, norm: str = "channel") ->
 
 def test_small_short_data_gets_the_step_floor_and_mcu_space():
     cfg = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=200, length=30))
-    # 200 / 32 -> 7 steps per epoch; 120 epochs = 840 steps < the 1500-step floor
-    assert (cfg.space, cfg.train.epochs) == ("hybrid-mcu", 215)
-    assert cfg.train.epochs * 7 >= 1500 > (cfg.train.epochs - 1) * 7
-    assert cfg.train.eps_warmup == 10.75 and cfg.train.eval_every == 3
+    # 200 / 32 -> 7 steps per epoch; 120 epochs = 840 steps < the 2000-step floor
+    assert (cfg.space, cfg.train.epochs, cfg.data.batch_size) == ("hybrid-mcu", 286, 32)
+    assert cfg.train.epochs * 7 >= 2000 > (cfg.train.epochs - 1) * 7
+    assert cfg.train.eps_warmup == 14.3 and cfg.train.eval_every == 3
     assert cfg.train.calib_batches == 0  # the whole training split
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
         0.8, 0.1, 0.05)
     assert cfg.data.normalize == "channel" and not needs_resolving(cfg)
+
+
+def test_few_dozen_series_get_batches_of_16():
+    cfg = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=40, length=150))
+    # 40 / 16 -> 3 steps per epoch; 2000 steps -> 667 epochs
+    assert (cfg.space, cfg.data.batch_size, cfg.train.epochs) == ("hybrid-long", 16, 667)
+    assert cfg.train.eval_every == 7 and cfg.train.delay == 0.25
 
 
 def test_large_long_data_gets_epochs_at_scale_capped_and_no_augmentation():

@@ -59,7 +59,10 @@ class RunPlan:
             if getattr(t, key) == AUTO:
                 raise ValueError(f"train.{key} is still 'auto'; resolve the config first "
                                  "(nasx.recipe.resolve_recipe)")
-        steps = math.ceil(n_train / cfg.data.batch_size)
+        if cfg.data.batch_size == AUTO:
+            raise ValueError("data.batch_size is still 'auto'; resolve the config first "
+                             "(nasx.recipe.resolve_recipe)")
+        steps = math.ceil(n_train / int(cfg.data.batch_size))
         if t.batches_per_epoch is not None:
             steps = min(steps, t.batches_per_epoch)
         return cls(
