@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,16 +49,23 @@ def folder_name(dataset: str) -> str:
     return dataset.split(":", 1)[-1].replace("/", "_")
 
 
-def _run(cmd: list[str], log: Path) -> float:
-    """Run ``cmd`` with its output in ``log``; return the wall time; raise on failure."""
-    t0 = time.perf_counter()
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: list[str], log: Path) -> dict[str, Any]:
+    """Run ``cmd`` with its output in ``log``; return its wall and CPU seconds (the CPU time
+    is steadier on a shared machine) and whether it resumed; raise on failure."""
+    t0, c0 = time.perf_counter(), _child_cpu()
     with log.open("a") as f:
         f.write(f"$ {' '.join(cmd)}\n")
         f.flush()
         done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}); see {log}")
-    return time.perf_counter() - t0
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": _child_cpu() - c0,
+            "resumed": "--resume" in cmd}
 
 
 def _test_accuracy(run_dir: Path, archs: list[dict[str, Any]]) -> list[float]:
@@ -88,8 +96,8 @@ def part_quickstart(name: str, folder: Path) -> dict[str, Any]:
     """``nasx quickstart`` with defaults only, then the picks' test accuracies."""
     qs = folder / "qs"
     flag = ["--resume"] if (qs / "config.yaml").is_file() else []
-    seconds = _run([*NASX, "quickstart", "--data", name, "--out", str(qs), *flag],
-                   folder / "quickstart.log")
+    timing = _run([*NASX, "quickstart", "--data", name, "--out", str(qs), *flag],
+                  folder / "quickstart.log")
     doc = json.loads((qs / "search" / "pareto.json").read_text())
     picks = _picks(doc)
     keys = [k for k, v in picks.items() if v is not None]
@@ -97,7 +105,7 @@ def part_quickstart(name: str, folder: Path) -> dict[str, Any]:
     import yaml
 
     cfg = yaml.safe_load((qs / "config.yaml").read_text())
-    return {"seconds": seconds, "config": cfg,
+    return {**timing, "config": cfg,
             "picks": {k: {"id": picks[k]["id"], "val": picks[k]["validated"]["accuracy"],  # type: ignore[index]
                           "test": acc} for k, acc in zip(keys, accs, strict=True)}}
 
@@ -124,13 +132,15 @@ def part_minirocket(name: str, folder: Path) -> dict[str, Any]:
     x_tr, x_te = _padded(x_tr, longest), _padded(x_te, longest)
     runs = []
     for seed in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         clf = MiniRocketClassifier(random_state=seed, n_jobs=1)
         clf.fit(x_tr, y_tr)
         acc = float(np.mean(clf.predict(x_te) == y_te))
-        runs.append({"seed": seed, "test": acc, "seconds": time.perf_counter() - t0})
+        runs.append({"seed": seed, "test": acc, "seconds": time.perf_counter() - t0,
+                     "cpu_seconds": time.process_time() - c0})
     return {"runs": runs, "test": statistics.mean(r["test"] for r in runs),
-            "seconds": statistics.median(r["seconds"] for r in runs)}
+            "seconds": statistics.median(r["seconds"] for r in runs),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs)}
 
 
 def _standalone(folder: Path, label: str, arch: dict[str, Any]) -> dict[str, Any]:
@@ -139,14 +149,14 @@ def _standalone(folder: Path, label: str, arch: dict[str, Any]) -> dict[str, Any
     arch_file = folder / f"alone-{label}.arch.json"
     arch_file.write_text(json.dumps(arch))
     flag = ["--resume"] if (out / "config.yaml").is_file() else []
-    seconds = _run([*NASX, "train", "--out", str(out), *flag,
+    timing = _run([*NASX, "train", "--out", str(out), *flag,
                     *([] if flag else ["--config", str(folder / "qs" / "config.yaml"),
                                        f"train.arch={arch_file}"])],
                    folder / f"alone-{label}.log")
     from nasx.train.run_eval import evaluate_run, load_trained_run
 
     (test,) = evaluate_run(load_trained_run(out), ["standalone"], "test")
-    return {"seconds": seconds, "test": test.accuracy}
+    return {**timing, "test": test.accuracy}
 
 
 def part_standalone(name: str, folder: Path) -> dict[str, Any]:
@@ -178,7 +188,7 @@ def _cell(result: dict[str, Any], *keys: str) -> str:
 def markdown(out: Path, datasets: list[str]) -> str:
     """The results table: one row per data set and the suite means over complete rows."""
     head = ("| data set | best validated | stm32f746 pick | host-cpu pick | MiniRocket "
-            "(mean of 3) | largest alone | nasx s | MiniRocket s | alone s |\n"
+            "(mean of 3) | largest alone | nasx s (CPU s) | MiniRocket s | alone s (CPU s) |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     rows, cols = [], {k: [] for k in ("best", "stm32f746", "host-cpu", "mr", "alone")}
     for name in datasets:
@@ -192,7 +202,7 @@ def markdown(out: Path, datasets: list[str]) -> str:
             for k, v in vals.items():
                 cols[k].append(v)
         cells = [_fmt(vals[k]) for k in ("best", "stm32f746", "host-cpu", "mr", "alone")]
-        times = [_fmt_s(q.get("seconds")), _fmt_s(m.get("seconds")), _fmt_s(a.get("seconds"))]
+        times = [_fmt_time(q), _fmt_s(m.get("seconds")), _fmt_time(a)]
         rows.append(f"| {name} | " + " | ".join(cells + times) + " |")
     n = len(cols["best"])
     if n:
@@ -215,6 +225,14 @@ def _fmt(v: float | None) -> str:
 
 def _fmt_s(v: float | None) -> str:
     return "-" if v is None else f"{v:.0f}"
+
+
+def _fmt_time(r: dict[str, Any]) -> str:
+    """Wall seconds (CPU seconds), or "-"; a resumed run says so (its time is partial)."""
+    if r.get("seconds") is None:
+        return "-"
+    cpu = f" ({r['cpu_seconds']:.0f})" if r.get("cpu_seconds") is not None else ""
+    return f"{r['seconds']:.0f}{cpu}" + (" resumed" if r.get("resumed") else "")
 
 
 def _load(path: Path) -> dict[str, Any] | None:
