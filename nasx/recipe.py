@@ -24,8 +24,10 @@ validation split is carved out):
 - ``train.calib_batches``: BatchNorm recalibration on the whole training split (``0``: exact,
   no sampling noise between subnets) up to :data:`WHOLE_SPLIT_CALIB` training sequences, else
   :data:`CALIB_BATCHES` seeded batches.
-- ``data.augment``: window crop 0.8, amplitude scale 0.1 and noise 0.05 for training splits of
-  at most :data:`AUGMENT_BELOW` sequences; off above.
+- ``data.augment``: amplitude scale 0.1 and noise 0.05 for training splits of at most
+  :data:`AUGMENT_BELOW` sequences, off above; never the window crop, which moves events in
+  time (on ItalyPowerDemand, whose series are aligned to the hour of the day, crop 0.8 with
+  scale and noise cost 1.6 points over 7 subnets against no augmentation).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ SMALL_BATCH = 16
 BATCH = 32
 WHOLE_SPLIT_CALIB = 1024
 CALIB_BATCHES = 8
-AUGMENT_ON = {"crop": 0.8, "scale": 0.1, "noise": 0.05}
+AUGMENT_ON = {"crop": 1.0, "scale": 0.1, "noise": 0.05}
 AUGMENT_OFF = {"crop": 1.0, "scale": 0.0, "noise": 0.0}
 
 

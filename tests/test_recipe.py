@@ -24,7 +24,7 @@ def test_small_short_data_gets_the_step_floor_and_mcu_space():
     assert cfg.train.eps_warmup == 14.3 and cfg.train.eval_every == 3
     assert cfg.train.calib_batches == 0  # the whole training split
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
-        0.8, 0.1, 0.05)
+        1.0, 0.1, 0.05)
     assert cfg.data.normalize == "channel" and not needs_resolving(cfg)
 
 
@@ -51,7 +51,7 @@ def test_user_values_are_kept_and_a_resolved_config_is_unchanged():
     cfg = resolve_recipe(given, _profile(norm="series"))
     assert (cfg.space, cfg.train.epochs, cfg.data.normalize, cfg.train.eps_warmup) == (
         "tiny", 7, "none", 1.0)
-    assert cfg.data.augment.noise == 0.0 and cfg.data.augment.crop == 0.8
+    assert cfg.data.augment.noise == 0.0 and cfg.data.augment.scale == 0.1
     assert resolve_recipe(cfg) is cfg  # nothing left to decide: the data is not even loaded
 
 
