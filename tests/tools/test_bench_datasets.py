@@ -9,15 +9,15 @@ from tool_loader import load_tool
 
 
 def _doc() -> dict:
-    def sub(i: str, val: float | None, lat: float) -> dict:
-        return {"id": i, "arch": {"a": i}, "predicted": {"latency_ms": lat},
+    def sub(i: str, val: float | None, pred: float) -> dict:
+        return {"id": i, "arch": {"a": i}, "predicted": {"accuracy": pred},
                 "validated": None if val is None else {"accuracy": val}}
-    return {"subnets": [sub("a", 0.9, 1.0), sub("b", 0.95, 2.0), sub("c", 0.95, 1.5),
-                        sub("d", None, 0.1)],
+    return {"subnets": [sub("a", 0.9, 0.99), sub("b", 0.95, 0.9), sub("c", 0.95, 0.92),
+                        sub("d", None, 1.0)],
             "budgets": [{"device": "stm32f746", "best": 0}, {"device": "host-cpu", "best": None}]}
 
 
-def test_best_validated_breaks_ties_by_latency_and_unmet_budgets_are_none():
+def test_best_validated_breaks_ties_by_prediction_and_unmet_budgets_are_none():
     picks = load_tool("bench_datasets")._picks(_doc())
     assert picks["best"]["id"] == "c" and picks["stm32f746"]["id"] == "a"
     assert picks["host-cpu"] is None
