@@ -257,6 +257,18 @@ def _host_latency(entry: dict[str, Any], budget: dict[str, Any], predicted: dict
     return measured, label
 
 
+def _check_inputs(cfg: RunConfig) -> None:
+    """Raise the ``NasxError`` of a bad config, search space or data set."""
+    from nasx.config import validate_config
+    from nasx.data import load_dataset
+    from nasx.search_spaces import load_space
+
+    validate_config(cfg)
+    load_space(cfg.space)
+    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+                 normalize=cfg.data.normalize)
+
+
 def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
                    n_random: int = 5, settings: PipelineSettings | None = None,
                    log: Log | None = None) -> QuickstartResult:
@@ -269,6 +281,8 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     s.check()
     say = log or (lambda _line: None)
     start = time.perf_counter()
+    _check_inputs(cfg)  # bad input is refused before any file or lock is made
+    out.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(out, "quickstart"):
         trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log)
         run = load_trained_run(out)

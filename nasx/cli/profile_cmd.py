@@ -80,8 +80,9 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]
     from nasx.search_spaces import load_space
 
     if args.run is not None:
-        from nasx.config import RunConfig, load_config
         from nasx.runs import CONFIG_FILE
+        from nasx.runs.data_record import check_data_unchanged
+        from nasx.runs.readers import read_run_config
         from nasx.train.run_files import SPACE_FILE
 
         if args.data is not None:
@@ -90,10 +91,11 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]
         if not cfg_path.is_file() or not space_path.is_file():
             raise NasxError(f"'{args.run}' is not a nasx train run folder (no {CONFIG_FILE} and "
                             f"{SPACE_FILE}); give the --out folder of nasx train")
-        cfg = load_config(RunConfig, cfg_path, [])
+        cfg = read_run_config(args.run)
         space, name = load_space(space_path), cfg.data.name
         splits = load_dataset(name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
                               normalize=cfg.data.normalize)
+        check_data_unchanged(args.run, name, splits.fingerprint)
     else:
         space, name = load_space(args.space), args.data or DEFAULT_DATASET
         splits = load_dataset(name)

@@ -73,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
                                 profile_samples=args.profile_samples,
                                 predictor_samples=args.predictor_samples,
                                 evaluations=args.evaluations)
-    if args.budgets is not None:  # a malformed spec fails before training, not after
-        from nasx.search.budgets import parse_budgets
+    if args.budgets is not None:  # a malformed or impossible budget fails before training
+        from nasx.search.api import check_budgets_before_training
 
-        parse_budgets(args.budgets)
+        check_budgets_before_training(cfg, args.budgets)
     result = run_quickstart(cfg, args.out, overwrite=args.overwrite, resume=args.resume,
                             n_random=args.archs, settings=settings,
                             log=lambda line: print(line, flush=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from nasx.data.fingerprint import data_fingerprint
 from nasx.data.labels import class_order, encode_labels
 from nasx.data.normalize import channel_stats, standardize
 from nasx.data.raw import RawSplit
@@ -74,4 +75,5 @@ def load_dataset(
         mean=mean,
         std=std,
         normalized=normalize,
+        fingerprint=data_fingerprint(raw),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,6 +26,8 @@ class DatasetSplits:
         mean, std: ``(C,)`` float32 statistics the splits were standardised with
             (0 and 1 when not normalised).
         normalized: whether the splits were standardised.
+        fingerprint: SHA-256 digests of the arrays as loaded, before normalisation (see
+            :func:`nasx.data.fingerprint.data_fingerprint`).
     """
 
     name: str
@@ -38,6 +40,7 @@ class DatasetSplits:
     mean: Tensor
     std: Tensor
     normalized: bool = True
+    fingerprint: dict[str, str] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:

@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,11 @@ from nasx.runs import (
     prepare_run_dir,
     run_lock,
     write_resolved_config,
+)
+from nasx.runs.data_record import (
+    check_data_unchanged,
+    portable_data_name,
+    write_data_record,
 )
 from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
 from nasx.supernet import Supernet
@@ -203,23 +208,29 @@ def train_supernet(
     """
     start_time = time.perf_counter()
     ranks = dd.ranks_from_env()
+    # the run keeps an npz path absolute: later commands work from any folder
+    cfg = replace(cfg, data=replace(cfg.data, name=portable_data_name(cfg.data.name)))
     space, splits, device = _load_inputs(cfg)
     device = dd.rank_device(device, ranks)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
+    if ranks.main:
+        out.parent.mkdir(parents=True, exist_ok=True)  # inputs are valid: the lock needs it
     with run_lock(out, "train") if ranks.main else contextlib.nullcontext():
         if resume and out.is_dir():
             check_resume_config(out, cfg)
+            check_data_unchanged(out, cfg.data.name, splits.fingerprint)
         with dd.process_group(ranks, device):
             return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
                           resume=resume, say=(log if log is not None and ranks.main else None),
                           progress=progress and ranks.main, start_time=start_time)
 
 
-def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace,
+def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                  monitors: list[tuple[str, Any]], *, overwrite: bool, resume: bool) -> Path:
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     write_resolved_config(run_dir, cfg)
+    write_data_record(run_dir, cfg.data.name, splits.fingerprint)
     atomic_write_text(run_dir / rf.SPACE_FILE, dump_space_yaml(space))
     (run_dir / rf.CHECKPOINT).parent.mkdir(exist_ok=True)
     rf.write_archs(run_dir, monitors)
@@ -234,7 +245,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     fixed = load_arch(space, t.arch) if t.arch is not None else None
     monitors = ([(STANDALONE, fixed)] if fixed is not None
                 else monitor_archs(space, cfg.seed, t.eval_random, t.op_choice))
-    dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, monitors,
+    dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, splits, monitors,
                                            overwrite=overwrite, resume=resume))
     run_dir = out
 

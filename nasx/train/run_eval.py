@@ -25,10 +25,12 @@ from pathlib import Path
 
 import torch
 
-from nasx.config import RunConfig, load_config
+from nasx.config import RunConfig
 from nasx.data import DatasetSplits, load_dataset
 from nasx.errors import ArchError, NasxError, RunError
 from nasx.runs import CONFIG_FILE
+from nasx.runs.data_record import check_data_unchanged
+from nasx.runs.readers import read_run_config
 from nasx.search_spaces import Arch, SearchSpace, load_arch, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import load_supernet
@@ -66,12 +68,13 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
     if not cfg_path.is_file() or not (run_dir / rf.SPACE_FILE).is_file():
         raise RunError(f"'{run_dir}' is not a nasx train run folder (no {CONFIG_FILE} and "
                        f"{rf.SPACE_FILE}); give the --out folder of nasx train")
-    cfg = load_config(RunConfig, cfg_path, [])
+    cfg = read_run_config(run_dir)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / rf.SPACE_FILE)
     splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
                           normalize=cfg.data.normalize)
+    check_data_unchanged(run_dir, cfg.data.name, splits.fingerprint)
     final, ckpt = run_dir / rf.SUPERNET_FILE, run_dir / rf.CHECKPOINT
     if final.is_file():
         net, weights = load_supernet(final, space), rf.SUPERNET_FILE
