@@ -4,6 +4,8 @@
 
 1. a path to an arch JSON file (an arch, or ``{"id": ..., "arch": ...}`` as ``nasx space
    sample`` prints);
+   ``largest``, ``smallest``, ``random-N`` (``standalone``): the run's subnet of that name in
+   ``archs.json``, as ``nasx eval --arch`` names them;
 2. an integer: an index into ``subnets`` of ``R/search/pareto.json``;
 3. an arch id (12 hex digits): looked up in ``pareto.json`` subnets, the run's ``archs.json``
    and the accuracy-predictor data ``R/predictors/accuracy-data.jsonl``;
@@ -35,6 +37,7 @@ from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, canonica
 PARETO_FILE = Path(SEARCH_DIR) / LATEST_PARETO
 ACCURACY_DATA = Path("predictors") / "accuracy-data.jsonl"
 _ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
+RUN_SUBNETS = ("largest", "smallest", "standalone")  # and random-N: names in archs.json
 
 
 class PickError(NasxError):
@@ -166,6 +169,11 @@ def resolve_pick(run_dir: Path, space: SearchSpace, pick: str) -> Pick:
         if not path.is_file():
             raise PickError(f"--pick {pick}: arch file not found")
         return Pick(arch=load_arch(space, path), source=str(path))
+    if pick in RUN_SUBNETS or pick.startswith("random-"):
+        named = read_archs(run_dir)
+        if pick in named:
+            return Pick(arch=canonical_arch(space, named[pick]["arch"]),
+                        source=f"{run_dir / ARCHS_FILE} ({pick})")
     pareto_path = run_dir / PARETO_FILE
     pf = read_pareto(pareto_path) if pareto_path.is_file() else None
     if re.fullmatch(r"-?\d+", pick) and not _ARCH_ID.match(pick):
