@@ -75,7 +75,7 @@ from nasx.train.optim import advance, build_optimizer, build_scheduler
 from nasx.train.plan import RunPlan
 from nasx.train.sandwich import sandwich_step
 from nasx.train.seeds import derived_seed
-from nasx.train.subnets import STANDALONE, monitor_archs
+from nasx.train.subnets import STANDALONE, monitor_archs, stride_warning
 from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
 
 MAX_BAD_STEPS = 3
@@ -242,6 +242,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
            say: Callable[[str], None] | None, progress: bool, start_time: float) -> TrainResult:
     say = say or (lambda _line: None)
     t = cfg.train
+    if (too_far := stride_warning(space, splits.max_length)) is not None:
+        say(f"warning: {too_far}")
     fixed = load_arch(space, t.arch) if t.arch is not None else None
     monitors = ([(STANDALONE, fixed)] if fixed is not None
                 else monitor_archs(space, cfg.seed, t.eval_random, t.op_choice))

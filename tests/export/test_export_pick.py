@@ -103,7 +103,8 @@ def test_without_or_with_a_broken_pareto_file(tmp_path: Path) -> None:
     with pytest.raises(PickError, match=r"^--pick 3: an index needs .*pareto\.json; run nasx "
                                         r"search first"):
         resolve_pick(run, SPACE, "3")
-    foreign = {"index": 0, "id": "0" * 12, "arch": {}, "device": "stm32f746",
+    other = random_arch(load_space("hybrid-mcu"), np.random.default_rng(0))
+    foreign = {"index": 0, "id": arch_id(other), "arch": other, "device": "stm32f746",
                "predicted": PREDICTED, "validated": None}
     (run / "search" / "pareto.json").write_text(json.dumps(
         {"nasx_pareto": 1, "subnets": [foreign], "budgets": []}))
