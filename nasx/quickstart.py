@@ -183,7 +183,8 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
         report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
                                  classes=sp.num_classes, length=sp.max_length,
                                  folder=run.run_dir / "predictors", samples=s.profile_samples,
-                                 rounds=s.profile_rounds, seed=run.cfg.seed, progress=progress)
+                                 rounds=s.profile_rounds, seed=run.cfg.seed,
+                                 data_sha256=sp.fingerprint["all"], progress=progress)
     held = report.holdout
     fit = (f"held-out MAPE {held['mape']:.1f}%, {100 * held['within_10']:.0f}% within +-10%"
            if held else "no held-out subnets")

@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,16 +142,18 @@ def _from_id(run_dir: Path, space: SearchSpace, pick: str, pf: ParetoFile | None
                             source=f"{archs_path} ({name})")
     data = run_dir / ACCURACY_DATA
     if data.is_file():
+        from nasx.predictors.accuracy_data import read_records
+
         codec = GenomeCodec(space)
-        for line in data.read_text(encoding="utf-8").splitlines():
+        record = read_records(data, codec.length).get(pick)  # (a torn last line is skipped)
+        if record is not None:
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line of an interrupted run
-            if isinstance(row, dict) and row.get("id") == pick and "genome" in row:
-                arch = codec.decode(row["genome"])
-                if arch_id(arch) == pick:
-                    return Pick(arch=arch, source=str(data))
+                arch = codec.decode(record.genome)
+            except ArchError as exc:
+                raise PickError(f"{data}: the record of {pick}: {exc}; delete the line or the "
+                                "file to re-evaluate") from None
+            if arch_id(arch) == pick:
+                return Pick(arch=arch, source=str(data))
     return None
 
 
