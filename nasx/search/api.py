@@ -2,8 +2,10 @@
 
 Loads the trained run, finds the measured latency predictors that fit its data (the run's
 ``predictors/`` first, then the user cache), fits the accuracy predictor when the run has none,
-checks every budget against the cheapest subnet, then runs the search rounds and writes
-``search/history.csv``, ``search/pareto.json`` and ``tb/search/`` under the run-folder lock.
+checks every budget against the cheapest subnet, then runs the search rounds and writes a new
+numbered ``search/NNNN/`` (``history.csv``, ``pareto.json``), its copies ``search/history.csv``
+and ``search/pareto.json`` (the latest) and ``tb/search/`` under the run-folder lock; a budget
+no evaluated subnet meets writes none of them (:mod:`nasx.search.results`).
 """
 
 from __future__ import annotations
