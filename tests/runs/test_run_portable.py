@@ -93,7 +93,12 @@ def test_eval_search_and_export_from_three_working_folders(
     assert evals[0] == evals[1] == evals[2]  # the same run, the same data: the same result
     assert sorted(p.name for p in (run / "search").iterdir() if p.is_dir()) == \
         ["0001", "0002", "0003"]
-    assert len([p for p in (run / "exports").iterdir() if p.is_dir()]) >= 1
+    exports = [p for p in (run / "exports").iterdir() if p.is_dir()]
+    assert len(exports) >= 1
+    record = json.loads((run / "data.json").read_text())
+    for folder in exports:  # the accuracy in metrics.json was measured on this data
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["data"]["sha256"] == record["sha256"]["all"]
 
 
 @pytest.mark.parametrize(("change", "what"), [
