@@ -69,6 +69,11 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
         raise RunError(f"'{run_dir}' is not a nasx train run folder (no {CONFIG_FILE} and "
                        f"{rf.SPACE_FILE}); give the --out folder of nasx train")
     cfg = read_run_config(run_dir)
+    kind, _, path = cfg.data.name.partition(":")
+    if kind == "npz" and not Path(path).is_absolute() and not Path(path).is_file():
+        raise RunError(f"{run_dir / CONFIG_FILE}: data.name {cfg.data.name} is relative to the "
+                       "folder the run was trained in (written by an older nasx); run the "
+                       "command from that folder, or write the absolute path into data.name")
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / rf.SPACE_FILE)

@@ -186,3 +186,36 @@ def test_the_latency_profile_records_the_data_fingerprint(byo_run: Path, tmp_pat
     saved = json.loads((run / "predictors" / "latency-host-cpu.json").read_text())
     record = json.loads((run / "data.json").read_text())
     assert saved["info"]["data_sha256"] == record["sha256"]["all"]
+
+
+def test_resume_on_changed_data_is_refused(byo_run: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    run = _copy(byo_run, tmp_path)
+    data_file = byo_run.parent.parent / "data" / "good.npz"
+    original = data_file.read_bytes()
+    checkpoint = (run / "checkpoints" / "last.pt").read_bytes()
+    try:
+        arrays = _data()
+        arrays["X"] = arrays["X"] * 2
+        np.savez(data_file, **arrays)
+        capsys.readouterr()
+        assert main(["train", "--out", str(run), "--resume"]) == 2
+        assert capsys.readouterr().err.startswith(
+            f"nasx: error: data set 'npz:{data_file}' changed since '{run}' was trained on it "
+            "(the training features (X) differ)")
+        assert (run / "checkpoints" / "last.pt").read_bytes() == checkpoint
+    finally:
+        data_file.write_bytes(original)
+
+
+def test_a_run_from_before_with_a_relative_data_path_says_what_to_do(
+        byo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _copy(byo_run, tmp_path)
+    config = run / "config.yaml"
+    data = byo_run.parent.parent / "data" / "good.npz"
+    config.write_text(config.read_text().replace(f"npz:{data}", "npz:data/good.npz"))
+    assert main(["eval", "--run", str(run)]) == 2
+    assert capsys.readouterr().err == (
+        f"nasx: error: {config}: data.name npz:data/good.npz is relative to the folder the run "
+        "was trained in (written by an older nasx); run the command from that folder, or write "
+        "the absolute path into data.name\n")
