@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
+from nasx.runs.readers import PARETO_FORMAT_KEY, PARETO_FORMAT_VERSION
 from nasx.search.archive import Archive
 from nasx.search.budgets import Budget
 from nasx.search_spaces import Arch
 
-FORMAT_KEY = "nasx_pareto"
-FORMAT_VERSION = 1
+FORMAT_KEY, FORMAT_VERSION = PARETO_FORMAT_KEY, PARETO_FORMAT_VERSION  # defined once, there
 
 
 def front_rows(archive: Archive) -> np.ndarray:
