@@ -58,9 +58,9 @@ def fuzz(kind: str, target: Path, valid_text: str, call: Callable[[], Any],
          dump: Callable[[Any], str] = json.dumps, parse: Callable[[str], Any] = json.loads,
          watch: Path | None = None) -> None:
     """Write ``EXAMPLES`` damaged versions of ``valid_text`` to ``target``, ``call`` after each;
-    check the outcomes, that nothing under ``watch`` (default: ``target``'s folder) changed
-    but ``target``, and put the valid file back."""
-    watch = watch or target.parent
+    check the outcomes, that nothing under ``watch`` (default: the run folder ``target`` is in)
+    changed but ``target``, and put the valid file back."""
+    watch = watch or next(p for p in target.parents if (p / "config.yaml").is_file())
     before = snapshot(watch)
     outcomes = Outcomes()
 
