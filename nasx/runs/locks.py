@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nasx.errors import RunError
+from nasx.runs.folders import _umask
 from nasx.runs.layout import LOCK_FILE
 
 _HELD_LOCKS: set[str] = set()  # run folders this process holds (run_lock is re-entrant)
@@ -24,12 +25,6 @@ def lock_path(run_dir: Path) -> Path:
     """The lock file of ``run_dir``: beside it (``runs/.<name>.nasx-lock``), so that
     ``--overwrite`` can replace the folder while the lock is held."""
     return run_dir.parent / f".{run_dir.name}{LOCK_FILE}"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _acquire(target: Path, run_dir: Path) -> int:
