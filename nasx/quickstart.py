@@ -21,6 +21,7 @@ cached by arch id, and a resumed quickstart replaces its own earlier search and 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class PipelineSettings:
     budgets: str | None = None  # None: MCU_BUDGET + a host-cpu latency budget
     host_fraction: float = 0.5
     formats: tuple[str, ...] = ("torch", "pt2", "onnx", "c")
+    progress: bool = False  # tqdm bars on stderr for every stage
 
     def check(self) -> None:
         """Raise :class:`NasxError` on a value out of range (one line naming the option)."""
@@ -165,14 +167,24 @@ def host_budget(run: TrainedRun, fraction: float, *, samples: int = 2000) -> str
 
 
 def _profile(run: TrainedRun, s: PipelineSettings) -> str:
+    from tqdm import tqdm
+
     from nasx.predictors import load_device
     from nasx.predictors.latency_profile import profile_latency
 
     sp = run.splits
-    report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
-                             classes=sp.num_classes, length=sp.max_length,
-                             folder=run.run_dir / "predictors", samples=s.profile_samples,
-                             rounds=s.profile_rounds, seed=run.cfg.seed)
+    bar = tqdm(total=s.profile_rounds * (s.profile_samples + 2), desc="profile", unit="subnet",
+               disable=not s.progress, file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    with bar:
+        report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
+                                 classes=sp.num_classes, length=sp.max_length,
+                                 folder=run.run_dir / "predictors", samples=s.profile_samples,
+                                 rounds=s.profile_rounds, seed=run.cfg.seed,
+                                 data_sha256=sp.fingerprint["all"], progress=progress)
     held = report.holdout
     fit = (f"held-out MAPE {held['mape']:.1f}%, {100 * held['within_10']:.0f}% within +-10%"
            if held else "no held-out subnets")
@@ -184,7 +196,7 @@ def _predictor(run: TrainedRun, s: PipelineSettings) -> str:
     from nasx.predictors.accuracy_fit import fit_run_predictor
 
     _, rep = fit_run_predictor(run, samples=s.predictor_samples, holdout=s.predictor_holdout,
-                               seed=run.cfg.seed, progress=False)
+                               seed=run.cfg.seed, progress=s.progress)
     tau = rep.get("kendall_tau")
     return (f"accuracy predictor ({rep['model']}): {rep['n_train']} subnets, held-out "
             f"Kendall tau {'n/a' if tau is None else f'{tau:.3f}'}, RMSE {rep['rmse']:.4f}")
@@ -197,7 +209,7 @@ def _search(run: TrainedRun, s: PipelineSettings, budgets: str, log: Log) -> Any
     settings = SearchSettings(evaluations=s.evaluations, rounds=s.search_rounds,
                               validate=s.validate, seed=run.cfg.seed,
                               predictor_samples=s.predictor_samples,
-                              predictor_holdout=s.predictor_holdout, progress=False)
+                              predictor_holdout=s.predictor_holdout, progress=s.progress)
     return search_run(run.run_dir, settings, budgets=budgets, overwrite=True, log=log)
 
 
@@ -257,6 +269,18 @@ def _host_latency(entry: dict[str, Any], budget: dict[str, Any], predicted: dict
     return measured, label
 
 
+def _check_inputs(cfg: RunConfig) -> None:
+    """Raise the ``NasxError`` of a bad config, search space or data set."""
+    from nasx.config import validate_config
+    from nasx.data import load_dataset
+    from nasx.search_spaces import load_space
+
+    validate_config(cfg)
+    load_space(cfg.space)
+    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+                 normalize=cfg.data.normalize)
+
+
 def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
                    n_random: int = 5, settings: PipelineSettings | None = None,
                    log: Log | None = None) -> QuickstartResult:
@@ -269,8 +293,11 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     s.check()
     say = log or (lambda _line: None)
     start = time.perf_counter()
+    _check_inputs(cfg)  # bad input is refused before any file or lock is made
+    out.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(out, "quickstart"):
-        trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log)
+        trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log,
+                                 progress=s.progress)
         run = load_trained_run(out)
         result = QuickstartResult(out, trained.seconds, subnet_reports(run, cfg, n_random), 0.0)
         result.stage_seconds["train"] = time.perf_counter() - start

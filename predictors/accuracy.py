@@ -37,6 +37,7 @@ from nasx.predictors.rank_metrics import rank_metrics
 from nasx.predictors.ridge import RidgeRegression
 from nasx.predictors.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
 from nasx.runs import atomic_write_bytes, atomic_write_text
+from nasx.runs.predictor_schemas import ACCURACY_INFO, ACCURACY_MODELS, check_document
 from nasx.search_spaces import GenomeCodec, SearchSpace
 
 FORMAT = "nasx-accuracy-predictor-1"
@@ -163,6 +164,15 @@ class AccuracyPredictor:
             raise NasxError(f"'{path}' holds a predictor of kind {kind!r}, which this nasx "
                             f"cannot read (it reads {', '.join(KINDS)}); fit the predictor "
                             "again")
+        check_document(doc, {"info!": ACCURACY_INFO, f"{kind}!": ACCURACY_MODELS[kind]}, path,
+                       "fit the predictor again")
+        weights = doc[kind].get("weights")
+        if kind == "ridge" and len(weights) != len(doc["feature_names"]):
+            raise NasxError(f"{path}: ridge.weights: expected {len(doc['feature_names'])} "
+                            f"numbers, got {len(weights)}; fit the predictor again")
+        if kind != "ridge" and Path(doc[kind]["weights_file"]).name != doc[kind]["weights_file"]:
+            raise NasxError(f"{path}: {kind}.weights_file: expected a file name in {folder}; "
+                            "fit the predictor again")
         try:
             if kind == "ridge":
                 r = doc["ridge"]

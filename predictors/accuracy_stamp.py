@@ -7,7 +7,8 @@ further, ``train.calib_batches`` or the split edited in ``config.yaml``), new re
 silently mix with old ones that describe another supernet or another measurement.
 
 ``R/predictors/accuracy-data.settings.json`` keeps what the records were measured with: a
-SHA-256 digest of the supernet's state (parameters and buffers), the dataset, its split and
+SHA-256 digest of the supernet's state (parameters and buffers), the dataset and the SHA-256 of
+its arrays (:mod:`nasx.data.fingerprint`), its split and
 normalisation, the seed, and the calibration (batch count, and batch size unless the whole
 split is one batch). :func:`stamp_problem` writes it when it is missing (a dataset file from
 before it existed is adopted as measured with the current settings) and otherwise compares
@@ -28,8 +29,8 @@ from nasx.train.run_eval import TrainedRun
 
 SETTINGS_FILE = "accuracy-data.settings.json"
 FORMAT = "nasx-accuracy-data-settings-1"
-COMPARED = ("weights_sha256", "dataset", "val_fraction", "normalize", "seed", "calib_batches",
-            "calib_batch_size")
+COMPARED = ("weights_sha256", "dataset", "data_sha256", "val_fraction", "normalize", "seed",
+            "calib_batches", "calib_batch_size")
 
 
 def weights_digest(net: torch.nn.Module) -> str:
@@ -48,6 +49,7 @@ def evaluation_settings(run: TrainedRun) -> dict[str, Any]:
     calib = cfg.train.calib_batches
     return {"format": FORMAT, "weights_sha256": weights_digest(run.net),
             "weights_from": run.weights, "dataset": cfg.data.name,
+            "data_sha256": run.splits.fingerprint.get("all"),
             "val_fraction": cfg.data.val_fraction, "normalize": cfg.data.normalize,
             "seed": cfg.seed, "calib_batches": calib,
             "calib_batch_size": cfg.data.batch_size if calib > 0 else None}

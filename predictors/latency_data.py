@@ -90,6 +90,14 @@ class ProfileSettings:
         if not isinstance(raw, dict) or sorted(raw) != sorted(names):
             raise NasxError(f"{source}: the settings must have exactly the keys "
                             f"{', '.join(names)}; the file is not a nasx latency file")
+        for f in fields(cls):
+            value, least = raw[f.name], 0 if f.name == "warmup" else 1
+            ok = (isinstance(value, str) if f.type == "str" else
+                  isinstance(value, int) and not isinstance(value, bool) and value >= least)
+            if not ok:
+                kind = "a string" if f.type == "str" else f"an integer >= {least}"
+                raise NasxError(f"{source}: settings.{f.name} must be {kind}, got {value!r}; "
+                                "profile again")
         return cls(**raw)
 
 

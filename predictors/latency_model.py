@@ -33,6 +33,7 @@ from nasx.predictors.latency_features import (
     unit_vector,
 )
 from nasx.runs import atomic_write_text
+from nasx.runs.predictor_schemas import LATENCY_INFO, check_document
 from nasx.search_spaces import SearchSpace
 
 FORMAT_KEY = "nasx_latency_predictor"
@@ -231,9 +232,12 @@ class LatencyPredictor:
             raise NasxError(f"{path}: statistic must be one of {', '.join(STATISTICS)}; "
                             "profile again")
         coef = raw.get("coef_s")
-        if not (isinstance(coef, list) and all(isinstance(c, float | int) and math.isfinite(c)
-                                               for c in coef)):
-            raise NasxError(f"{path}: coef_s must be a list of finite numbers; profile again")
+        if not (isinstance(coef, list) and len(coef) == len(FEATURE_NAMES)
+                and all(isinstance(c, float | int) and not isinstance(c, bool)
+                        and math.isfinite(c) for c in coef)):
+            raise NasxError(f"{path}: coef_s must be a list of {len(FEATURE_NAMES)} finite "
+                            "numbers; profile again")
+        check_document(raw, {"info": LATENCY_INFO}, path, "profile again")
         return cls(space, settings, raw["statistic"], np.array(coef, dtype=np.float64),
                    raw.get("info"))
 

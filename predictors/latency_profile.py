@@ -152,7 +152,7 @@ class _ModuleSource:
 def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int, classes: int,
                     length: int, folder: Path, samples: int, batch: int = 1, threads: int = 1,
                     warmup: int = 2, repeats: int = 5, rounds: int = 10, seed: int = 0,
-                    statistic: str = "min",
+                    statistic: str = "min", data_sha256: str | None = None,
                     progress: Callable[[int, int], Any] | None = None) -> ProfileReport:
     """Measure, fit and save the latency predictor of ``space`` on ``device`` (see the module
     docstring); files go to ``folder``.
@@ -210,6 +210,8 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     held: dict[str, float] | None = None
     info: dict[str, Any] = {"rounds": rounds, "seed": seed, "samples": samples,
                             "dataset": data_file(folder, device.name).name}
+    if data_sha256 is not None:  # a record only: latency depends on the data's shape alone
+        info["data_sha256"] = data_sha256
     predictor = LatencyPredictor.fit(space, settings, statistic, genomes, latency, info)
     if held_ids:
         hg, hl = dataset.table(held_ids, statistic)

@@ -27,6 +27,7 @@ HOLD_LOCK = textwrap.dedent("""
 
 def test_a_second_process_on_a_locked_run_folder_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "runs" / "a"
+    run.parent.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -43,6 +44,44 @@ def test_a_second_process_on_a_locked_run_folder_is_refused(tmp_path: Path) -> N
     # the killed holder's lock is gone with it: no stale lock
     with run_lock(run, "search"):
         assert lock_path(run).read_text() == f"pid {os.getpid()}, nasx search\n"
+    assert not lock_path(run).exists()  # removed when the command ends
+
+
+def test_no_lock_file_is_left_behind_and_none_without_a_parent(tmp_path: Path) -> None:
+    # before: every command left runs/.NAME.nasx-lock behind, and the lock made missing folders
+    run = tmp_path / "a"
+    with run_lock(run, "train"):
+        assert lock_path(run).is_file()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RunError, match="does not exist; check the path"):
+        with run_lock(tmp_path / "no" / "such" / "run", "search"):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_removed_by_its_holder_is_not_shared(tmp_path: Path, monkeypatch) -> None:
+    # the holder removes the file as it finishes; a process that opened the old file just
+    # before must not take a lock on it (a third process may lock the new file meanwhile)
+    import fcntl
+
+    from nasx.runs import locks
+
+    run = tmp_path / "a"
+    target = lock_path(run)
+    calls = []
+    real_flock = fcntl.flock
+
+    def flock_after_the_holder_left(fd: int, op: int) -> None:
+        if not calls:  # the first open got the old file: the holder removes it now
+            os.unlink(target)
+            target.write_text("pid 1, nasx train\n")  # and another process makes a new one
+        calls.append(fd)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(locks.fcntl, "flock", flock_after_the_holder_left)
+    fd = locks._acquire(target, run)
+    assert len(calls) == 2 and os.fstat(fd).st_ino == os.stat(target).st_ino
+    os.close(fd)
 
 
 def test_the_lock_is_re_entrant_in_one_process(tmp_path: Path) -> None:

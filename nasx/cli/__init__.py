@@ -19,6 +19,7 @@ import argparse
 import importlib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TypeVar
@@ -138,6 +139,22 @@ def _parse(parser: CliParser, argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def resume_hint(args: argparse.Namespace, argv: Sequence[str] | None) -> str:
+    """How to continue an interrupted command."""
+    words = [w for w in (sys.argv[1:] if argv is None else argv) if w != "--overwrite"]
+    action = getattr(args, "predictor_command", None)
+    command = args.command + (f" {action}" if action else "")
+    if command in ("train", "quickstart"):
+        again = " ".join(shlex.quote(w) for w in words + (
+            [] if "--resume" in words else ["--resume"]))
+        return f"continue from the last checkpoint with: nasx {again}"
+    if command in ("predictor fit", "profile"):
+        return "run the same command again: what was measured is kept and reused"
+    if command in ("search", "export"):
+        return "nothing was written; run the same command again"
+    return "run the same command again"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``nasx`` with ``argv`` (``sys.argv[1:]`` when ``None``) and return the exit status."""
     parser = build_parser()
@@ -153,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nasx: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("nasx: interrupted", file=sys.stderr)
+        print(f"nasx: interrupted; {resume_hint(args, argv)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `nasx space sample ... | head -1`: the reader is gone
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -98,11 +98,29 @@ def run(args: argparse.Namespace) -> int:
             else "roofline ESTIMATE, not measured")
     print(f"  {'latency':<11}{c.latency_s * 1e3:.4g} ms ({what})")
     if not c.supported:
-        print(f"  {'bits':<11}some layers use bit-widths {device.name} does not run "
-              "(see `nasx devices show`)")
+        layers = unsupported_layers(model.schedule(arch), device)
+        print(f"  {'bits':<11}{device.name} does not run " + ("; ".join(layers) or
+              f"some activation bit-widths (it runs {_bits(device.act_bits)})") +
+              f" (see `nasx devices show {device.name}`)")
     if args.steps:
         _print_steps(model.schedule(arch))
     return 0
+
+
+def _bits(bits: Any) -> str:
+    return ", ".join(map(str, bits))
+
+
+def unsupported_layers(steps: list[Any], device: Any) -> list[str]:
+    """``"<layer>: <op> weights at <b> bits (it runs <allowed>)"`` for each step of the
+    schedule whose weight bit-width ``device`` does not run."""
+    out = []
+    for s in steps:
+        allowed = device.weight_bits.get(s.op_class)
+        if s.params and allowed is not None and s.wbits not in allowed:
+            out.append(f"{s.name}: {s.op_class} weights at {s.wbits} bits (it runs "
+                       f"{_bits(allowed)})")
+    return out
 
 
 def _share(used: int, budget: int) -> str:

@@ -71,7 +71,9 @@ def _print_profile(p: Any) -> None:
     print(f"  {'clock':<16}{p.clock_hz / 1e6:g} MHz")
     for r in p.sram:
         mark = "  <- activations" if r.name == p.activation_region else ""
-        print(f"  {'sram ' + r.name:<16}{r.bytes:,} B{mark}")
+        label = f"sram {r.name}"
+        print(f"  {label:<16}{r.bytes:,} B{mark}" if len(label) < 16 else
+              f"  {label}\n  {'':<16}{r.bytes:,} B{mark}")  # a long region name: own line
     no_budget = "" if p.flash_bytes else "  (no flash budget)"
     print(f"  {'flash':<16}{p.flash_bytes:,} B{no_budget}")
     print(f"  {'dram':<16}{p.dram_bytes:,} B")

@@ -1,6 +1,6 @@
 """``nasx export``: write a chosen subnet of a trained run for deployment, verified.
 
-    nasx export --run runs/NAME --pick ARCHID|INDEX|BUDGET|DEVICE|ARCH.json
+    nasx export --run runs/NAME --pick largest|smallest|ARCHID|INDEX|BUDGET|DEVICE|ARCH.json
                 [--format torch,pt2,onnx,c] [--device D ...] [--overwrite]
 """
 
@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "against the supernet subnet; a mismatch is an error and nothing is written.")
     p.add_argument("--run", type=Path, required=True, help="run folder written by nasx train")
     p.add_argument("--pick", required=True, metavar="SPEC",
-                   help="an arch id, an index into <run>/search/pareto.json subnets, a budget "
+                   help="largest, smallest or random-N (the run's subnets, as nasx eval names "
+                   "them), an arch id, an index into <run>/search/pareto.json subnets, a budget "
                    "name of pareto.json (or a device with exactly one budget), or an arch JSON "
                    "file")
     p.add_argument("--format", default="torch,pt2,onnx,c", metavar="LIST",

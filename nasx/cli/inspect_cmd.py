@@ -61,12 +61,16 @@ def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _table(doc: dict[str, Any], run_dir: Path) -> None:
+    from nasx.search_spaces import describe_arch
+
     best = _best_for(doc)
+    picks = ["; ".join(best.get(s["index"], [])) for s in doc["subnets"]]
+    width = max([len("best for"), *map(len, picks)])
     head = (f"{'#':>3} {'device':<14} {'arch id':<13} {'front':<5} {'pred acc':>8} "
             f"{'val acc':>7} {'latency ms':>11} {'kind':<8} {'SRAM KB':>8} {'flash KB':>8}  "
-            "best for")
+            f"{'best for':<{width}}  arch")
     print(head)
-    for s in doc["subnets"]:
+    for s, pick in zip(doc["subnets"], picks, strict=True):
         p, v = s["predicted"], s["validated"]
         val = "" if v is None else f"{100 * v['accuracy']:.2f}"
         lat = f"{p['latency_ms']:.4g}"
@@ -75,7 +79,7 @@ def _table(doc: dict[str, Any], run_dir: Path) -> None:
         print(f"{s['index']:>3} {s['device']:<14} {s['id']:<13} "
               f"{'yes' if s.get('on_front', True) else 'no':<5} {100 * p['accuracy']:>8.2f} "
               f"{val:>7} {lat:>11} {p['latency_label']:<8} {p['sram_kb']:>8.1f} "
-              f"{p['flash_kb']:>8.1f}  {'; '.join(best.get(s['index'], []))}")
+              f"{p['flash_kb']:>8.1f}  {pick:<{width}}  {describe_arch(s['arch'])}")
     for b in doc["budgets"]:
         pick = "none meets it" if b["best"] is None else \
             f"#{b['best']} {doc['subnets'][b['best']]['id']}"

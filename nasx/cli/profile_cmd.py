@@ -73,15 +73,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, command_parser=p)
 
 
-def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]:
-    """``(space, channels, classes, max length, data name)`` from ``--run`` or ``--space``."""
+def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str, str]:
+    """``(space, channels, classes, max length, data name, data SHA-256)`` from ``--run`` or
+    ``--space``."""
     from nasx.data import DEFAULT_DATASET, load_dataset
     from nasx.errors import NasxError
     from nasx.search_spaces import load_space
 
     if args.run is not None:
-        from nasx.config import RunConfig, load_config
         from nasx.runs import CONFIG_FILE
+        from nasx.runs.data_record import check_data_unchanged
+        from nasx.runs.readers import read_run_config
         from nasx.train.run_files import SPACE_FILE
 
         if args.data is not None:
@@ -90,14 +92,16 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str]
         if not cfg_path.is_file() or not space_path.is_file():
             raise NasxError(f"'{args.run}' is not a nasx train run folder (no {CONFIG_FILE} and "
                             f"{SPACE_FILE}); give the --out folder of nasx train")
-        cfg = load_config(RunConfig, cfg_path, [])
+        cfg = read_run_config(args.run)
         space, name = load_space(space_path), cfg.data.name
         splits = load_dataset(name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
                               normalize=cfg.data.normalize)
+        check_data_unchanged(args.run, name, splits.fingerprint)
     else:
         space, name = load_space(args.space), args.data or DEFAULT_DATASET
         splits = load_dataset(name)
-    return space, splits.channels, splits.num_classes, splits.max_length, name
+    return (space, splits.channels, splits.num_classes, splits.max_length, name,
+            splits.fingerprint["all"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = load_device(args.device)
     measurable_torch_device(device)  # refuse other devices before loading any data
-    space, channels, classes, max_length, data_name = _space_and_shape(args)
+    space, channels, classes, max_length, data_name, data_sha256 = _space_and_shape(args)
     length = args.length or max_length
     folder = args.out or (args.run / "predictors" if args.run is not None
                           else cache_folder(space, channels, classes, length))
@@ -132,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                              length=length, folder=folder, samples=args.samples, batch=args.batch,
                              threads=args.threads, warmup=args.warmup, repeats=args.repeats,
                              rounds=args.rounds, seed=args.seed, statistic=args.statistic,
-                             progress=progress)
+                             data_sha256=data_sha256, progress=progress)
     finally:
         bar.close()
     held = report.holdout

@@ -14,6 +14,7 @@ The config resolves as for ``nasx train`` (with ``--resume``: the run's saved co
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from nasx.cli import print_config
@@ -34,8 +35,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(nasx search) and export each budget's best subnet (nasx export).")
     from nasx.cli.train_cmd import add_run_arguments
 
-    p.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="run folder")
-    p.add_argument("--archs", type=int, default=5, metavar="N", help="random subnets to report")
+    p.add_argument("--out", type=Path, default=Path("runs/quickstart"),
+                   help="run folder (default: %(default)s)")
+    p.add_argument("--archs", type=int, default=5, metavar="N",
+                   help="random subnets to report (default: %(default)s)")
     p.add_argument("--until", choices=STAGES, default="export",
                    help="stop after this stage (default: export, the whole pipeline)")
     p.add_argument("--budgets", metavar="SPEC",
@@ -43,12 +46,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "flash<=1MB; host-cpu: latency<=X ms' with X half-way between the fastest "
                    "and the largest subnet's predicted host latency)")
     p.add_argument("--profile-samples", type=int, default=PipelineSettings.profile_samples,
-                   metavar="N", help="subnets measured for the host-cpu latency predictor")
+                   metavar="N", help="subnets measured for the host-cpu latency predictor "
+                   "(default: %(default)s)")
     p.add_argument("--predictor-samples", type=int,
                    default=PipelineSettings.predictor_samples, metavar="N",
-                   help="evaluated subnets the accuracy predictor is fitted on")
+                   help="evaluated subnets the accuracy predictor is fitted on (default: "
+                   "%(default)s)")
     p.add_argument("--evaluations", type=int, default=PipelineSettings.evaluations,
-                   metavar="N", help="search evaluations per device and round")
+                   metavar="N", help="search evaluations per device and round (default: "
+                   "%(default)s)")
     add_run_arguments(p)
     p.set_defaults(func=run)
 
@@ -72,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
     settings = PipelineSettings(until=args.until, budgets=args.budgets,
                                 profile_samples=args.profile_samples,
                                 predictor_samples=args.predictor_samples,
-                                evaluations=args.evaluations)
-    if args.budgets is not None:  # a malformed spec fails before training, not after
-        from nasx.search.budgets import parse_budgets
+                                evaluations=args.evaluations, progress=sys.stderr.isatty())
+    if args.budgets is not None:  # a malformed or impossible budget fails before training
+        from nasx.search.api import check_budgets_before_training
 
-        parse_budgets(args.budgets)
+        check_budgets_before_training(cfg, args.budgets)
     result = run_quickstart(cfg, args.out, overwrite=args.overwrite, resume=args.resume,
                             n_random=args.archs, settings=settings,
                             log=lambda line: print(line, flush=True))

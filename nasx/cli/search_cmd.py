@@ -64,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--predictor-holdout", type=int_type, default=100, metavar="H",
                    help="held-out subnets when the accuracy predictor must be fitted")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an earlier search of the run (kept as *.prev.*)")
+                   help="make a new search the latest when the run has one (every search "
+                   "stays in its numbered folder, search/0001/, 0002/, ...)")
     p.set_defaults(func=run, command_parser=p)
 
 
@@ -104,5 +105,7 @@ def print_summary(doc: dict[str, Any], pareto_path: Path, run_dir: Path) -> None
     for s in subnets:
         fronts[s["device"]] = fronts.get(s["device"], 0) + int(s["on_front"])
     print("front sizes: " + ", ".join(f"{d} {n}" for d, n in fronts.items()))
-    print(f"wrote {pareto_path} and {pareto_path.parent / 'history.csv'}")
+    folder = pareto_path.parent / str(doc.get("search", ""))
+    print(f"wrote {folder}/ (pareto.json, history.csv), now the latest: {pareto_path} and "
+          f"{pareto_path.parent / 'history.csv'}")
     print(f"nasx inspect --run {run_dir}    |    tensorboard --logdir {run_dir / 'tb'}")

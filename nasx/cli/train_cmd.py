@@ -34,9 +34,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """``--space``, ``--data``, ``--overwrite | --resume`` and the config options of a command
     that trains into a run folder (read back by :func:`resolve_train_config`)."""
+    from nasx.config import RunConfig
+
+    defaults = RunConfig()
     p.add_argument("--space", metavar="SPACE",
-                   help="preset name or search-space YAML path (config key 'space')")
-    p.add_argument("--data", metavar="NAME", help="dataset (config key 'data.name')")
+                   help="preset name or search-space YAML path (config key 'space'; default: "
+                   f"{defaults.space})")
+    p.add_argument("--data", metavar="NAME", help="dataset (config key 'data.name'; default: "
+                   f"{defaults.data.name})")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     group.add_argument("--resume", action="store_true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from nasx.data.fingerprint import data_fingerprint
 from nasx.data.labels import class_order, encode_labels
 from nasx.data.normalize import channel_stats, mode_of, series_standardize, standardize
 from nasx.data.raw import RawSplit
@@ -89,4 +90,5 @@ def load_dataset(
         std=std,
         normalization=mode,
         val_split="group" if raw.train.groups is not None else "stratified",
+        fingerprint=data_fingerprint(raw),
     )

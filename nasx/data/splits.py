@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -27,6 +27,8 @@ class DatasetSplits:
             the other modes).
         normalization: ``channel``, ``series`` or ``none`` (see :mod:`nasx.data.normalize`).
         val_split: how ``val`` was carved: ``stratified`` (by class) or ``group`` (whole groups).
+        fingerprint: SHA-256 digests of the arrays as loaded, before normalisation (see
+            :func:`nasx.data.fingerprint.data_fingerprint`).
     """
 
     name: str
@@ -40,6 +42,7 @@ class DatasetSplits:
     std: Tensor
     normalization: str = "channel"
     val_split: str = "stratified"
+    fingerprint: dict[str, str] = field(default_factory=dict)
 
     @property
     def normalized(self) -> bool:

@@ -23,6 +23,7 @@ from nasx import __version__
 from nasx.export.layers import ExportFileError
 from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
 from nasx.jsonfiles import load_json
+from nasx.runs.schema import problem
 
 ARCH_FILE = "arch.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -30,6 +31,9 @@ METRICS_FILE = "metrics.json"
 PT2_FILE = "model.pt2"
 ONNX_FILE = "model.onnx"
 C_FILE = "model.h"
+SPEC_SCHEMA = {"arch!": {"stem!": {}, "stages!": [{}]}, "in_channels!": "int",
+               "num_classes!": "int", "causal!": "bool", "head_dim!": "int",
+               "entry_kernels!": ["int"], "space": "str"}
 
 
 def weights_bytes(net: ExportedNet) -> bytes:
@@ -52,16 +56,20 @@ def read_spec(path: Path) -> ExportSpec:
         got = raw.get("format") if isinstance(raw, dict) else None
         raise ExportFileError(f"{path}: not a nasx export arch.json (format {got!r}, expected "
                               f"{FORMAT!r})")
-    try:
-        spec = ExportSpec(arch=raw["arch"], in_channels=int(raw["in_channels"]),
-                          num_classes=int(raw["num_classes"]), causal=bool(raw["causal"]),
-                          head_dim=int(raw["head_dim"]),
-                          entry_kernels=tuple(int(k) for k in raw["entry_kernels"]),
-                          space=str(raw.get("space", "")))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ExportFileError(f"{path}: malformed ({type(exc).__name__}: {exc}); export the "
-                              "subnet again") from None
-    return spec
+    found = problem(raw, SPEC_SCHEMA)
+    stages = raw["arch"].get("stages") if isinstance(raw.get("arch"), dict) else None
+    if found is None and (not isinstance(stages, list)
+                          or len(raw["entry_kernels"]) != len(stages)):
+        found = "entry_kernels: expected one kernel per stage of the arch"
+    if found is None and (min([raw["in_channels"], raw["num_classes"],
+                               *raw["entry_kernels"]]) < 1 or raw["head_dim"] < 0):
+        found = "in_channels, num_classes and entry_kernels must be >= 1, head_dim >= 0"
+    if found is not None:
+        raise ExportFileError(f"{path}: {found}; export the subnet again")
+    return ExportSpec(arch=raw["arch"], in_channels=raw["in_channels"],
+                      num_classes=raw["num_classes"], causal=raw["causal"],
+                      head_dim=raw["head_dim"], entry_kernels=tuple(raw["entry_kernels"]),
+                      space=str(raw.get("space", "")))
 
 
 def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, str]]:

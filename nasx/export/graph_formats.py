@@ -130,10 +130,27 @@ def export_onnx(net: ExportedNet, path: Path, length: int, *, qdq: bool = True) 
                                         dynamo=True, verbose=False)
             assert program is not None
             program.save(str(path))
+        _name_axes(path)
     except Exception as exc:
         raise ExportError(f"onnx: torch.onnx.export failed ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}); leave onnx out of "
                           "--format") from None
+
+
+def _name_axes(path: Path) -> None:
+    """Name the ONNX file's symbolic axes ``batch`` and ``length`` (the exporter calls the
+    derived length axis e.g. ``s53``) wherever they appear."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    x_dims = model.graph.input[0].type.tensor_type.shape.dim  # x (B, C, L)
+    names = {x_dims[0].dim_param: "batch", x_dims[2].dim_param: "length"}
+    names.pop("", None)
+    for info in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
+        for dim in info.type.tensor_type.shape.dim:
+            if dim.dim_param in names:
+                dim.dim_param = names[dim.dim_param]
+    onnx.save(model, str(path))
 
 
 def onnx_op_counts(path: Path) -> dict[str, int]:

@@ -125,7 +125,7 @@ def build_metrics(run: Any, pick: Pick, net: ExportedNet, ref_val: Tensor, ref_t
         "pick": {"source": pick.source, "budget": pick.budget, "constraints": pick.constraints,
                  "predicted": entry.get("predicted"), "validated": entry.get("validated")},
         "data": {"name": splits.name, "val": len(splits.val), "test": len(splits.test),
-                 "length": splits.max_length},
+                 "length": splits.max_length, "sha256": splits.fingerprint.get("all")},
         "accuracy": {"val": accuracy(val_logits, splits.val.y),
                      "test": accuracy(test_logits, splits.test.y),
                      "supernet_val": accuracy(ref_val, splits.val.y),

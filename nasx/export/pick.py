@@ -4,6 +4,8 @@
 
 1. a path to an arch JSON file (an arch, or ``{"id": ..., "arch": ...}`` as ``nasx space
    sample`` prints);
+   ``largest``, ``smallest``, ``random-N`` (``standalone``): the run's subnet of that name in
+   ``archs.json``, as ``nasx eval --arch`` names them;
 2. an integer: an index into ``subnets`` of ``R/search/pareto.json``;
 3. an arch id (12 hex digits): looked up in ``pareto.json`` subnets, the run's ``archs.json``
    and the accuracy-predictor data ``R/predictors/accuracy-data.jsonl``;
@@ -20,20 +22,21 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nasx.errors import ArchError, NasxError
-from nasx.jsonfiles import load_json
+from nasx.runs.layout import ARCHS_FILE, SEARCH_DIR
+from nasx.runs.layout import PARETO_FILE as LATEST_PARETO
+from nasx.runs.readers import read_archs
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, canonical_arch, load_arch
 
-PARETO_FILE = Path("search") / "pareto.json"
+PARETO_FILE = Path(SEARCH_DIR) / LATEST_PARETO
 ACCURACY_DATA = Path("predictors") / "accuracy-data.jsonl"
-ARCHS_FILE = "archs.json"
 _ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
+RUN_SUBNETS = ("largest", "smallest", "standalone")  # and random-N: names in archs.json
 
 
 class PickError(NasxError):
@@ -75,32 +78,15 @@ class ParetoFile:
 
 
 def read_pareto(path: Path) -> ParetoFile:
-    """Read and check ``pareto.json`` (see the module docstring).
+    """Read and check ``pareto.json`` (:func:`nasx.runs.readers.read_pareto`).
 
     Raises:
         PickError: missing, not JSON, or not of that schema (the message names the key).
     """
-    raw = load_json(path, PickError,
-                    missing=f"{path}: not found; run nasx search --run {path.parent.parent} "
-                    "first, or pick an arch id or an arch JSON file",
-                    unreadable=f"{path}: not valid JSON ({{reason}}); rerun nasx search")
-    if not isinstance(raw, dict) or raw.get("nasx_pareto") != 1:
-        raise PickError(f"{path}: not a nasx pareto file (expected \"nasx_pareto\": 1)")
-    subnets, budgets = raw.get("subnets"), raw.get("budgets", [])
-    if not isinstance(subnets, list) or not isinstance(budgets, list):
-        raise PickError(f"{path}: 'subnets' and 'budgets' must be lists")
-    for i, s in enumerate(subnets):
-        if not isinstance(s, dict) or not isinstance(s.get("arch"), dict):
-            raise PickError(f"{path}: subnets[{i}]: expected an object with an 'arch'")
-    for i, b in enumerate(budgets):
-        if not isinstance(b, dict) or not isinstance(b.get("name"), str):
-            raise PickError(f"{path}: budgets[{i}]: expected an object with a 'name'")
-        best = b.get("best")
-        if best is not None and not (isinstance(best, int) and 0 <= best < len(subnets)):
-            known = f"0..{len(subnets) - 1}" if subnets else "the file has none"
-            raise PickError(f"{path}: budgets[{i}].best: {best!r} is not an index into subnets "
-                            f"({known})")
-    return ParetoFile(path, subnets, budgets)
+    from nasx.runs.readers import read_pareto as read_checked
+
+    doc = read_checked(path, PickError)
+    return ParetoFile(path, doc["subnets"], doc["budgets"])
 
 
 def _pareto_pick(pf: ParetoFile, space: SearchSpace, index: int, how: str,
@@ -150,26 +136,24 @@ def _from_id(run_dir: Path, space: SearchSpace, pick: str, pf: ParetoFile | None
                 return _pareto_pick(pf, space, i, f"subnets[{i}]")
     archs_path = run_dir / ARCHS_FILE
     if archs_path.is_file():
-        try:
-            archs = json.loads(archs_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            archs = {}
-        for name, v in archs.items() if isinstance(archs, dict) else ():
-            if isinstance(v, dict) and v.get("id") == pick:
+        for name, v in read_archs(run_dir).items():
+            if v["id"] == pick:
                 return Pick(arch=canonical_arch(space, v["arch"]),
                             source=f"{archs_path} ({name})")
     data = run_dir / ACCURACY_DATA
     if data.is_file():
+        from nasx.predictors.accuracy_data import read_records
+
         codec = GenomeCodec(space)
-        for line in data.read_text(encoding="utf-8").splitlines():
+        record = read_records(data, codec.length).get(pick)  # (a torn last line is skipped)
+        if record is not None:
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line of an interrupted run
-            if isinstance(row, dict) and row.get("id") == pick and "genome" in row:
-                arch = codec.decode(row["genome"])
-                if arch_id(arch) == pick:
-                    return Pick(arch=arch, source=str(data))
+                arch = codec.decode(record.genome)
+            except ArchError as exc:
+                raise PickError(f"{data}: the record of {pick}: {exc}; delete the line or the "
+                                "file to re-evaluate") from None
+            if arch_id(arch) == pick:
+                return Pick(arch=arch, source=str(data))
     return None
 
 
@@ -186,6 +170,11 @@ def resolve_pick(run_dir: Path, space: SearchSpace, pick: str) -> Pick:
         if not path.is_file():
             raise PickError(f"--pick {pick}: arch file not found")
         return Pick(arch=load_arch(space, path), source=str(path))
+    if pick in RUN_SUBNETS or pick.startswith("random-"):
+        named = read_archs(run_dir)
+        if pick in named:
+            return Pick(arch=canonical_arch(space, named[pick]["arch"]),
+                        source=f"{run_dir / ARCHS_FILE} ({pick})")
     pareto_path = run_dir / PARETO_FILE
     pf = read_pareto(pareto_path) if pareto_path.is_file() else None
     if re.fullmatch(r"-?\d+", pick) and not _ARCH_ID.match(pick):

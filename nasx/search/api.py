@@ -2,8 +2,10 @@
 
 Loads the trained run, finds the measured latency predictors that fit its data (the run's
 ``predictors/`` first, then the user cache), fits the accuracy predictor when the run has none,
-checks every budget against the cheapest subnet, then runs the search rounds and writes
-``search/history.csv``, ``search/pareto.json`` and ``tb/search/`` under the run-folder lock.
+checks every budget against the cheapest subnet, then runs the search rounds and writes a new
+numbered ``search/NNNN/`` (``history.csv``, ``pareto.json``), its copies ``search/history.csv``
+and ``search/pareto.json`` (the latest) and ``tb/search/`` under the run-folder lock; a budget
+no evaluated subnet meets writes none of them (:mod:`nasx.search.results`).
 """
 
 from __future__ import annotations
@@ -124,3 +126,39 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
         runner.check_budgets()
         runner.accuracy, runner.refit = _accuracy_model(trained, settings, log)
         return runner.write(runner.run_rounds())
+
+
+def check_budgets_before_training(cfg: Any, budgets: str) -> None:
+    """Refuse budgets that no subnet of ``cfg``'s space can meet, before anything is trained.
+
+    The limits known exactly without a trained supernet are checked: SRAM and flash on every
+    device and latency on MCU devices (analytic); a CPU/GPU latency limit is checked by the
+    search, against the measured or estimated latency.
+
+    Raises:
+        NasxError: a malformed spec, an unknown device, or a budget no subnet meets (see
+            :func:`~nasx.search.feasibility.check_budgets`).
+    """
+    from nasx.data import load_dataset
+    from nasx.predictors import CostModel, load_device
+    from nasx.search.budgets import collect_budgets
+    from nasx.search.feasibility import check_budgets
+    from nasx.search.objectives import DeviceObjective
+    from nasx.search.runner import SearchSettings
+    from nasx.search_spaces import load_space
+
+    _, parsed = collect_budgets([], budgets)
+    profiles = {b.device: load_device(b.device) for b in parsed}
+    space = load_space(cfg.space)
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+                          normalize=cfg.data.normalize)
+    mode = SearchSettings.mode
+    objectives = {
+        p.name: DeviceObjective(p, CostModel(space, splits.channels, splits.num_classes,
+                                             length=splits.max_length, mode=mode, device=p))
+        for p in profiles.values()}
+    exact = [replace(b, device=profiles[b.device].name,
+                     latency_ms=b.latency_ms if profiles[b.device].is_mcu else None)
+             for b in parsed]
+    check_budgets(exact, objectives, space_name=space.name, mode=mode,
+                  length=splits.max_length)

@@ -24,7 +24,6 @@ evaluated the subnet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +32,12 @@ from typing import Any
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
-from nasx.errors import NasxError
+from nasx.runs.readers import PARETO_FORMAT_KEY, PARETO_FORMAT_VERSION
 from nasx.search.archive import Archive
 from nasx.search.budgets import Budget
 from nasx.search_spaces import Arch
 
-FORMAT_KEY = "nasx_pareto"
-FORMAT_VERSION = 1
+FORMAT_KEY, FORMAT_VERSION = PARETO_FORMAT_KEY, PARETO_FORMAT_VERSION  # defined once, there
 
 
 def front_rows(archive: Archive) -> np.ndarray:
@@ -108,22 +106,11 @@ def pareto_document(run_dir: Path, subnets: Sequence[SubnetEntry],
 
 
 def read_pareto(path: Path) -> dict[str, Any]:
-    """Load and check a ``pareto.json``.
+    """Load and check a ``pareto.json`` (:func:`nasx.runs.readers.read_pareto`).
 
     Raises:
         NasxError: no file, not JSON, or not a nasx pareto file of a known format.
     """
-    if not path.is_file():
-        raise NasxError(f"{path}: no search results; run nasx search --run {path.parent.parent} "
-                        "first")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise NasxError(f"{path}: not valid JSON ({err}); rerun nasx search") from None
-    if not isinstance(doc, dict) or doc.get(FORMAT_KEY) != FORMAT_VERSION:
-        raise NasxError(f"{path}: not a nasx pareto file of format {FORMAT_VERSION}; rerun "
-                        "nasx search")
-    for key in ("subnets", "budgets"):
-        if not isinstance(doc.get(key), list):
-            raise NasxError(f"{path}: '{key}' is missing or not a list; rerun nasx search")
-    return doc
+    from nasx.runs.readers import read_pareto as read_checked
+
+    return read_checked(path)

@@ -16,8 +16,6 @@ predicted ones; ``history.csv`` every evaluation of every round.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from nasx.errors import NasxError, RunError
+from nasx.errors import NasxError
 from nasx.predictors import CostModel, DeviceProfile
-from nasx.runs import atomic_write_bytes
 from nasx.search.archive import Archive, history_csv
 from nasx.search.budgets import Budget
 from nasx.search.feasibility import check_budgets
+from nasx.search.gaps import gap_summary
 from nasx.search.host_latency import HostLatency
 from nasx.search.hypervolume import hypervolume, reference_point
 from nasx.search.nsga import run_nsga2
@@ -44,15 +42,19 @@ from nasx.search.pareto import (
     predicted_of,
 )
 from nasx.search.repair import GenomeRepair
+from nasx.search.results import (  # noqa: F401  (output_paths, check_outputs_free: re-exported)
+    UnmetBudgetError,
+    check_outputs_free,
+    closest_subnet,
+    output_paths,
+    write_search,
+)
 from nasx.search.task import OPTIONAL_OBJECTIVES, SearchTask
 from nasx.search.validate import HOST_DEVICE, validated_accuracy
 from nasx.search_spaces import GenomeCodec, arch_id
 from nasx.train.run_eval import TrainedRun
 
 BACKENDS: tuple[str, ...] = ("pymoo", "optuna")
-SEARCH_DIR = "search"
-HISTORY_FILE = "history.csv"
-PARETO_FILE = "pareto.json"
 Log = Callable[[str], None]
 
 
@@ -117,24 +119,6 @@ class SearchResult:
     rounds: list[list[DeviceRound]]
 
 
-def output_paths(run_dir: Path) -> tuple[Path, Path]:
-    """``(R/search/pareto.json, R/search/history.csv)``."""
-    folder = Path(run_dir) / SEARCH_DIR
-    return folder / PARETO_FILE, folder / HISTORY_FILE
-
-
-def check_outputs_free(run_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace an earlier search unless ``overwrite``.
-
-    Raises:
-        RunError: ``R/search/pareto.json`` or ``history.csv`` exists and ``overwrite`` is off.
-    """
-    existing = [p for p in output_paths(run_dir) if p.exists()]
-    if existing and not overwrite:
-        raise RunError(f"{existing[0]} holds an earlier search; pass --overwrite to replace it "
-                       f"(the old files are kept as *.prev.*)")
-
-
 def thin(rows: np.ndarray, k: int) -> np.ndarray:
     """At most ``k`` of ``rows`` evenly spread along it (both ends kept)."""
     if k <= 0:
@@ -144,43 +128,6 @@ def thin(rows: np.ndarray, k: int) -> np.ndarray:
     if k == 1:
         return rows[:1]
     return rows[np.unique(np.round(np.linspace(0, len(rows) - 1, k)).astype(int))]
-
-
-def gap_summary(ids: Sequence[str], predicted: Sequence[float], validated: Sequence[float],
-                model: Any) -> dict[str, Any]:
-    """How the predicted accuracies of validated subnets compare with the validated ones.
-
-    Args:
-        ids: the subnets' arch ids.
-        predicted: the accuracies ``model`` predicted for them (fractions).
-        validated: their validated accuracies.
-        model: the accuracy predictor that made the predictions; its ``info`` may hold
-            ``train_ids`` (the subnets it was fitted on) and ``holdout.measurement.noise_sd``.
-
-    Returns:
-        ``mean_abs_gap`` (mean ``|predicted - validated|``), ``mean_gap`` (mean ``predicted -
-        validated``: > 0 when the predictor flatters the front), ``unseen`` and
-        ``mean_abs_gap_unseen`` (the same over the subnets the predictor was not fitted on;
-        ``None`` when it does not say which it was fitted on, or when there are none) and
-        ``noise_abs_gap`` (the mean ``|gap|`` a perfect predictor of expected accuracy would
-        still show because the validation split measures each subnet with noise:
-        ``sqrt(2/pi)`` times the noise standard deviation saved with the predictor; ``None``
-        when it has none). Fractions, ``None`` for an empty set.
-    """
-    diff = np.asarray(predicted, dtype=np.float64) - np.asarray(validated, dtype=np.float64)
-    info = getattr(model, "info", None) or {}
-    measurement = (info.get("holdout") or {}).get("measurement") or {}
-    noise = measurement.get("noise_sd")
-    seen = None if info.get("train_ids") is None else set(info["train_ids"])
-    unseen = None if seen is None else np.array([i not in seen for i in ids], dtype=bool)
-    n_unseen = None if unseen is None else int(unseen.sum())
-
-    def mean(v: np.ndarray) -> float | None:
-        return float(np.mean(v)) if len(v) else None
-
-    return {"mean_abs_gap": mean(np.abs(diff)), "mean_gap": mean(diff), "unseen": n_unseen,
-            "mean_abs_gap_unseen": None if not n_unseen else mean(np.abs(diff[unseen])),
-            "noise_abs_gap": None if noise is None else math.sqrt(2 / math.pi) * float(noise)}
 
 
 def row_id(codec: GenomeCodec, archive: Archive, row: int) -> str:
@@ -396,11 +343,33 @@ class SearchRunner:
         s["length"] = self.length
         return s
 
+    def check_met(self, last: Sequence[DeviceRound]) -> None:
+        """Raise :class:`UnmetBudgetError` on the first budget no subnet of the last round
+        meets, naming the closest subnet found and the fix."""
+        for dr in last:
+            for budget, row in dr.budgets:
+                if row is not None:
+                    continue
+                near = closest_subnet(dr.archive, budget)
+                closest = ("the search evaluated none" if near is None else
+                           f"the closest found is {row_id(self.codec, dr.archive, near[0])} "
+                           f"({near[1]})")
+                raise UnmetBudgetError(
+                    f"budget '{budget.name}': no subnet the search evaluated meets it "
+                    f"({closest}); relax the budget or search longer (--evaluations); the "
+                    "earlier search results are unchanged")
+
     def write(self, rounds: list[list[DeviceRound]]) -> SearchResult:
-        """Write ``history.csv``, ``pareto.json`` (atomically, the previous ones kept as
-        ``*.prev.*``) and the HParams runs; return what was written."""
+        """Write the search into a new numbered folder and make it the latest
+        (``search/pareto.json``, ``history.csv``), and the HParams runs; return what was
+        written.
+
+        Raises:
+            UnmetBudgetError: a budget no subnet meets; nothing is written then.
+        """
         from nasx.search.tensorboard_log import log_hparams
 
+        self.check_met(rounds[-1])
         entries, genomes, budget_best = self.entries(rounds[-1])
         summary = []
         for r, this in enumerate(rounds, start=1):
@@ -411,12 +380,7 @@ class SearchRunner:
                                 "hypervolume": dr.hv_curve[-1][1] if dr.hv_curve else 0.0})
         doc = pareto_document(self.run.run_dir, entries, budget_best,
                               settings=self.settings_json(), rounds=summary)
-        pareto_path, history_path = output_paths(self.run.run_dir)
-        pareto_path.parent.mkdir(parents=True, exist_ok=True)
         text = history_csv([dr.archive for this in rounds for dr in this], self.codec)
-        atomic_write_bytes(history_path, text.encode(),
-                           backup=history_path.with_suffix(".prev.csv"))
-        atomic_write_bytes(pareto_path, (json.dumps(doc, indent=1) + "\n").encode(),
-                           backup=pareto_path.with_suffix(".prev.json"))
+        doc, pareto_path, history_path = write_search(self.run.run_dir, doc, text)
         log_hparams(self.run.run_dir, self.repair, entries, genomes)
         return SearchResult(doc, pareto_path, history_path, rounds)

@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,11 @@ from nasx.runs import (
     run_lock,
     write_resolved_config,
 )
+from nasx.runs.data_record import (
+    check_data_unchanged,
+    portable_data_name,
+    write_data_record,
+)
 from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import save_supernet
@@ -71,7 +76,7 @@ from nasx.train.optim import advance, build_optimizer, build_scheduler
 from nasx.train.plan import RunPlan
 from nasx.train.sandwich import sandwich_step
 from nasx.train.seeds import derived_seed
-from nasx.train.subnets import STANDALONE, monitor_archs
+from nasx.train.subnets import STANDALONE, monitor_archs, stride_warning
 from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
 
 MAX_BAD_STEPS = 3
@@ -205,24 +210,30 @@ def train_supernet(
     """
     start_time = time.perf_counter()
     ranks = dd.ranks_from_env()
+    # the run keeps an npz path absolute: later commands work from any folder
+    cfg = replace(cfg, data=replace(cfg.data, name=portable_data_name(cfg.data.name)))
     cfg = resolve_recipe(cfg)
     space, splits, device = _load_inputs(cfg)
     device = dd.rank_device(device, ranks)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
+    if ranks.main:
+        out.parent.mkdir(parents=True, exist_ok=True)  # inputs are valid: the lock needs it
     with run_lock(out, "train") if ranks.main else contextlib.nullcontext():
         if resume and out.is_dir():
             check_resume_config(out, cfg)
+            check_data_unchanged(out, cfg.data.name, splits.fingerprint)
         with dd.process_group(ranks, device):
             return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
                           resume=resume, say=(log if log is not None and ranks.main else None),
                           progress=progress and ranks.main, start_time=start_time)
 
 
-def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace,
+def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                  monitors: list[tuple[str, Any]], *, overwrite: bool, resume: bool) -> Path:
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     write_resolved_config(run_dir, cfg)
+    write_data_record(run_dir, cfg.data.name, splits.fingerprint)
     atomic_write_text(run_dir / rf.SPACE_FILE, dump_space_yaml(space))
     (run_dir / rf.CHECKPOINT).parent.mkdir(exist_ok=True)
     rf.write_archs(run_dir, monitors)
@@ -234,10 +245,12 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
            say: Callable[[str], None] | None, progress: bool, start_time: float) -> TrainResult:
     say = say or (lambda _line: None)
     t = cfg.train
+    if (too_far := stride_warning(space, splits.max_length)) is not None:
+        say(f"warning: {too_far}")
     fixed = load_arch(space, t.arch) if t.arch is not None else None
     monitors = ([(STANDALONE, fixed)] if fixed is not None
                 else monitor_archs(space, cfg.seed, t.eval_random, t.op_choice))
-    dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, monitors,
+    dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, splits, monitors,
                                            overwrite=overwrite, resume=resume))
     run_dir = out
 

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import torch
 
-from nasx.config import RunConfig, load_config
+from nasx.config import RunConfig
 from nasx.data import DatasetSplits, load_dataset
 from nasx.errors import ArchError, NasxError, RunError
 from nasx.recipe import resolve_recipe
 from nasx.runs import CONFIG_FILE
+from nasx.runs.data_record import check_data_unchanged
+from nasx.runs.readers import read_run_config
 from nasx.search_spaces import Arch, SearchSpace, load_arch, load_space
 from nasx.supernet import Supernet
 from nasx.supernet.io import load_supernet
@@ -67,12 +69,18 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
     if not cfg_path.is_file() or not (run_dir / rf.SPACE_FILE).is_file():
         raise RunError(f"'{run_dir}' is not a nasx train run folder (no {CONFIG_FILE} and "
                        f"{rf.SPACE_FILE}); give the --out folder of nasx train")
-    cfg = resolve_recipe(load_config(RunConfig, cfg_path, []))  # a hand-written "auto" too
+    cfg = resolve_recipe(read_run_config(run_dir))  # a hand-written "auto" too
+    kind, _, path = cfg.data.name.partition(":")
+    if kind == "npz" and not Path(path).is_absolute() and not Path(path).is_file():
+        raise RunError(f"{run_dir / CONFIG_FILE}: data.name {cfg.data.name} is relative to the "
+                       "folder the run was trained in (written by an older nasx); run the "
+                       "command from that folder, or write the absolute path into data.name")
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / rf.SPACE_FILE)
     splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
                           normalize=cfg.data.normalize)
+    check_data_unchanged(run_dir, cfg.data.name, splits.fingerprint)
     final, ckpt = run_dir / rf.SUPERNET_FILE, run_dir / rf.CHECKPOINT
     if final.is_file():
         net, weights = load_supernet(final, space), rf.SUPERNET_FILE

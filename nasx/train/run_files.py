@@ -18,16 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasx.errors import RunError
-from nasx.runs import atomic_write_text
+from nasx.runs import atomic_write_text, readers
+from nasx.runs.layout import (  # noqa: F401  (the names the training code uses)
+    ARCHS_FILE,
+    CHECKPOINT,
+    HISTORY_FILE,
+    SPACE_FILE,
+    SUPERNET_FILE,
+    TB_DIR,
+)
 from nasx.search_spaces import Arch, arch_id
-
-SPACE_FILE = "space.yaml"
-ARCHS_FILE = "archs.json"
-HISTORY_FILE = "history.json"
-CHECKPOINT = Path("checkpoints") / "last.pt"
-SUPERNET_FILE = "supernet.safetensors"
-TB_DIR = "tb"
 
 
 def write_archs(run_dir: Path, archs: Sequence[tuple[str, Arch]]) -> None:
@@ -37,25 +37,12 @@ def write_archs(run_dir: Path, archs: Sequence[tuple[str, Arch]]) -> None:
 
 
 def read_archs(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """Read ``archs.json`` (see :func:`write_archs`).
+    """Read ``archs.json`` (see :func:`write_archs` and :func:`nasx.runs.readers.read_archs`).
 
     Raises:
         RunError: the file is missing or is not such a mapping.
     """
-    path = run_dir / ARCHS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: not found; is '{run_dir}' a folder written by nasx train?") \
-            from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RunError(f"{path}: not valid JSON; rerun nasx train --resume to rewrite it") \
-            from None
-    if not isinstance(data, dict) or not all(
-        isinstance(v, dict) and "id" in v and "arch" in v for v in data.values()
-    ):
-        raise RunError(f"{path}: expected a mapping of name -> {{id, arch}}")
-    return data
+    return readers.read_archs(run_dir)
 
 
 def write_history(run_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -128,3 +128,16 @@ def restricted_space(space: SearchSpace, unlocked: int) -> SearchSpace:
         quant = dataclasses.replace(quant, weight_bits=_top(quant.weight_bits),
                                     act_bits=_top(quant.act_bits))
     return dataclasses.replace(space, stem=stem, stages=tuple(stages), ops=ops, quant=quant)
+
+
+def stride_warning(space: SearchSpace, max_length: int) -> str | None:
+    """A warning when subnets of ``space`` can stride past the data's longest sequence (their
+    last strided stages then see one step), else ``None``."""
+    stride = max(space.stem.stride)
+    for stage in space.stages:
+        stride *= max(stage.stride)
+    if stride <= max_length:
+        return None
+    return (f"subnets of space {space.name} reach a total stride of {stride}, more than the "
+            f"data's longest sequence ({max_length} steps): their last strided stages see a "
+            "single step; use a space with smaller strides for this data")

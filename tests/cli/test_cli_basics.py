@@ -91,4 +91,5 @@ def test_interrupt_exits_130(capsys, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(data_cmd, "_run_list", interrupt)
-    assert _run(capsys, "data", "list") == (130, "", "nasx: interrupted\n")
+    assert _run(capsys, "data", "list") == (130, "", "nasx: interrupted; run the same command "
+                                                    "again\n")

@@ -133,8 +133,10 @@ def test_quickstart_trains_reports_and_checks_subnets(capsys, tmp_path: Path) ->
     assert (code, err) == (0, "")
     assert "extracted subnets match the supernet on the validation split" in out
     assert out.splitlines()[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
-    assert {".nasx-run", "config.yaml", "space.yaml", "supernet.safetensors", "archs.json",
-            "history.json", "checkpoints", "tb"} == {p.name for p in out_dir.iterdir()}
+    assert {".nasx-run", "config.yaml", "data.json", "space.yaml", "supernet.safetensors",
+            "archs.json", "history.json", "checkpoints", "tb"} == \
+        {p.name for p in out_dir.iterdir()}
+    assert not list(out_dir.parent.glob(".*nasx-lock"))  # the lock is gone with the command
     written = yaml.safe_load((out_dir / "config.yaml").read_text())
     assert written["seed"] == 3 and written["space"] == "tiny"
     assert written["train"]["epochs"] == 1 and written["train"]["batches_per_epoch"] == 2

@@ -72,3 +72,17 @@ def test_bad_groups_are_one_line_errors(tmp_path):
     with pytest.raises(DataError, match=r"groups must be a 1-D array of ints or strings, one "
                                         r"per sample of X \(6\), got shape \(6, 2\)"):
         load_dataset(f"npz:{path}")
+
+
+def test_changed_groups_change_the_fingerprint(tmp_path):
+    path = tmp_path / "subj.npz"
+    _subjects_npz(path)
+    before = load_dataset(f"npz:{path}").fingerprint
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["groups"] = np.roll(arrays["groups"], 12)
+    np.savez(path, **arrays)
+    from nasx.data.fingerprint import fingerprint_changes
+
+    after = load_dataset(f"npz:{path}").fingerprint
+    assert fingerprint_changes(before, after) == ["the training groups (groups)"]

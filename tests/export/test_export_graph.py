@@ -55,7 +55,10 @@ def test_onnx_float_matches_the_supernet_with_dynamic_batch_and_length(tmp_path:
     path = tmp_path / "model.onnx"
     export_onnx(exported(net, arch), path, TRACED)
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
-    assert [bool(d.dim_param) for d in dims] == [True, False, True]  # batch, C fixed, length
+    # before: the length axis was called e.g. s53
+    assert [d.dim_param for d in dims] == ["batch", "", "length"]  # C fixed
+    out = onnx.load(str(path)).graph.output[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in out] == ["batch", ""]  # logits (B, K)
     session = onnx_session(path)
     for x, lengths in [*_batches(), padded_batch(seed=3, batch=2, length=1)]:
         with torch.no_grad():

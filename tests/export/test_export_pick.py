@@ -13,6 +13,8 @@ from nasx.export import PickError, resolve_pick
 from nasx.search_spaces import GenomeCodec, arch_id, load_space, random_arch
 
 SPACE = load_space("tiny")
+PREDICTED = {"accuracy": 0.9, "accuracy_std": 0.01, "latency_ms": 1.0, "sram_kb": 8.0,
+             "flash_kb": 32.0, "latency_label": "analytic"}
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def run_dir(tmp_path: Path) -> tuple[Path, list[dict]]:
     pareto = {
         "nasx_pareto": 1, "run": str(run),
         "subnets": [{"index": i, "id": arch_id(a), "arch": a, "device": d,
-                     "predicted": {"accuracy": 0.9, "latency_ms": 1.0}, "validated": None}
+                     "predicted": PREDICTED, "validated": None}
                     for i, (a, d) in enumerate(zip(archs[:3], ["stm32f746", "stm32f746",
                                                                  "host-cpu"], strict=True))],
         "budgets": [
@@ -101,7 +103,11 @@ def test_without_or_with_a_broken_pareto_file(tmp_path: Path) -> None:
     with pytest.raises(PickError, match=r"^--pick 3: an index needs .*pareto\.json; run nasx "
                                         r"search first"):
         resolve_pick(run, SPACE, "3")
-    (run / "search" / "pareto.json").write_text('{"nasx_pareto": 1, "subnets": [{"arch": {}}]}')
+    other = random_arch(load_space("hybrid-mcu"), np.random.default_rng(0))
+    foreign = {"index": 0, "id": arch_id(other), "arch": other, "device": "stm32f746",
+               "predicted": PREDICTED, "validated": None}
+    (run / "search" / "pareto.json").write_text(json.dumps(
+        {"nasx_pareto": 1, "subnets": [foreign], "budgets": []}))
     with pytest.raises(PickError, match=r"pareto\.json: subnets\[0\]: .*the file is from "
                                         r"another run's search space"):
         resolve_pick(run, SPACE, "0")
@@ -109,6 +115,6 @@ def test_without_or_with_a_broken_pareto_file(tmp_path: Path) -> None:
     with pytest.raises(PickError, match=r"not a nasx pareto file"):
         resolve_pick(run, SPACE, "0")
     (run / "search" / "pareto.json").write_text(
-        '{"nasx_pareto": 1, "subnets": [], "budgets": [{"name": "b", "best": 4}]}')
+        '{"nasx_pareto": 1, "subnets": [], "budgets": [{"name": "b", "device": "d", "best": 4}]}')
     with pytest.raises(PickError, match=r"budgets\[0\]\.best: 4 is not an index into subnets"):
         resolve_pick(run, SPACE, "b")

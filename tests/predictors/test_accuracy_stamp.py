@@ -38,9 +38,11 @@ def test_the_settings_are_written_with_the_first_records_then_checked(run: Train
     saved = json.loads(path.read_text())
     assert saved == {"format": FORMAT, "weights_sha256": weights_digest(run.net),
                      "weights_from": "supernet.safetensors", "dataset": "japanese-vowels",
-                     "val_fraction": 0.2, "normalize": True, "seed": 0, "calib_batches": 1,
+                     "data_sha256": run.splits.fingerprint["all"], "val_fraction": 0.2,
+                     "normalize": True, "seed": 0, "calib_batches": 1,
                      "calib_batch_size": 16}
     assert re.fullmatch(r"[0-9a-f]{64}", saved["weights_sha256"])
+    assert re.fullmatch(r"[0-9a-f]{64}", saved["data_sha256"])
     assert len(ad.build_records(run, archs, progress=False)) == 3  # same settings: extends
     # the weights source is only informative: the same weights from elsewhere still match
     assert ad.build_records(dataclasses.replace(run, weights="checkpoints/last.pt (epoch 3)"),

@@ -128,7 +128,7 @@ def test_load_refuses_another_space_and_broken_files(tmp_path: Path) -> None:
     raw = json.loads(path.read_text())
     raw["coef_s"][3] = "fast"
     path.write_text(json.dumps(raw))
-    with pytest.raises(NasxError, match="coef_s must be a list of finite numbers"):
+    with pytest.raises(NasxError, match="coef_s must be a list of 41 finite numbers"):
         LatencyPredictor.load(path, SPACE)
 
 

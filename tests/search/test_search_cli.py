@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +167,10 @@ def test_optuna_backend_writes_the_same_outputs(run_copy: Path, tmp_path: Path) 
     assert search(run_copy, "--rounds", "1", "--backend", "optuna", "--storage",
                   f"journal:{journal}") == 0
     doc, history = load(run_copy)
-    assert sorted(p.name for p in (run_copy / "search").iterdir()) == ["history.csv",
+    assert sorted(p.name for p in (run_copy / "search").iterdir()) == ["0001", "history.csv",
                                                                       "pareto.json"]
-    assert set(doc) == {"nasx_pareto", "run", "subnets", "budgets", "settings", "rounds"}
+    assert set(doc) == {"nasx_pareto", "run", "subnets", "budgets", "settings", "rounds",
+                        "search"}
     assert doc["settings"]["backend"] == "optuna"
     assert 0 < len(history) <= 240 and len(doc["budgets"]) == 3
     for s in doc["subnets"]:
@@ -216,16 +218,56 @@ def test_impossible_budget_names_the_smallest_cost(run_copy: Path,
 
 def test_an_earlier_search_is_never_replaced_silently(run_copy: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    folder = run_copy / "search"
     assert search(run_copy, "--rounds", "1") == 0
-    first = (run_copy / "search" / "pareto.json").read_text()
+    first = (folder / "pareto.json").read_text()
+    assert json.loads(first)["search"] == "0001"
     capsys.readouterr()
     assert search(run_copy, "--rounds", "1", "--seed", "1") == 2
     assert capsys.readouterr().err == (
-        f"nasx: error: {run_copy / 'search' / 'pareto.json'} holds an earlier search; pass "
-        "--overwrite to replace it (the old files are kept as *.prev.*)\n")
-    assert search(run_copy, "--rounds", "1", "--seed", "1", "--overwrite") == 0
-    assert (run_copy / "search" / "pareto.prev.json").read_text() == first
-    assert (run_copy / "search" / "history.prev.csv").is_file()
+        f"nasx: error: {folder / 'pareto.json'} holds an earlier search; pass --overwrite to "
+        f"make a new search the latest (every search stays in its numbered folder under "
+        f"{folder})\n")
+    # before: one backup level (*.prev.*), so a third search lost the first one
+    for seed in ("1", "2"):
+        assert search(run_copy, "--rounds", "1", "--seed", seed, "--overwrite") == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["0001", "0002", "0003", "history.csv",
+                                                        "pareto.json"]
+    assert (folder / "0001" / "pareto.json").read_text() == first
+    latest = (folder / "pareto.json").read_text()
+    assert json.loads(latest)["search"] == "0003"
+    assert (folder / "0003" / "pareto.json").read_text() == latest
+    assert (folder / "0003" / "history.csv").read_bytes() == \
+        (folder / "history.csv").read_bytes()
+    assert (folder / "0002" / "history.csv").read_bytes() != \
+        (folder / "history.csv").read_bytes()
+
+
+def test_a_budget_no_subnet_meets_is_an_error_that_replaces_nothing(
+        run_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # latency <= 0.39 ms needs 8-bit weights everywhere (the fastest subnet: 0.387 ms), flash
+    # <= 34.2 KB needs 4-bit ones (the 8-bit fastest: 34.9 KB): each limit alone passes the
+    # feasibility check, together no subnet of the space meets them
+    folder = run_copy / "search"
+    assert search(run_copy, "--rounds", "1") == 0
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    budget = "stm32f746: latency<=0.39ms, flash<=34.2KB"
+    assert main(["search", "--run", str(run_copy), "--budgets", budget, *SMALL, "--rounds",
+                 "1", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"nasx: error: budget '{budget}': no subnet the search evaluated meets it (the closest "
+        "found is ")
+    closest = re.search(r"closest found is ([0-9a-f]{12}) \((.*?)\)\);", err)
+    assert closest is not None and re.fullmatch(
+        r"(latency [\d.]+ ms > 0\.39 ms|flash [\d.]+ KB > 34\.2 KB)(, flash [\d.]+ KB > "
+        r"34\.2 KB)?", closest.group(2)), closest.group(2)
+    assert err.endswith("relax the budget or search longer (--evaluations); the earlier search "
+                        "results are unchanged\n")
+    # before: exit 0, an empty "front sizes:" line, and pareto.json moved to pareto.prev.json
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
 
 
 @pytest.mark.parametrize(("args", "message"), [

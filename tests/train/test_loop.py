@@ -38,8 +38,8 @@ def test_a_run_writes_its_files_and_scalars(tmp_path: Path) -> None:
     lines: list[str] = []
     result = train_supernet(_cfg(), run, log=lines.append)
     assert sorted(p.name for p in run.iterdir()) == [
-        ".nasx-run", "archs.json", "checkpoints", "config.yaml", "history.json", "space.yaml",
-        "supernet.safetensors", "tb"]
+        ".nasx-run", "archs.json", "checkpoints", "config.yaml", "data.json", "history.json",
+        "space.yaml", "supernet.safetensors", "tb"]
     assert (result.start_epoch, result.epochs, result.steps) == (0, 2, 4)
     assert [line.split("  ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     archs = json.loads((run / "archs.json").read_text())

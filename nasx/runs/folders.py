@@ -1,4 +1,4 @@
-"""Run folders (``runs/<name>/``) and atomic file writes.
+"""Run folders (``runs/<name>/``): creating them, and atomic file writes.
 
 A run folder holds ``config.yaml`` (the resolved config) and whatever the run writes next
 (checkpoints, search results, exports). Every file is written atomically: to a temporary
@@ -9,21 +9,16 @@ file in the same folder, flushed and fsynced, then moved over the target with
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nasx.config import dump_config
 from nasx.errors import RunError
 
-CONFIG_FILE = "config.yaml"
-# Written into every run folder nasx creates; --overwrite deletes only folders that hold it.
-RUN_MARKER = ".nasx-run"
-_HELD_LOCKS: set[str] = set()  # lock files this process holds (run_lock is re-entrant)
+from nasx.runs.layout import CONFIG_FILE, RUN_MARKER
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, backup: str | Path | None = None) -> None:
@@ -85,50 +80,6 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def lock_path(run_dir: Path) -> Path:
-    """The lock file of the run folder ``run_dir``: beside it (``runs/.<name>.nasx-lock``), so
-    that ``--overwrite`` can replace the folder while the lock is held."""
-    return run_dir.parent / f".{run_dir.name}.nasx-lock"
-
-
-@contextlib.contextmanager
-def run_lock(run_dir: Path, command: str) -> Iterator[None]:
-    """Hold the exclusive lock of ``run_dir`` while the block runs (creates parent folders).
-
-    The lock is an ``flock`` on :func:`lock_path`: the operating system drops it when the
-    process ends, however it ends, so a killed run never leaves a stale lock behind.
-
-    Re-entrant within one process (``nasx quickstart`` holds it across train, search and
-    export).
-
-    Raises:
-        RunError: another process holds the lock (its pid and command are named).
-    """
-    target = lock_path(run_dir)
-    key = str(target.resolve())
-    if key in _HELD_LOCKS:
-        yield
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-            raise RunError(f"run folder '{run_dir}' is in use by another nasx process "
-                           f"({holder}); wait for it to finish or pick another folder") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, nasx {command}\n".encode(), 0)
-        _HELD_LOCKS.add(key)
-        try:
-            yield
-        finally:
-            _HELD_LOCKS.discard(key)
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
 
 
 def _guard_overwrite(path: Path) -> None:
