@@ -133,7 +133,7 @@ class TrainConfig:
         eval_random: fixed random subnets evaluated on the validation split at every
             evaluation.
         eval_every: evaluate the monitored subnets and checkpoint every this many epochs (and
-            after the last); ``auto``: often enough for about 100 evaluations in the run.
+            after the last); ``auto``: often enough for about 50 evaluations in the run.
         calib_batches: training batches for BatchNorm recalibration before each evaluation;
             0: the whole training split as one batch (exact statistics, no sampling noise
             between subnets; memory grows with the split); ``auto``: 0 for training splits

@@ -21,7 +21,7 @@ def test_small_short_data_gets_the_step_floor_and_mcu_space():
     # 200 / 32 -> 7 steps per epoch; 120 epochs = 840 steps < the 2000-step floor
     assert (cfg.space, cfg.train.epochs, cfg.data.batch_size) == ("hybrid-mcu", 286, 32)
     assert cfg.train.epochs * 7 >= 2000 > (cfg.train.epochs - 1) * 7
-    assert cfg.train.eps_warmup == 14.3 and cfg.train.eval_every == 3
+    assert cfg.train.eps_warmup == 14.3 and cfg.train.eval_every == 6
     assert cfg.train.calib_batches == 0  # the whole training split
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
         1.0, 0.1, 0.05)
@@ -32,7 +32,7 @@ def test_few_dozen_series_get_batches_of_16():
     cfg = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=40, length=150))
     # 40 / 16 -> 3 steps per epoch; 2000 steps -> 667 epochs
     assert (cfg.space, cfg.data.batch_size, cfg.train.epochs) == ("hybrid-long", 16, 667)
-    assert cfg.train.eval_every == 7 and cfg.train.delay == 0.25
+    assert cfg.train.eval_every == 14 and cfg.train.delay == 0.25
 
 
 def test_large_long_data_gets_epochs_at_scale_capped_and_no_augmentation():
@@ -42,7 +42,7 @@ def test_large_long_data_gets_epochs_at_scale_capped_and_no_augmentation():
     assert (big.data.augment.crop, big.data.augment.scale, big.data.augment.noise) == (
         1.0, 0.0, 0.0)
     mid = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=3200, length=65))
-    assert mid.space == "hybrid-long" and mid.train.epochs == 120 and mid.train.eval_every == 2
+    assert mid.space == "hybrid-long" and mid.train.epochs == 120 and mid.train.eval_every == 3
 
 
 def test_user_values_are_kept_and_a_resolved_config_is_unchanged():

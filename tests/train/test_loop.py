@@ -150,3 +150,14 @@ def test_no_checkpoint_yet_is_said_plainly(tmp_path: Path, monkeypatch: pytest.M
                         lambda *a, **k: StepResult(float("inf"), skipped=True))
     with pytest.raises(TrainingDivergedError, match="; no checkpoint was written yet; "):
         train_supernet(_cfg("train.batches_per_epoch=4"), tmp_path / "run")
+
+
+def test_evaluating_less_often_trains_the_same_weights(tmp_path: Path) -> None:
+    every = train_supernet(_cfg("train.epochs=4", "train.eval_every=1"), tmp_path / "a")
+    sparse = train_supernet(_cfg("train.epochs=4", "train.eval_every=3"), tmp_path / "b")
+    assert (every.epochs, sparse.epochs, every.steps, sparse.steps) == (4, 4, 8, 8)
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    history = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [(h["epoch"], h["step"]) for h in history] == [(3, 6), (4, 8)]
+    assert load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["epoch"] == 4
