@@ -21,6 +21,7 @@ ARRAY_NAMES = {"X": "the training features (X)", "y": "the training labels (y)",
                "lengths": "the training lengths", "X_test": "the test features (X_test)",
                "y_test": "the test labels (y_test)", "lengths_test": "the test lengths",
                "groups": "the training groups (groups)"}
+OPTIONAL_ARRAYS = ("groups",)  # digested only when the data has them
 
 
 def _array_digest(values: np.ndarray) -> str:

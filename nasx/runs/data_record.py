@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nasx.data.fingerprint import ARRAY_NAMES, fingerprint_changes
+from nasx.data.fingerprint import ARRAY_NAMES, OPTIONAL_ARRAYS, fingerprint_changes
 from nasx.errors import DataError, RunError
 from nasx.runs.folders import atomic_write_text
 from nasx.runs.layout import DATA_FILE
@@ -54,9 +54,10 @@ def read_data_record(run_dir: Path) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise RunError(f"{path}: not a nasx data record (format {FORMAT}); {fix}")
     digests = doc.get("sha256")
-    keys = [*ARRAY_NAMES, "all"]
+    keys = [*(k for k in ARRAY_NAMES if k not in OPTIONAL_ARRAYS), "all"]
+    present = [*keys, *(k for k in OPTIONAL_ARRAYS if isinstance(digests, dict) and k in digests)]
     if not isinstance(doc.get("dataset"), str) or not isinstance(digests, dict) or any(
-            not isinstance(digests.get(k), str) or len(digests[k]) != 64 for k in keys):
+            not isinstance(digests.get(k), str) or len(digests[k]) != 64 for k in present):
         raise RunError(f"{path}: expected 'dataset' and a SHA-256 per array in 'sha256' "
                        f"({', '.join(keys)}); {fix}")
     return doc
