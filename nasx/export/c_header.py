@@ -37,6 +37,7 @@ from nasx.search_spaces import describe_arch
 
 KINDS = ("NASX_CONV", "NASX_LINEAR", "NASX_LAYERNORM", "NASX_LSTM_INPUT", "NASX_LSTM_RECURRENT",
          "NASX_SSM", "NASX_ATTENTION", "NASX_MEAN_POOL")
+NORMALIZATION_CODES = {"none": 0, "channel": 1, "series": 2}
 FLAGS = {"NASX_RELU": 1, "NASX_GELU": 2, "NASX_RESIDUAL": 4, "NASX_CAUSAL": 8}
 _PER_LINE = 12
 
@@ -61,6 +62,20 @@ typedef struct {
 } nasx_layer_t;
 #endif
 """
+
+
+def _cstring(text: str) -> str:
+    """A C string literal of ``text`` (non-ASCII and control characters as octal escapes)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
 
 
 def _cfloat(v: float) -> str:
@@ -169,6 +184,9 @@ def c_header(net: ExportedNet) -> str:
         _conv(wr, f"stages.{i}.entry", stage.entry, spec.causal)
         for j, b in enumerate(stage.blocks):
             _block(wr, f"stages.{i}.blocks.{j}", b)
+    pre = spec.input
+    norm_arrays = (wr.array("input.mean", net.input_norm.mean.reshape(-1)),
+                   wr.array("input.std", net.input_norm.std.reshape(-1)))
     width = net.classifier.weight.shape[1]
     wr.row("pool", "NASX_MEAN_POOL", (), out=width, inp=width)
     wr.layer("classifier", net.classifier, "NASX_LINEAR", ())
@@ -186,7 +204,16 @@ def c_header(net: ExportedNet) -> str:
         f"#define {up}_NUM_CLASSES {spec.num_classes}",
         f"#define {up}_CAUSAL {int(spec.causal)}",
         f"#define {up}_NUM_LAYERS {len(wr.rows)}",
+        "/* Input preprocessing, applied by the runtime to the raw input: 0 none, 1 per channel",
+        " * (x - input_mean[c]) / input_std[c], 2 per series and channel (z-score over the valid",
+        " * steps, std floored at 1e-6). Padded steps stay 0. */",
+        f"#define {up}_NORMALIZATION {NORMALIZATION_CODES[pre.normalization]}",
+        f"#define {up}_INPUT_MEAN {norm_arrays[0]}",
+        f"#define {up}_INPUT_STD {norm_arrays[1]}",
         "", *wr.arrays, "",
+        "/* Class names in logit order. */",
+        f"static const char *const {prefix}_classes[{max(len(pre.classes), 1)}] = {{"
+        + ", ".join(_cstring(c) for c in pre.classes or ("",)) + "};",
         f"static const nasx_layer_t {prefix}_layers[{len(wr.rows)}] = {{",
         ",\n".join(wr.rows), "};", f"#endif /* {guard} */", ""]
     return "\n".join(lines)

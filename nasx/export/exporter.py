@@ -41,6 +41,7 @@ from nasx.export.layers import QDQ_MAX_BITS
 from nasx.export.metrics import DEFAULT_DEVICE, batched_logits, build_metrics, print_summary
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick, resolve_pick
+from nasx.export.preprocess import Preprocessing, raw_splits
 from nasx.export.streaming import streaming_blocker
 from nasx.export.verify import (
     FormatCheck,
@@ -122,14 +123,17 @@ def _reference(pick: Pick, run: Any) -> tuple[ExportedNet, Tensor, Tensor]:
             static = net.extract(pick.arch).eval()
     finally:
         net.train(mode)
-    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes)
+    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes,
+                    Preprocessing.of_splits(splits))
     return export_static(static, spec), ref_val, ref_test
 
 
 def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: int,
                    ref_val: Tensor, val: SequenceSet, say: Callable[[str], None]
                    ) -> tuple[list[FormatCheck], dict[str, Any], dict[str, nn.Module]]:
-    """Write and check every format; returns the checks, extra facts and runnable modules."""
+    """Write and check every format on the raw validation data ``val`` (as the user gave it)
+    against the supernet's logits ``ref_val`` on the normalised data; returns the checks, extra
+    facts and runnable modules."""
     exact = not has_act_quant(net.spec.arch)
     checks = [check_logits("torch", ref_val, batched_logits(net, val), exact=exact)]
     facts: dict[str, Any] = {}
@@ -281,8 +285,9 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
         (tmp / ef.WEIGHTS_FILE).write_bytes(weights_bytes(net))
         loaded = load_exported(tmp)  # what users get: rebuilt from the files just written
         length = run.splits.max_length
+        raw = raw_splits(run.cfg)  # exports take raw data: every check feeds it
         checks, facts, runnable = _write_formats(tmp, loaded, formats, length, ref_val,
-                                                 run.splits.val, say)
+                                                 raw.val, say)
         for c in checks:
             say(f"  verify {c.line()}")
         failed = [c for c in checks if not c.passed]
@@ -292,8 +297,8 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
                 + "; ".join(f"{c.format}: max|diff| {c.max_abs_diff:.2e}, argmax agreement "
                             f"{100 * c.argmax_agreement:.2f}% (needs {c.rule})" for c in failed)
                 + "; nothing was written")
-        metrics = build_metrics(run, pick, loaded, ref_val, ref_test, names, checks, facts,
-                                runnable, tmp)
+        metrics = build_metrics(run, raw, pick, loaded, ref_val, ref_test, names, checks,
+                                facts, runnable, tmp)
         atomic_write_text(tmp / ef.METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
         _install(tmp, target, overwrite)
     except BaseException:

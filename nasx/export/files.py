@@ -22,6 +22,7 @@ from safetensors.torch import load, save
 from nasx import __version__
 from nasx.export.layers import ExportFileError
 from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
+from nasx.export.preprocess import Preprocessing
 from nasx.jsonfiles import load_json
 
 ARCH_FILE = "arch.json"
@@ -33,8 +34,10 @@ C_FILE = "model.h"
 
 
 def weights_bytes(net: ExportedNet) -> bytes:
-    """``model.safetensors`` content of ``net``: its tensors, metadata format/id/version."""
-    meta = {"format": FORMAT, "id": net.spec.id, "nasx": __version__}
+    """``model.safetensors`` content of ``net``: its tensors; metadata format/id/version and
+    the input preprocessing and class names (:meth:`Preprocessing.metadata`)."""
+    meta = {"format": FORMAT, "id": net.spec.id, "nasx": __version__,
+            **net.spec.input.metadata()}
     return save(net.tensors(), metadata=meta)
 
 
@@ -57,7 +60,9 @@ def read_spec(path: Path) -> ExportSpec:
                           num_classes=int(raw["num_classes"]), causal=bool(raw["causal"]),
                           head_dim=int(raw["head_dim"]),
                           entry_kernels=tuple(int(k) for k in raw["entry_kernels"]),
-                          space=str(raw.get("space", "")))
+                          space=str(raw.get("space", "")),
+                          input=(Preprocessing.from_json(raw["input"]) if "input" in raw
+                                 else Preprocessing()))
     except (KeyError, TypeError, ValueError) as exc:
         raise ExportFileError(f"{path}: malformed ({type(exc).__name__}: {exc}); export the "
                               "subnet again") from None
@@ -89,7 +94,9 @@ def load_exported(path: str | Path) -> ExportedNet:
     """Rebuild an exported subnet from its folder (``arch.json`` + ``model.safetensors``).
 
     No supernet and no search space are needed. The module is in eval mode; call it as
-    ``net(x (B, C, L), lengths (B,) | None) -> logits (B, K)``.
+    ``net(x (B, C, L), lengths (B,) | None) -> logits (B, K)`` on raw data as it was given
+    to nasx (the training normalisation is part of the module; ``net.spec.input`` holds it and
+    the class names).
 
     Raises:
         ExportFileError: a missing, corrupt or mismatched file (one line naming it).
@@ -108,6 +115,10 @@ def load_exported(path: str | Path) -> ExportedNet:
         raise ExportFileError(f"{weights}: written for arch {meta.get('id')!r} (format "
                               f"{meta.get('format')!r}), but {ARCH_FILE} is arch {spec.id!r}; "
                               "export the subnet again")
+    stored = {k: meta[k] for k in spec.input.metadata() if k in meta}
+    if stored and stored != spec.input.metadata():
+        raise ExportFileError(f"{weights}: its input preprocessing or class names differ from "
+                              f"{ARCH_FILE}'s; export the subnet again")
     try:
         return build_exported(spec, tensors, str(weights))
     except (KeyError, TypeError) as exc:

@@ -95,6 +95,8 @@ def _c_expected(net: ExportedNet) -> dict[str, Tensor]:
     and ``B`` replaced by the deployed ``decay = exp(dt A)`` and ``dtB = dt B``."""
     out = {k: v for k, v in net.tensors().items()
            if not k.endswith((".A_log", ".log_dt", ".B", ".act_amax"))}
+    out["input.mean"] = net.input_norm.mean.reshape(-1)  # (C,)
+    out["input.std"] = net.input_norm.std.reshape(-1)
     for i, stage in enumerate(net.stages):
         for j, b in enumerate(stage.blocks):
             if isinstance(b, SSMBlock):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_run import TINY_TRAIN, train_tiny_run
 
 from nasx.cli import main
@@ -70,6 +71,38 @@ def test_onnx_export_runs_in_onnxruntime_and_reports_latency(run: Path) -> None:
     assert onnx["passed"] and onnx["max_abs_diff"] <= 1e-5 and onnx["rule"] == "max|diff| <= 1e-05"
     assert m["latency"]["measured_ms"]["onnxruntime"] > 0
     assert set(m["cost"]) == {"host-cpu"}  # default device when the pick names none
+
+
+def test_raw_test_data_through_every_format_scores_what_nasx_eval_reports(
+        run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasx.export import load_exported
+    from nasx.export.graph_formats import load_pt2, onnx_session, run_onnx
+    from nasx.export.metrics import accuracy, batched_logits
+    from nasx.export.preprocess import raw_splits
+    from nasx.train.run_eval import load_trained_run
+
+    pick = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", pick, "--format", "pt2,onnx",
+                 "--overwrite"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--run", str(run), "--arch", pick, "--split", "test",
+                 "--format", "json"]) == 0
+    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    folder = run / "exports" / pick
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["input"]["normalization"] == "channel" and len(m["input"]["mean"]) == 12
+    assert m["input"]["classes"] == [str(i) for i in range(1, 10)]
+    trained = load_trained_run(run)
+    raw = raw_splits(trained.cfg).test  # as the user gave it: not normalised
+    assert float((raw.x - trained.splits.test.x).abs().max()) > 0.5  # really raw
+    assert torch.equal(raw.y, trained.splits.test.y)
+    net = load_exported(folder)
+    session = onnx_session(folder / "model.onnx")
+    got = {"load_exported": accuracy(batched_logits(net, raw), raw.y),
+           "pt2": accuracy(batched_logits(load_pt2(folder / "model.pt2"), raw,
+                                          m["verification"]["pt2"]["min_length"]), raw.y),
+           "onnx": accuracy(batched_logits(lambda x, n: run_onnx(session, x, n), raw), raw.y)}
+    assert got == {k: want for k in got} and m["accuracy"]["test"] == want
 
 
 def test_a_mismatch_is_an_error_and_nothing_is_written(
