@@ -44,6 +44,7 @@ from nasx.export.pick import Pick, resolve_pick
 from nasx.export.preprocess import Preprocessing, raw_splits
 from nasx.export.streaming import streaming_blocker
 from nasx.export.verify import (
+    C_FLOAT_TOL,
     FormatCheck,
     check_c_header,
     check_logits,
@@ -166,36 +167,35 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
     facts["streaming"] = {"streamable": blocker is None,
                           **({"reason": f"not streamable: {blocker}"} if blocker else {})}
     if "c" in formats:
-        say("  writing model.h (C header: int8 codes, scales, layer table)")
-        from nasx.export.c_header import c_header
-
-        text = c_header(net)
-        (tmp / ef.C_FILE).write_text(text, encoding="utf-8")
-        checks.append(check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net))
-        facts["c"] = {"compiler": _compile_c_header(tmp / ef.C_FILE)}
+        c_checks, facts["c"] = _write_c(tmp, net, length, val, exact, say)
+        checks += c_checks
     return checks, facts, runnable
 
 
-def _compile_c_header(path: Path) -> str | None:
-    """Compile a file that includes the header (C99, warnings as errors) with ``cc`` when
-    there is one; returns the check's command line, None without a compiler.
+def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: bool,
+             say: Callable[[str], None]) -> tuple[list[FormatCheck], dict[str, Any]]:
+    """Write the C export (model.h, model.c, runtime/, golden.h, main.c), check the header's
+    arrays, and build and run it on this machine when there is a C compiler."""
+    from nasx.export.mcu import build
 
-    Raises:
-        ExportError: the header does not compile.
-    """
-    import subprocess
-
-    cc = shutil.which("cc")
-    if cc is None:
-        return None
-    cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fsyntax-only",
-           "-x", "c", "-"]
-    done = subprocess.run(cmd, input=f'#include "{path.resolve()}"\n', capture_output=True,
-                          text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        first = (done.stderr.strip().splitlines() or ["no output"])[0]
-        raise ExportError(f"c: {path.name} does not compile ({first}); report this as a bug")
-    return " ".join(["cc", *cmd[1:]])
+    say("  writing model.h, model.c, runtime/, golden.h, main.c (C99 runtime, static arena)")
+    n = min(len(val), build.GOLDEN_MAX)
+    gold = SequenceSet(x=val.x[:n], lengths=val.lengths[:n], y=val.y[:n])
+    ref = batched_logits(net, gold)  # the exported torch module on raw inputs
+    src = build.write_c_export(tmp, net, length, gold.x, gold.lengths, ref, exact)
+    checks = [check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net)]
+    facts: dict[str, Any] = {"arena_bytes": src.arena_bytes, "max_length": src.max_length,
+                             "golden": len(gold)}
+    if build.host_compiler() is None:
+        facts["host"] = "not built: no C compiler (cc) on PATH"
+        return checks, facts
+    try:
+        ran = build.build_and_run_host(tmp, net.spec.num_classes)
+    except RuntimeError as exc:
+        raise ExportError(f"c: {exc}; report this as a bug") from None
+    checks.append(check_logits("c-host", ref, ran.logits, exact=exact, tol=C_FLOAT_TOL))
+    facts["compiler"] = ran.command
+    return checks, facts
 
 
 def check_qdq(arch: dict[str, Any], qdq: dict[str, int]) -> None:

@@ -134,7 +134,8 @@ def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Ten
                      "test": accuracy(test_logits, raw.test.y),
                      "supernet_val": accuracy(ref_val, splits.val.y),
                      "supernet_test": accuracy(ref_test, splits.test.y)},
-        "files": {p.name: p.stat().st_size for p in sorted(folder.iterdir())},
+        "files": {p.relative_to(folder).as_posix(): p.stat().st_size
+                  for p in sorted(folder.rglob("*")) if p.is_file()},
         "cost": cost,
         "verification": verification,
         "latency": {"measured_ms": measured,

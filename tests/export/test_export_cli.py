@@ -37,26 +37,34 @@ def test_export_writes_verified_files_and_never_overwrites_silently(
     assert main(args) == 0
     folder = run / "exports" / smallest
     assert sorted(p.name for p in folder.iterdir()) == [
-        "arch.json", "metrics.json", "model.h", "model.safetensors"]
+        "arch.json", "golden.h", "main.c", "metrics.json", "model.c", "model.h",
+        "model.safetensors", "runtime"]
     m = json.loads((folder / "metrics.json").read_text())
+    assert "runtime/nasx_conv.c" in m["files"] and m["verification"]["c"]["arena_bytes"] > 0
     assert m["id"] == smallest and m["pick"]["source"].endswith("archs.json (smallest)")
     assert m["accuracy"]["val"] == m["accuracy"]["supernet_val"]
     assert all(v["passed"] for k, v in m["verification"].items() if "passed" in v)
-    assert set(m["verification"]) == {"torch", "c", "streaming"}
-    if shutil.which("cc"):  # the header was compiled as part of the check
-        assert m["verification"]["c"]["compiler"].startswith("cc -std=c99 -Wall -Wextra")
+    if shutil.which("cc"):  # the C runtime was built and run on the golden inputs
+        assert set(m["verification"]) == {"torch", "c", "c-host", "streaming"}
+        assert m["verification"]["c"]["compiler"].startswith(
+            "cc -std=c99 -Wall -Wextra -pedantic -Werror")
+        host = m["verification"]["c-host"]  # the smallest subnet has 8-bit activations
+        assert host["passed"] and host["argmax_agreement"] >= 0.99
+        assert host["n"] == m["data"]["val"] == m["verification"]["c"]["golden"]
+    else:
+        assert set(m["verification"]) == {"torch", "c", "streaming"}
     assert m["verification"]["streaming"]["reason"].startswith("not streamable: stem (conv)")
     assert set(m["cost"]) == {"stm32f746"}
     assert set(m["cost"]["stm32f746"]) == {"whole-sequence", "streaming"}
     assert m["latency"]["measured_ms"]["torch"] > 0
     assert "host-cpu" in m["latency"]["predicted"]
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err == (f"nasx: error: {folder} already exists (an earlier export of this subnet); "
                    "pass --overwrite to replace it\n")
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert main([*args[:-2], "--format", "torch", "--overwrite"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == [
         "arch.json", "metrics.json", "model.safetensors"]
