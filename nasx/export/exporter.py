@@ -195,7 +195,40 @@ def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: 
         raise ExportError(f"c: {exc}; report this as a bug") from None
     checks.append(check_logits("c-host", ref, ran.logits, exact=exact, tol=C_FLOAT_TOL))
     facts["compiler"] = ran.command
+    m7_check, facts["cortex-m7"] = _run_cortex_m7(tmp, net, ran.logits, say)
+    checks += m7_check
     return checks, facts
+
+
+def _run_cortex_m7(tmp: Path, net: ExportedNet, host: Tensor, say: Callable[[str], None]
+                   ) -> tuple[list[FormatCheck], dict[str, Any]]:
+    """Where the Cortex-M7 toolchain and QEMU are installed: build the C export for the M7,
+    run it on the emulated mps2-an500 and check its argmax against the host build's."""
+    from nasx.export.mcu import cortex_m7
+
+    reason = cortex_m7.missing_tools()
+    if reason:
+        return [], {"measured": False, "reason": reason}
+    say("  building for Cortex-M7 and running on qemu-system-arm mps2-an500")
+    try:
+        m7 = cortex_m7.run_m7(tmp, net.spec.num_classes)
+    except RuntimeError as exc:
+        raise ExportError(f"c: {exc}; report this as a bug") from None
+    finally:
+        (tmp / "model.elf").unlink(missing_ok=True)
+    agree = float((m7.logits.argmax(1) == host.argmax(1)).float().mean()) if len(host) else 1.0
+    diff = float((m7.logits - host).abs().max()) if len(host) else 0.0
+    check = FormatCheck("c-m7", diff, agree, len(host), "argmax equals the host build's on "
+                        "every golden input", agree == 1.0 and m7.returncode in (0, 1))
+    facts = {"measured": True, "build": m7.command, "flash_bytes": m7.flash_bytes,
+             "flash_label": "ELF .text + .rodata + .data less the golden vectors (with the "
+                            "startup code and newlib's printf)",
+             "sram_bytes": m7.sram_bytes, "stack_bytes": m7.stack_bytes,
+             "instructions_median": int(torch.tensor(m7.instructions).median())
+             if m7.instructions else None,
+             "instructions_label": "measured: qemu cortex-m7 instructions (-icount shift=0, "
+                                   "SysTick), not cycles"}
+    return [check], facts
 
 
 def check_qdq(arch: dict[str, Any], qdq: dict[str, int]) -> None:

@@ -45,7 +45,12 @@ def test_export_writes_verified_files_and_never_overwrites_silently(
     assert m["accuracy"]["val"] == m["accuracy"]["supernet_val"]
     assert all(v["passed"] for k, v in m["verification"].items() if "passed" in v)
     if shutil.which("cc"):  # the C runtime was built and run on the golden inputs
-        assert set(m["verification"]) == {"torch", "c", "c-host", "streaming"}
+        m7 = m["verification"]["c"]["cortex-m7"]
+        assert set(m["verification"]) == {"torch", "c", "c-host", "streaming",
+                                          *(["c-m7"] if m7["measured"] else [])}
+        if m7["measured"]:  # cross toolchain + QEMU installed: the M7 argmax is the host's
+            assert m["verification"]["c-m7"]["argmax_agreement"] == 1.0
+            assert m7["flash_bytes"] > 0 and m7["instructions_median"] > 0
         assert m["verification"]["c"]["compiler"].startswith(
             "cc -std=c99 -Wall -Wextra -pedantic -Werror")
         host = m["verification"]["c-host"]  # the smallest subnet has 8-bit activations
