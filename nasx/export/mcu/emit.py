@@ -18,7 +18,7 @@ from nasx import __version__
 from nasx.export.blocks import AttentionBlock, LSTMBlock, MBConvBlock, SSMBlock
 from nasx.export.c_header import RUNTIME_DIR, header_and_rows
 from nasx.export.mcu import op_attn, op_conv, op_lstm, op_ssm
-from nasx.export.mcu.arena import FLOAT_BYTES, Emitter
+from nasx.export.mcu.arena import FLOAT_BYTES, Emitter, int_path
 from nasx.export.net import ExportedNet
 
 # Block type -> its C emitter (one module per op).
@@ -56,13 +56,26 @@ def _body(net: ExportedNet, em: Emitter, max_length: int) -> None:
     em.buf("x0", max_length * channels)
     em.emit(f"nasx_normalize({up}_NORMALIZATION, {up}_INPUT_MEAN, {up}_INPUT_STD, x, n, "
             f"{channels}, x0);")
-    length = em.conv(net.stem.conv, "stem", "x0", max_length, channels, "a",
-                     update_n=True, stride=net.stem.stride)
-    cur, width = "a", int(net.stem.conv.weight.shape[0])
+    stem, first = net.stem.conv, net.stages[0].entry.conv
+    width = int(stem.weight.shape[0])
+    if int_path(stem) and int_path(first):  # int8 from the input to the first stage
+        q = em.quantize("stem", "x0", max_length, channels, "qscratch")
+        length = em.conv_int8(stem, "stem", q, max_length, "qa", width, update_n=True,
+                              stride=net.stem.stride, requant=em.requant(stem, first, "stem"))
+        cur = "qa"
+    else:
+        length = em.conv(stem, "stem", "x0", max_length, channels, "a", update_n=True,
+                         stride=net.stem.stride)
+        cur = "a"
     for i, stage in enumerate(net.stages):
         nxt = "b" if cur == "a" else "a"
-        length = em.conv(stage.entry.conv, f"stages.{i}.entry", cur, length, width, nxt,
-                         update_n=True, stride=stage.entry.stride)
+        if cur == "qa":
+            length = em.conv_int8(stage.entry.conv, f"stages.{i}.entry", cur, length, nxt,
+                                  int(stage.entry.conv.weight.shape[0]), update_n=True,
+                                  stride=stage.entry.stride)
+        else:
+            length = em.conv(stage.entry.conv, f"stages.{i}.entry", cur, length, width, nxt,
+                             update_n=True, stride=stage.entry.stride)
         cur, width = nxt, int(stage.entry.conv.weight.shape[0])
         for j, block in enumerate(stage.blocks):
             BLOCK_EMITTERS[type(block)](em, f"stages.{i}.blocks.{j}", block, cur, length, width)
@@ -86,7 +99,7 @@ def model_source(net: ExportedNet, max_length: int) -> ModelSource:
         '#include "model.h"', '#include "runtime/nasx_rt.h"', "",
         f"/* One static arena: {floats * FLOAT_BYTES} bytes for sequences of up to "
         f"{max_length} steps. */",
-        f"static float {prefix}_arena[{floats}];", "",
+        f"static float {prefix}_arena[{floats}];", *em.statics, "",
         f"int {prefix}_run(const float *x, int length, float *logits) {{",
         *decls,
         "  int n = length;",

@@ -4,7 +4,9 @@
  * outside [0, lin) read as zero. Output length ceil(lin / stride).
  *
  * Int path (wbits <= 8 and abits <= 8): the input is quantized once to int8 codes, each
- * output is an int32 sum of code products, rescaled by act_scale * scale[o] and biased.
+ * output is an int32 sum of code products, then either rescaled by act_scale * scale[o] and
+ * biased (float out), or requantised in fixed point straight into the next layer's int8 grid
+ * (nasx_conv1d_int8 with a nasx_requant_t: int8 out, no float in between).
  * Float path: fake-quantized input times the dequantized weight (code * scale[o]). */
 #include "nasx_rt.h"
 
@@ -15,18 +17,56 @@ static float finish(const nasx_layer_t *l, float v, const float *residual, size_
   return v;
 }
 
+/* One output of the int path: the int32 sum of code products of output o at step t. */
+static int32_t int_sum(const nasx_layer_t *l, const int8_t *xq, int lin, int t, int o) {
+  const int k = l->kernel, in = l->in, ipg = in / l->groups, opg = l->out / l->groups;
+  const int left = (l->flags & NASX_CAUSAL) ? k - 1 : k / 2;
+  const int g0 = (o / opg) * ipg;
+  const size_t row = (size_t)o * ipg * k;
+  int32_t acc = 0;
+  int j, c;
+  for (j = 0; j < k; ++j) {
+    const int ti = t * l->stride - left + j;
+    if (ti < 0 || ti >= lin) continue;
+    for (c = 0; c < ipg; ++c)
+      acc += (int32_t)xq[(size_t)ti * in + g0 + c] * nasx_code(l, row + (size_t)c * k + j);
+  }
+  return acc;
+}
+
+int nasx_conv1d_int8(const nasx_layer_t *l, const int8_t *xq, int lin, void *y,
+                     const nasx_requant_t *rq, const float *residual) {
+  const int out = l->out, lout = (lin + l->stride - 1) / l->stride;
+  int t, o;
+  for (t = 0; t < lout; ++t) {
+    for (o = 0; o < out; ++o) {
+      const int32_t acc = int_sum(l, xq, lin, t, o);
+      const size_t at = (size_t)t * out + o;
+      if (rq) {
+        ((int8_t *)y)[at] = nasx_requantize(acc, rq, o, (l->flags & NASX_RELU) != 0);
+      } else {
+        float v = (float)acc * (l->act_scale * l->scale[o]);
+        if (l->bias) v += l->bias[o];
+        ((float *)y)[at] = finish(l, v, residual, at);
+      }
+    }
+  }
+  return lout;
+}
+
 int nasx_conv1d(const nasx_layer_t *l, const float *x, int lin, float *y,
                 const float *residual, nasx_scratch_t s) {
   const int k = l->kernel, stride = l->stride, in = l->in, out = l->out;
   const int ipg = in / l->groups, opg = out / l->groups;
   const int left = (l->flags & NASX_CAUSAL) ? k - 1 : k / 2;
   const int lout = (lin + stride - 1) / stride;
-  const int use_int = nasx_int_path(l);
   size_t n = (size_t)lin * in, i;
   int t, o, j, c;
-  if (use_int) {
+  if (nasx_int_path(l)) {
     for (i = 0; i < n; ++i) s.q[i] = nasx_quant_int8(l, x[i]);
-  } else if (l->abits < 32) {
+    return nasx_conv1d_int8(l, s.q, lin, y, NULL, residual);
+  }
+  if (l->abits < 32) {
     for (i = 0; i < n; ++i) s.f[i] = nasx_fake_quant(l, x[i]);
     x = s.f;
   }
@@ -35,17 +75,12 @@ int nasx_conv1d(const nasx_layer_t *l, const float *x, int lin, float *y,
       const int g0 = (o / opg) * ipg;
       const size_t row = (size_t)o * ipg * k;
       float acc = 0.0f;
-      int32_t iacc = 0;
       for (j = 0; j < k; ++j) {
         const int ti = t * stride - left + j;
         if (ti < 0 || ti >= lin) continue;
-        for (c = 0; c < ipg; ++c) {
-          const size_t w = row + (size_t)c * k + j, at = (size_t)ti * in + g0 + c;
-          if (use_int) iacc += (int32_t)s.q[at] * nasx_code(l, w);
-          else acc += x[at] * nasx_weight(l, w);
-        }
+        for (c = 0; c < ipg; ++c)
+          acc += x[(size_t)ti * in + g0 + c] * nasx_weight(l, row + (size_t)c * k + j);
       }
-      if (use_int) acc = (float)iacc * (l->act_scale * l->scale[o]);
       if (l->bias) acc += l->bias[o];
       y[(size_t)t * out + o] = finish(l, acc, residual, (size_t)t * out + o);
     }

@@ -48,3 +48,20 @@ float nasx_fake_quant(const nasx_layer_t *l, float x) {
 int8_t nasx_quant_int8(const nasx_layer_t *l, float x) {
   return (int8_t)grid(l, x);
 }
+
+void nasx_quantize(const nasx_layer_t *l, const float *x, size_t n, int8_t *q) {
+  size_t i;
+  for (i = 0; i < n; ++i) q[i] = (int8_t)grid(l, x[i]);
+}
+
+int8_t nasx_requantize(int32_t acc, const nasx_requant_t *rq, int o, int relu) {
+  const int n = 31 + rq->shift[o];
+  const int64_t v = ((int64_t)acc + rq->bias[o]) * rq->mult[o];
+  const int64_t half = (int64_t)1 << (n - 1);
+  /* round half away from zero on the magnitude (arithmetic shifts round towards -inf) */
+  int64_t q = v >= 0 ? (v + half) >> n : -((-v + half) >> n);
+  const int64_t lo = relu ? 0 : -rq->qmax;
+  if (q > rq->qmax) q = rq->qmax;
+  if (q < lo) q = lo;
+  return (int8_t)q;
+}

@@ -21,12 +21,28 @@ int nasx_int_path(const nasx_layer_t *l);                   /* int8 x int8 -> in
 int32_t nasx_act_qmax(const nasx_layer_t *l);
 float nasx_fake_quant(const nasx_layer_t *l, float x);      /* round to the input grid */
 int8_t nasx_quant_int8(const nasx_layer_t *l, float x);     /* the int8 code of x */
+void nasx_quantize(const nasx_layer_t *l, const float *x, size_t n, int8_t *q);
+
+/* Fixed-point requantisation of an int32 accumulator into the next layer's int8 grid:
+ * q = clamp(round((acc + bias[o]) * mult[o] / 2^(31 + shift[o])), lo, qmax), lo = 0 after a
+ * ReLU, else -qmax; mult[o] in [2^30, 2^31) (Q31), bias[o] the bias in accumulator units. */
+typedef struct {
+  const int32_t *mult;
+  const int8_t *shift;
+  const int32_t *bias;
+  int32_t qmax;
+} nasx_requant_t;
+int8_t nasx_requantize(int32_t acc, const nasx_requant_t *rq, int o, int relu);
 
 /* nasx_conv.c: conv1d / linear (kernel 1), BatchNorm folded; ReLU / GELU / residual flags.
  * x (lin, in) -> y (lout, out), lout = ceil(lin / stride); residual (lout, out) or NULL
  * (may alias y). Returns lout. */
 int nasx_conv1d(const nasx_layer_t *l, const float *x, int lin, float *y,
                 const float *residual, nasx_scratch_t s);
+/* The int path on input codes xq (lin, in) already in l's grid: with rq, y is int8_t codes in
+ * the next layer's grid (requantised, ReLU as the lower clamp); without, float as above. */
+int nasx_conv1d_int8(const nasx_layer_t *l, const int8_t *xq, int lin, void *y,
+                     const nasx_requant_t *rq, const float *residual);
 
 /* nasx_layernorm.c: per step over l->in channels (eps 1e-5); y may alias x. */
 void nasx_layernorm(const nasx_layer_t *l, const float *x, int length, float *y);
