@@ -159,13 +159,15 @@ def _block(wr: _Writer, p: str, b: object) -> None:
 
 
 @torch.no_grad()
-def c_header(net: ExportedNet, max_length: int = 0) -> str:
+def c_header(net: ExportedNet, max_length: int = 0, streaming: bool = False) -> str:
     """The text of ``model.h`` for ``net`` (see the module docstring); with ``max_length``
-    it also declares the runtime's ``nasx_<id>_run`` for sequences up to that length."""
-    return header_and_rows(net, max_length)[0]
+    it also declares the runtime's ``nasx_<id>_run`` for sequences up to that length, and
+    with ``streaming`` its ``reset`` / ``step``."""
+    return header_and_rows(net, max_length, streaming)[0]
 
 
-def header_and_rows(net: ExportedNet, max_length: int = 0) -> tuple[str, list[str]]:
+def header_and_rows(net: ExportedNet, max_length: int = 0,
+                    streaming: bool = False) -> tuple[str, list[str]]:
     """``model.h`` and the names of its layer-table rows in order."""
     spec = net.spec
     prefix = f"nasx_{spec.id}"
@@ -204,16 +206,23 @@ def header_and_rows(net: ExportedNet, max_length: int = 0) -> tuple[str, list[st
         f"static const char *const {prefix}_classes[{max(len(pre.classes), 1)}] = {{"
         + ", ".join(_cstring(c) for c in pre.classes or ("",)) + "};",
         f"static const nasx_layer_t {prefix}_layers[{len(wr.rows)}] = {{",
-        ",\n".join(wr.rows), "};", *_api(prefix, max_length), f"#endif /* {guard} */", ""]
+        ",\n".join(wr.rows), "};", *_api(prefix, max_length, streaming),
+        f"#endif /* {guard} */", ""]
     return "\n".join(lines), wr.names
 
 
-def _api(prefix: str, max_length: int) -> list[str]:
+def _api(prefix: str, max_length: int, streaming: bool) -> list[str]:
     """Declarations of the runtime's entry points (model.c defines them)."""
     if not max_length:
         return []
     up = prefix.upper()
-    return [f"#define {up}_MAX_LENGTH {max_length}",
+    step = [f"#define {up}_STREAMING 1",
+            "/* Streaming (causal subnets): reset() before a sequence, then step() once per raw",
+            " * frame (C); logits after each frame equal the whole-sequence logits of the frames",
+            f" * so far. Returns 0, or -1 past {up}_MAX_LENGTH frames of an attention cache. */",
+            f"void {prefix}_reset(void);",
+            f"int {prefix}_step(const float *frame, float *logits);"] if streaming else []
+    return [*step, f"#define {up}_MAX_LENGTH {max_length}",
             "/* Logits (K) of one raw sequence x (length, C), time-major: x[t * C + c];",
             f" * returns 0, or -1 for a length outside 1..{up}_MAX_LENGTH.",
             " * Not reentrant (one static arena). */",

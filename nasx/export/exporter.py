@@ -195,6 +195,11 @@ def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: 
         raise ExportError(f"c: {exc}; report this as a bug") from None
     checks.append(check_logits("c-host", ref, ran.logits, exact=exact, tol=C_FLOAT_TOL))
     facts["compiler"] = ran.command
+    if ran.stream_max_diff is not None:  # causal: step() after every frame against run()
+        facts["stream_step_max_abs_diff"] = ran.stream_max_diff
+        if exact and not ran.stream_max_diff <= C_FLOAT_TOL:
+            raise ExportError(f"c: the streaming step differs from the whole-sequence run by "
+                              f"{ran.stream_max_diff:.2e}; report this as a bug")
     m7_check, facts["cortex-m7"] = _run_cortex_m7(tmp, net, ran.logits, say)
     checks += m7_check
     return checks, facts

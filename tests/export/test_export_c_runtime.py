@@ -58,6 +58,13 @@ def test_c_runtime_matches_the_torch_module(tmp_path: Path, causal: bool, op: st
     else:
         assert float((ran.logits.argmax(1) == ref.argmax(1)).float().mean()) >= 0.99
     assert ran.command.startswith(f"cc {' '.join(CFLAGS)} -I. main.c model.c runtime/")
+    # causal subnets also get reset()/step(): after every frame equal to run() on the prefix
+    if causal:
+        assert ran.stream_max_diff is not None
+        assert ran.stream_max_diff <= (1e-5 if exact else 0.05)
+        assert "_step(const float *frame, float *logits);" in (tmp_path / "model.h").read_text()
+    else:
+        assert ran.stream_max_diff is None
 
 
 def test_series_normalisation_and_length_limits(tmp_path: Path) -> None:

@@ -17,11 +17,13 @@ REASON = missing_tools()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"Cortex-M7 checks: {REASON}")
 
 
-@pytest.mark.parametrize(("op", "second", "wbits", "abits"),
-                         [("conv", "ssm", 32, 32), ("lstm", "attn", 4, 8)])
-def test_m7_logits_equal_the_host_build_and_sizes_are_read(tmp_path: Path, op: str, second: str,
-                                                         wbits: int, abits: int) -> None:
-    space = tiny_space(causal=False)
+@pytest.mark.parametrize(("causal", "op", "second", "wbits", "abits"),
+                         [(False, "conv", "ssm", 32, 32), (False, "lstm", "attn", 4, 8),
+                          (True, "attn", "conv", 8, 8)])
+def test_m7_logits_equal_the_host_build_and_sizes_are_read(tmp_path: Path, causal: bool,
+                                                         op: str, second: str, wbits: int,
+                                                         abits: int) -> None:
+    space = tiny_space(causal=causal)
     arch = op_arch(space, op, wbits=wbits, abits=abits, second=second, stride=2)
     net = exported(warmed(space, [arch]), arch)
     x, lengths = padded_batch(seed=4, batch=10, length=19)

@@ -63,13 +63,40 @@ class Emitter:
     lines: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     statics: list[str] = field(default_factory=list)
+    state: dict[str, int] = field(default_factory=dict)
+    counters: list[str] = field(default_factory=list)
+
+    def persistent(self, name: str, floats: int) -> str:
+        """A buffer of the streaming state (kept between ``step`` calls); its C name."""
+        self.state[name] = int(floats)
+        return name
+
+    def counter(self, name: str) -> str:
+        """An ``int`` of the streaming state; its C expression."""
+        self.counters.append(name)
+        return f"{self.prefix}_counts[{len(self.counters) - 1}]"
+
+    def window_conv(self, layer: Layer, name: str, window: str, cin: int, y: str, *,
+                    residual: bool = False) -> None:
+        """``nasx_conv1d_window`` of row ``name`` over ``window (kernel, cin)`` into ``y``."""
+        k, cout = int(layer.weight.shape[-1]) if layer.weight.value.dim() == 3 else 1, \
+            int(layer.weight.shape[0])
+        self.buf(y, cout)
+        self.buf("fscratch", k * (cout + cin))
+        if int_path(layer):
+            self.int8_buf("qscratch", k * cin)
+        self.emit(f"nasx_conv1d_window({self.layer(name)}, {window}, {y}, "
+                  f"{y if residual else 'NULL'}, s);")
 
     def layer(self, name: str) -> str:
         """C expression of the layer-table row ``name``."""
         return f"&{self.prefix}_layers[{self.rows[name]}]"
 
     def buf(self, name: str, floats: int) -> str:
-        """Reserve ``floats`` in buffer ``name`` (the largest reservation wins); its C name."""
+        """Reserve ``floats`` in buffer ``name`` (the largest reservation wins); its C name.
+        A streaming state buffer (:meth:`persistent`) is not part of the arena."""
+        if name in self.state:
+            return name
         self.sizes[name] = max(self.sizes.get(name, 0), int(floats))
         return name
 

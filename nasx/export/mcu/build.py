@@ -32,6 +32,7 @@ class GoldenRun:
         max_abs_diff: max |C - torch| over all logits.
         argmax_agreement: share of samples whose argmax equals torch's.
         ticks: SysTick counts per sample (Cortex-M builds only, else empty).
+        stream_max_diff: max |step - run| after every streamed frame (None: not causal).
         returncode: ``main``'s exit status (0: its rule held).
     """
 
@@ -41,6 +42,13 @@ class GoldenRun:
     argmax_agreement: float
     ticks: tuple[int, ...]
     returncode: int
+    stream_max_diff: float | None = None
+
+
+def stream_diff(text: str) -> float | None:
+    """``main.c``'s streaming line: max |step - run| (None without one)."""
+    m = re.search(r"^stream frames=\d+ max_abs_diff=(\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 def write_c_export(folder: Path, net: ExportedNet, max_length: int, x: Tensor, lengths: Tensor,
@@ -105,4 +113,5 @@ def build_and_run_host(folder: Path, classes: int, timeout: float = 300.0) -> Go
     logits, diff, agree, ticks = parse_output(ran.stdout, classes)
     command = " ".join(["cc", *cmd[1:-2], "-o", "golden"])
     n = max(len(logits), 1)
-    return GoldenRun(command, logits, diff, agree / n, ticks, ran.returncode)
+    return GoldenRun(command, logits, diff, agree / n, ticks, ran.returncode,
+                     stream_diff(ran.stdout))

@@ -19,7 +19,9 @@ from nasx.export.blocks import AttentionBlock, LSTMBlock, MBConvBlock, SSMBlock
 from nasx.export.c_header import RUNTIME_DIR, header_and_rows
 from nasx.export.mcu import op_attn, op_conv, op_lstm, op_ssm
 from nasx.export.mcu.arena import FLOAT_BYTES, Emitter, int_path
+from nasx.export.mcu.stream_emit import step_functions, step_source
 from nasx.export.net import ExportedNet
+from nasx.export.streaming import streaming_blocker
 
 # Block type -> its C emitter (one module per op).
 BLOCK_EMITTERS: dict[type, Callable[..., None]] = {
@@ -88,24 +90,32 @@ def model_source(net: ExportedNet, max_length: int) -> ModelSource:
     """``model.h`` and ``model.c`` of ``net`` for sequences up to ``max_length`` steps."""
     if max_length < 1:
         raise ValueError("max_length must be >= 1")
-    header, names = header_and_rows(net, max_length)
+    streams = streaming_blocker(net) is None
+    header, names = header_and_rows(net, max_length, streaming=streams)
     prefix = f"nasx_{net.spec.id}"
-    em = Emitter(prefix, {name: i for i, name in enumerate(names)})
+    rows = {name: i for i, name in enumerate(names)}
+    em = Emitter(prefix, rows)
     _body(net, em, max_length)
     decls, floats = em.arena()
+    step_statics: list[str] = []
+    step_body: list[str] = []
+    if streams:
+        step = Emitter(prefix, rows)
+        step_functions(net, step, max_length)
+        step_statics, step_body, floats = step_source(step, floats)
     up = prefix.upper()
     lines = [
         f"/* nasx {__version__}: subnet {net.spec.id} on the nasx C runtime. Generated file. */",
         '#include "model.h"', '#include "runtime/nasx_rt.h"', "",
         f"/* One static arena: {floats * FLOAT_BYTES} bytes for sequences of up to "
         f"{max_length} steps. */",
-        f"static float {prefix}_arena[{floats}];", *em.statics, "",
+        f"static float {prefix}_arena[{floats}];", *em.statics, *step_statics, "",
         f"int {prefix}_run(const float *x, int length, float *logits) {{",
         *decls,
         "  int n = length;",
         f"  if (length < 1 || length > {up}_MAX_LENGTH) return -1;",
         *em.lines,
-        "  return 0;", "}", ""]
+        "  return 0;", "}", "", *step_body]
     return ModelSource(header, "\n".join(lines), floats * FLOAT_BYTES, max_length)
 
 

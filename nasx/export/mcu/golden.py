@@ -2,7 +2,9 @@
 gives them, and a program that runs the C model on each and checks the result.
 
 ``main.c`` prints one line per sample, ``golden <i> <argmax> <logit 0> ... <logit K-1>``
-(``%.9g``), then ``summary n=<N> max_abs_diff=<d> argmax_agree=<A>``; it exits 0 when the
+(``%.9g``), then ``summary n=<N> max_abs_diff=<d> argmax_agree=<A>``; for a causal subnet
+then ``stream frames=<F> max_abs_diff=<d>``: ``step`` after every frame of the first
+``NASX_STREAM_CHECKS`` samples against ``run`` on the frames so far. It exits 0 when the
 rule holds (``NASX_GOLDEN_EXACT``: max |diff| <= 1e-4; else argmax agreement >= 99%), else 1.
 Built with ``-DNASX_BOARD_TICKS`` it also prints ``ticks <i> <count>`` per sample from the
 board's ``nasx_board_ticks()`` (the Cortex-M7 image's SysTick count, ``board/startup_cm7.c``).
@@ -60,6 +62,9 @@ def main_source(arch_id: str) -> str:
 #include "model.h"
 #include "golden.h"
 
+#ifndef NASX_STREAM_CHECKS /* golden samples streamed frame by frame (causal subnets) */
+#define NASX_STREAM_CHECKS 8
+#endif
 #ifdef NASX_BOARD_TICKS /* a monotonic tick count the board provides */
 unsigned long nasx_board_ticks(void);
 #endif
@@ -95,6 +100,30 @@ int main(void) {{
   }}
   printf("summary n=%d max_abs_diff=%.9g argmax_agree=%d\\n", NASX_GOLDEN_N, (double)worst,
          agree);
+#ifdef {p.upper()}_STREAMING
+  {{ /* step() after every frame against run() on the frames so far */
+    static float whole[NASX_GOLDEN_K];
+    float sworst = 0.0f;
+    int frames = 0, t;
+    for (i = 0; i < NASX_GOLDEN_N && i < NASX_STREAM_CHECKS; ++i) {{
+      const float *x = nasx_golden_x + nasx_golden_offset[i];
+      {p}_reset();
+      for (t = 0; t < nasx_golden_length[i]; ++t) {{
+        if ({p}_step(x + (size_t)t * {p.upper()}_IN_CHANNELS, logits) != 0 ||
+            {p}_run(x, t + 1, whole) != 0) {{
+          printf("error: sample %d frame %d refused\\n", i, t);
+          return 2;
+        }}
+        for (j = 0; j < NASX_GOLDEN_K; ++j) {{
+          const float d = fabsf(logits[j] - whole[j]);
+          if (!(d <= sworst)) sworst = d;
+        }}
+        ++frames;
+      }}
+    }}
+    printf("stream frames=%d max_abs_diff=%.9g\\n", frames, (double)sworst);
+  }}
+#endif
   if (NASX_GOLDEN_EXACT) return worst <= NASX_GOLDEN_TOL ? 0 : 1;
   return agree * 100 >= NASX_GOLDEN_N * 99 ? 0 : 1;
 }}

@@ -26,3 +26,16 @@ def emit(em: Emitter, prefix: str, block: MBConvBlock, cur: str, length: int,
     em.conv(block.pw1, f"{prefix}.pw1", cur, length, width, "t1")
     em.conv(block.dw, f"{prefix}.dw", "t1", length, hidden, "t2")
     em.conv(block.pw2, f"{prefix}.pw2", "t2", length, hidden, cur, residual=True)
+
+
+def emit_step(em: Emitter, prefix: str, block: MBConvBlock, cur: str, width: int,
+              capacity: int) -> None:
+    """One frame ``cur (width)`` <- block(``cur``): the depthwise conv keeps its last
+    ``kernel`` frames of the expanded width (streaming state)."""
+    del capacity  # no cache grows with the sequence
+    hidden, k = int(block.pw1.weight.shape[0]), int(block.dw.weight.shape[-1])
+    em.window_conv(block.pw1, f"{prefix}.pw1", cur, width, "t1")
+    win = em.persistent(f"{prefix.replace('.', '_')}_dw_window", k * hidden)
+    em.emit(f"nasx_window_push({win}, {k}, {hidden}, t1);")
+    em.window_conv(block.dw, f"{prefix}.dw", win, hidden, "t2")
+    em.window_conv(block.pw2, f"{prefix}.pw2", "t2", hidden, cur, residual=True)

@@ -18,3 +18,16 @@ def emit(em: Emitter, prefix: str, block: LSTMBlock, cur: str, length: int,
     em.buf("state", 2 * hidden)
     em.emit(f"nasx_lstm({em.layer(f'{prefix}.hh')}, t2, n, t3, state, state + {hidden});")
     em.conv(block.proj, f"{prefix}.proj", "t3", length, hidden, cur, residual=True)
+
+
+def emit_step(em: Emitter, prefix: str, block: LSTMBlock, cur: str, width: int,
+              capacity: int) -> None:
+    """One frame ``cur (width)`` <- block(``cur``); ``h, c`` are streaming state."""
+    del capacity
+    hidden = block.hidden
+    state = em.persistent(f"{prefix.replace('.', '_')}_hc", 2 * hidden)
+    em.buf("t1", width)
+    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, 1, t1);")
+    em.conv(block.ih, f"{prefix}.ih", "t1", 1, width, "t2")
+    em.emit(f"nasx_lstm_step({em.layer(f'{prefix}.hh')}, t2, {state}, {state} + {hidden});")
+    em.conv(block.proj, f"{prefix}.proj", state, 1, hidden, cur, residual=True)

@@ -87,3 +87,23 @@ int nasx_conv1d(const nasx_layer_t *l, const float *x, int lin, float *y,
   }
   return lout;
 }
+
+void nasx_window_push(float *window, int kernel, int in, const float *frame) {
+  size_t i, n = (size_t)(kernel - 1) * in;
+  for (i = 0; i < n; ++i) window[i] = window[i + in];
+  for (i = 0; i < (size_t)in; ++i) window[n + i] = frame[i];
+}
+
+void nasx_conv1d_window(const nasx_layer_t *l, const float *window, float *y,
+                        const float *residual, nasx_scratch_t s) {
+  /* the window is a causal conv's whole receptive field: one output at its last frame */
+  nasx_layer_t one = *l;
+  float *full = s.f; /* (kernel, out): outputs at every window position, the last one kept */
+  int o;
+  one.stride = 1;
+  one.flags = (uint8_t)((l->flags & ~NASX_RESIDUAL) | NASX_CAUSAL);
+  s.f = full + (size_t)l->kernel * l->out;
+  (void)nasx_conv1d(&one, window, l->kernel, full, NULL, s);
+  for (o = 0; o < l->out; ++o)
+    y[o] = full[(size_t)(l->kernel - 1) * l->out + o] + (residual ? residual[o] : 0.0f);
+}

@@ -44,6 +44,13 @@ int nasx_conv1d(const nasx_layer_t *l, const float *x, int lin, float *y,
 int nasx_conv1d_int8(const nasx_layer_t *l, const int8_t *xq, int lin, void *y,
                      const nasx_requant_t *rq, const float *residual);
 
+/* Streaming: window (kernel, in) holds the last kernel input frames, oldest first; shift it by
+ * one frame and append frame (in). nasx_conv1d_window computes the causal conv's output at the
+ * newest frame into y (out); residual (out) or NULL. */
+void nasx_window_push(float *window, int kernel, int in, const float *frame);
+void nasx_conv1d_window(const nasx_layer_t *l, const float *window, float *y,
+                        const float *residual, nasx_scratch_t s);
+
 /* nasx_layernorm.c: per step over l->in channels (eps 1e-5); y may alias x. */
 void nasx_layernorm(const nasx_layer_t *l, const float *x, int length, float *y);
 
@@ -55,6 +62,7 @@ void nasx_lstm_step(const nasx_layer_t *hh, float *g, float *h, float *c);
 
 /* nasx_ssm.c: uz (length, 2E) -> y (length, E), state h (E * N). */
 void nasx_ssm(const nasx_layer_t *l, const float *uz, int length, float *y, float *h);
+void nasx_ssm_step(const nasx_layer_t *l, const float *uz, float *y, float *h); /* one step */
 
 /* nasx_attention.c: qkv (length, 3 * heads * d) -> out (length, heads * d); scores (length).
  * Keys are the valid steps (the valid-length mask); causal layers see keys <= the query. */
