@@ -161,6 +161,13 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / ef.ONNX_FILE)}
         runnable["onnxruntime"] = ort_module
     blocker = streaming_blocker(net)
+    if blocker is None and "onnx" in formats:
+        from nasx.export.onnx_step import check_onnx_step, export_onnx_step
+
+        say("  writing model_step.onnx (streaming: frame, state -> logits, state)")
+        export_onnx_step(net, tmp / ef.ONNX_STEP_FILE, length)
+        got, want = check_onnx_step(net, tmp / ef.ONNX_STEP_FILE, val.x, val.lengths)
+        checks.append(check_logits("onnx-step", want, got, exact=exact))
     if blocker is None:
         checks.append(check_logits("streaming", ref_val,
                                    streaming_logits(net, val.x, val.lengths), exact=exact))

@@ -7,6 +7,7 @@
     exports/<archid>/metrics.json       accuracy, cost per device, verification, latency
     exports/<archid>/model.pt2          torch.export program (dynamic batch and length)
     exports/<archid>/model.onnx         ONNX (dynamic batch and length; QDQ where quantized)
+    exports/<archid>/model_step.onnx    ONNX streaming step (causal subnets)
     exports/<archid>/model.h            C header (codes, scales, layer table)
 """
 
@@ -30,6 +31,7 @@ WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 PT2_FILE = "model.pt2"
 ONNX_FILE = "model.onnx"
+ONNX_STEP_FILE = "model_step.onnx"
 C_FILE = "model.h"
 
 

@@ -154,8 +154,14 @@ def test_a_causal_run_exports_a_verified_streaming_form(tmp_path: Path) -> None:
     train = [a if a != "tiny" else str(space_file) for a in TINY_TRAIN]
     assert main(["train", "--out", str(run), *train]) == 0
     largest = _ids(run)["largest"]
-    assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "onnx,c"]) == 0
     m = json.loads((run / "exports" / largest / "metrics.json").read_text())
     stream = m["verification"]["streaming"]
     assert stream["streamable"] and stream["passed"] and stream["max_abs_diff"] <= 1e-5
     assert stream["n"] == m["data"]["val"]
+    # the streaming artefacts: ONNX step graph and the C step, after every frame
+    step = m["verification"]["onnx-step"]
+    assert "model_step.onnx" in m["files"] and step["passed"]
+    assert step["max_abs_diff"] <= 1e-5 and step["n"] >= 8  # frames of 8 validation samples
+    if shutil.which("cc"):
+        assert m["verification"]["c"]["stream_step_max_abs_diff"] <= 1e-4
