@@ -15,8 +15,8 @@ For the largest, smallest and ``--subnets`` random subnets of a trained run (see
    SRAM and latency, as predicted and after a linear fit ``measured ~ a * predicted + b``
    (leave-one-out: each subnet's fitted value comes from a fit on the others).
 
-    .venv/bin/python tools/bench_deploy.py --run runs/jv --subnets 50 [--graph 52] \
-        [--out /tmp/deploy.json]
+    .venv/bin/python tools/bench_deploy.py --run runs/jv --subnets 50 [--graph 12] \
+        [--out /tmp/deploy.json [--resume]]
 """
 
 from __future__ import annotations
@@ -154,6 +154,8 @@ def main() -> None:
     parser.add_argument("--graph", type=int, default=10**6, help="pt2/ONNX for the first N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="rows as JSON")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows already in --out and measure the rest")
     args = parser.parse_args()
     from nasx.train.run_eval import load_trained_run
 
@@ -168,8 +170,10 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; torch "
           f"{torch.__version__}; run {args.run} ({run.space.name}, {raw.name}, test "
           f"{len(raw.test)} samples)")
-    rows = []
+    rows = json.loads(args.out.read_text()) if args.resume and args.out else []
     for i, arch in enumerate(archs):
+        if i < len(rows):
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             row = one_subnet(run, raw, arch, i < args.graph, device, Path(tmp))
         rows.append(row)

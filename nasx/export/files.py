@@ -8,7 +8,8 @@
     exports/<archid>/model.pt2          torch.export program (dynamic batch and length)
     exports/<archid>/model.onnx         ONNX (dynamic batch and length; QDQ where quantized)
     exports/<archid>/model_step.onnx    ONNX streaming step (causal subnets)
-    exports/<archid>/model.h            C header (codes, scales, layer table)
+    exports/<archid>/model.h            C header (codes, scales, layer table, API)
+    exports/<archid>/model.c, runtime/, golden.h, main.c   the C runtime (nasx.export.mcu)
 """
 
 from __future__ import annotations
