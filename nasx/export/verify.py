@@ -11,7 +11,9 @@ Rules (``check_logits``):
 - ``c``: the arrays parsed back from the header equal the exported tensors exactly;
 - ``c-host``: the C runtime built on this machine against the exported torch module on the
   golden inputs: max |diff| <= 1e-4 (``C_FLOAT_TOL``) without activation quantizers, else
-  argmax agreement >= 99%.
+  argmax agreement >= 99% or at most one sample off (int8 arithmetic and fixed-point
+  requantisation may move a value across a rounding step; with the ~50 validation samples of a
+  small data set one flip is 2%; ``tools/bench_deploy.py`` measures agreement over many).
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ def has_act_quant(arch: dict[str, Any]) -> bool:
 
 
 def check_logits(fmt: str, ref: Tensor, out: Tensor, *, exact: bool,
-                 tol: float | None = None) -> FormatCheck:
+                 tol: float | None = None, slack: int = 0) -> FormatCheck:
     """Compare ``out`` with the reference logits ``ref (N, K)`` under the rule ``exact``
-    (max diff <= ``tol``, default ``FLOAT_TOL``) or not (argmax agreement >= 99%)."""
+    (max diff <= ``tol``, default ``FLOAT_TOL``) or not (argmax agreement >= 99%, or at most
+    ``slack`` samples off)."""
     diff = float((out.float() - ref.float()).abs().max()) if ref.numel() else 0.0
     agree = float((out.argmax(dim=1) == ref.argmax(dim=1)).float().mean()) if len(ref) else 1.0
     if exact:
@@ -78,6 +81,10 @@ def check_logits(fmt: str, ref: Tensor, out: Tensor, *, exact: bool,
         rule, ok = f"max|diff| <= {tol:g}", diff <= tol
     else:
         rule, ok = f"argmax agreement >= {100 * MIN_AGREEMENT:g}%", agree >= MIN_AGREEMENT
+        if slack:
+            off = round((1.0 - agree) * len(ref))
+            rule += f" or at most {slack} sample{'s' * (slack > 1)} off"
+            ok = ok or off <= slack
     return FormatCheck(fmt, diff, agree, len(ref), rule, bool(ok and diff == diff))
 
 
