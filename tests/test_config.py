@@ -46,8 +46,10 @@ def _error(cls, path=None, overrides=()) -> str:
 
 def test_defaults():
     cfg = load_config(RunConfig, None, [])
-    assert cfg == RunConfig(seed=0, space="hybrid-mcu", data=DataConfig())
-    assert cfg.data == DataConfig("japanese-vowels", 0.2, True, 32)
+    assert cfg == RunConfig(seed=0, space="auto", data=DataConfig())
+    assert cfg.data == DataConfig("japanese-vowels", 0.2, "auto", "auto")
+    assert (cfg.train.epochs, cfg.train.eps_warmup, cfg.train.eval_every) == ("auto",) * 3
+    assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == ("auto",) * 3
 
 
 def test_file_then_overrides(tmp_path):
@@ -95,7 +97,10 @@ def test_optional_literal_and_list_types():
         ("seed=abc", "config key 'seed' expects int, got 'abc' (str)"),
         ("seed=1.5", "config key 'seed' expects int, got 1.5 (float)"),
         ("seed=true", "config key 'seed' expects int, got True (bool)"),
-        ("data.normalize=1", "config key 'data.normalize' expects bool, got 1 (int)"),
+        ("data.normalize=1", "config key 'data.normalize' expects one of 'auto', 'channel', "
+         "'series', 'none' or bool, got 1 (int)"),
+        ("train.epochs=lots", "config key 'train.epochs' expects one of 'auto' or int, "
+         "got 'lots' (str)"),
         ("data.val_fraction=x", "config key 'data.val_fraction' expects float, got 'x' (str)"),
         ("data=3", "config key 'data' expects a mapping, got 3 (int)"),
     ],
@@ -159,7 +164,7 @@ def test_ranges_from_field_metadata():
         "config key 'data.val_fraction' must be in (0, 1), got 0.0"
     )
     assert _error(RunConfig, overrides=["data.batch_size=0"]) == (
-        "config key 'data.batch_size' must be >= 1, got 0"
+        "config key 'data.batch_size' must be auto or >= 1, got 0"
     )
     assert _error(RunConfig, overrides=["seed=-1"]) == "config key 'seed' must be >= 0, got -1"
     with pytest.raises(ConfigError, match=r"^config key 'steps' must be >= 1, got 0$"):
@@ -212,14 +217,14 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
     cfg = load_config(RunConfig, None, ["seed=4", "data.name=npz:/tmp/a b.npz"])
     text = dump_config(cfg)
     assert text == (
-        "seed: 4\nspace: hybrid-mcu\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
-        "  normalize: true\n  batch_size: 32\n  augment:\n    crop: 1.0\n    scale: 0.0\n"
-        "    noise: 0.0\ntrain:\n  epochs: 120\n  lr: 0.003\n"
+        "seed: 4\nspace: auto\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
+        "  normalize: auto\n  batch_size: auto\n  augment:\n    crop: auto\n    scale: auto\n"
+        "    noise: auto\ntrain:\n  epochs: auto\n  lr: 0.003\n"
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
-        "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.5\n"
-        "  eps_warmup: 2.0\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
-        "  calib_batches: 4\n  batches_per_epoch: null\n  device: cpu\n  threads: 1\n"
-        "  sync_bn: true\n  arch: null\n"
+        "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.25\n"
+        "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
+        "  eval_every: auto\n  calib_batches: auto\n  batches_per_epoch: null\n  device: cpu\n"
+        "  threads: 1\n  sync_bn: true\n  arch: null\n"
     )
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -238,13 +243,13 @@ def test_lists_dump_on_one_line_and_round_trip(tmp_path):
 def test_config_to_dict():
     assert config_to_dict(RunConfig()) == {
         "seed": 0,
-        "space": "hybrid-mcu",
+        "space": "auto",
         "data": {
             "name": "japanese-vowels",
             "val_fraction": 0.2,
-            "normalize": True,
-            "batch_size": 32,
-            "augment": {"crop": 1.0, "scale": 0.0, "noise": 0.0},
+            "normalize": "auto",
+            "batch_size": "auto",
+            "augment": {"crop": "auto", "scale": "auto", "noise": "auto"},
         },
         "train": config_to_dict(TrainConfig()),
     }
@@ -257,9 +262,10 @@ def test_train_defaults_and_overrides():
                                         "train.batches_per_epoch=2"])
     assert cfg.train == TrainConfig(shrink="sandwich", lr=0.001, batches_per_epoch=2)
     assert TrainConfig() == TrainConfig(
-        epochs=120, lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
-        grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.5,
-        eps_warmup=2.0, shrink="deps", op_choice="sample", eval_random=3, calib_batches=4,
+        epochs="auto", lr=3e-3, weight_decay=0.01, optimizer="adamw", warmup_epochs=1.0,
+        grad_clip=1.0, label_smoothing=0.1, num_random=2, kd_temperature=1.0, delay=0.25,
+        eps_warmup="auto", shrink="deps", op_choice="sample", eval_random=3, eval_every="auto",
+        calib_batches="auto",
         batches_per_epoch=None, device="cpu", threads=1, sync_bn=True, arch=None,
     )
 
@@ -277,7 +283,9 @@ def test_train_defaults_and_overrides():
          "got 'ofa' (str)"),
         ("train.label_smoothing=1",
          "config key 'train.label_smoothing' must be in [0, 1), got 1.0"),
-        ("train.calib_batches=-1", "config key 'train.calib_batches' must be >= 0, got -1"),
+        ("train.calib_batches=-1",
+         "config key 'train.calib_batches' must be auto or >= 0, got -1"),
+        ("train.epochs=0", "config key 'train.epochs' must be auto or >= 1, got 0"),
     ],
 )
 def test_train_ranges(override, message):

@@ -133,13 +133,16 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A dataset summary (``DatasetSplits.summary()``) as aligned text tables."""
     splits = summary["splits"]
     classes = summary["classes"]
-    normalized = "per channel, mean/std of train" if summary["normalized"] else "no"
+    normalized = {"channel": "per channel, mean/std of train", "series": "per series",
+                  "none": "no"}[summary["normalization"]]
     head = _rows(
         [
             ["dataset", summary["name"]],
             ["channels", str(summary["channels"])],
             ["classes", f"{summary['num_classes']}: {', '.join(classes)}"],
             ["normalized", normalized],
+            ["val split", {"stratified": "stratified by class",
+                           "group": "whole groups held out"}[summary["val_split"]]],
         ],
         right=False,
     )

@@ -48,7 +48,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_train_config(args: argparse.Namespace) -> RunConfig:
     """The run config: defaults (or, with ``--resume``, the run's saved config.yaml) <-
-    ``--config`` <- ``--space``/``--data`` <- ``key=value`` overrides."""
+    ``--config`` <- ``--space``/``--data`` <- ``key=value`` overrides, with every ``auto`` value
+    decided from the data (:func:`nasx.recipe.resolve_recipe`)."""
     from nasx.config import RunConfig, load_config
     from nasx.errors import RunError
 
@@ -63,7 +64,9 @@ def resolve_train_config(args: argparse.Namespace) -> RunConfig:
         if args.config is not None:
             raise RunError("--resume uses the run's saved config.yaml; drop --config")
         base = saved
-    return load_config(RunConfig, base, overrides)
+    from nasx.recipe import resolve_recipe
+
+    return resolve_recipe(load_config(RunConfig, base, overrides))
 
 
 def run(args: argparse.Namespace) -> int:

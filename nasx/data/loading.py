@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 
 from nasx.data.labels import class_order, encode_labels
-from nasx.data.normalize import channel_stats, standardize
+from nasx.data.normalize import channel_stats, mode_of, series_standardize, standardize
 from nasx.data.raw import RawSplit
 from nasx.data.registry import read_dataset
 from nasx.data.sequences import SequenceSet
 from nasx.data.splits import DatasetSplits
-from nasx.data.stratify import stratified_split
+from nasx.data.stratify import group_split, stratified_split
 from nasx.errors import DataError
 
 
@@ -19,7 +19,7 @@ def _to_set(raw: RawSplit, classes: list[str]) -> SequenceSet:
 
 
 def load_dataset(
-    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: bool = True
+    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: str | bool = True
 ) -> DatasetSplits:
     """Load dataset ``name`` and split it into train, val and test.
 
@@ -32,10 +32,15 @@ def load_dataset(
     - ``val`` is a stratified ``val_fraction`` of the *training* data: per class
       ``round(val_fraction * n)`` samples, at least 1 and never the whole class (a
       class of one sample stays in train), drawn by a ``numpy.random.Generator``
-      seeded with ``seed``. The test split is left as the source gives it.
-    - With ``normalize``, each channel is standardised with the mean and std of the
-      valid steps of ``train`` (after the val split; std floored at 1e-6); the same
-      statistics are applied to val and test, and padded steps stay exactly 0.
+      seeded with ``seed``; when the data has ``groups`` (npz), whole groups are held out
+      instead (:func:`nasx.data.stratify.group_split`). The test split is left as the source
+      gives it.
+    - ``normalize`` (see :mod:`nasx.data.normalize`): ``channel`` (or ``True``) standardises
+      each channel with the mean and std of the valid steps of ``train`` (after the val split;
+      std floored at 1e-6), the same statistics applied to val and test; ``series``
+      z-normalises each sequence and channel over its own valid steps; ``none`` (or
+      ``False``) keeps the data as given; ``auto`` picks ``series`` or ``channel`` from the
+      training split (:func:`nasx.data.normalize.auto_mode`). Padded steps stay exactly 0.
 
     Raises:
         DataError: an unknown or non-bundled name, a malformed npz file, a bad
@@ -53,16 +58,25 @@ def load_dataset(
             f"dataset '{name}': test class '{unseen[0]}' does not occur in the training data; "
             "every test class needs training samples"
         )
-    train_index, val_index = stratified_split(raw.train.labels, val_fraction, seed)
+    if raw.train.groups is not None:
+        try:
+            train_index, val_index = group_split(raw.train.labels, raw.train.groups,
+                                                 val_fraction, seed)
+        except ValueError as err:
+            raise DataError(f"dataset '{name}': {err}") from None
+    else:
+        train_index, val_index = stratified_split(raw.train.labels, val_fraction, seed)
     train = _to_set(raw.train.take(train_index), classes)
     val = _to_set(raw.train.take(val_index), classes)
     test = _to_set(raw.test, classes)
     channels = train.channels
-    if normalize:
+    mode = mode_of(normalize, train)
+    mean, std = torch.zeros(channels), torch.ones(channels)
+    if mode == "channel":
         mean, std = channel_stats(train)
         train, val, test = (standardize(s, mean, std) for s in (train, val, test))
-    else:
-        mean, std = torch.zeros(channels), torch.ones(channels)
+    elif mode == "series":
+        train, val, test = (series_standardize(s) for s in (train, val, test))
     return DatasetSplits(
         name=name,
         train=train,
@@ -73,5 +87,6 @@ def load_dataset(
         max_length=max(s.max_length for s in (train, val, test)),
         mean=mean,
         std=std,
-        normalized=normalize,
+        normalization=mode,
+        val_split="group" if raw.train.groups is not None else "stratified",
     )

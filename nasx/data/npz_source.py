@@ -7,6 +7,9 @@ Arrays (see :func:`load_npz`):
 - ``y``: ``(N,)`` labels, ints or strings.
 - ``lengths`` (optional): ``(N,)`` ints in ``1..L``, the valid steps of each padded row.
 - ``X_test``, ``y_test``, ``lengths_test`` (optional): a test split in the same format.
+- ``groups`` (optional): ``(N,)`` ints or strings, the subject (speaker, patient, user,
+  session) of each training sample; the validation split (and a carved test split) then hold
+  out whole groups, so that selection measures generalisation to new subjects.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from nasx.data.labels import class_order
 from nasx.data.raw import RawDataset, RawSplit, label_names
-from nasx.data.stratify import stratified_split
+from nasx.data.stratify import group_split, stratified_split
 from nasx.errors import DataError
 
 TEST_FRACTION = 0.2
@@ -136,6 +139,18 @@ def _read_split(npz: _NpzReader, suffix: str) -> RawSplit:
     return RawSplit(x=x, lengths=lengths, labels=label_names(y))
 
 
+def _with_groups(npz: _NpzReader, data: RawSplit) -> RawSplit:
+    """``data`` with the file's ``groups`` array (checked), if it has one."""
+    if not npz.has("groups"):
+        return data
+    groups = npz.read("groups", "save groups as an int or string array")
+    if groups.shape != (len(data),) or groups.dtype.kind not in "iuUS":
+        raise npz.fail(f"groups must be a 1-D array of ints or strings, one per sample of X "
+                       f"({len(data)}), got shape {groups.shape} and dtype {groups.dtype}")
+    return RawSplit(x=data.x, lengths=data.lengths, labels=data.labels,
+                    groups=label_names(groups))
+
+
 def _carve_test(npz: _NpzReader, data: RawSplit, seed: int) -> tuple[RawSplit, RawSplit]:
     """Split ``data`` into ``(train, test)`` with a stratified test fraction of 0.2."""
     names, counts = np.unique(data.labels, return_counts=True)
@@ -146,7 +161,13 @@ def _carve_test(npz: _NpzReader, data: RawSplit, seed: int) -> tuple[RawSplit, R
                 f"class '{name}' has {count} sample; each class needs at least 2 to carve a "
                 "stratified test split (or save X_test and y_test)"
             )
-    train_index, test_index = stratified_split(data.labels, TEST_FRACTION, seed)
+    if data.groups is not None:
+        try:
+            train_index, test_index = group_split(data.labels, data.groups, TEST_FRACTION, seed)
+        except ValueError as err:
+            raise npz.fail(f"{err}; save X_test and y_test, or more groups") from None
+    else:
+        train_index, test_index = stratified_split(data.labels, TEST_FRACTION, seed)
     return data.take(train_index), data.take(test_index)
 
 
@@ -163,7 +184,7 @@ def load_npz(path: Path, display_name: str, seed: int) -> RawDataset:
     """
     npz = _NpzReader(path)
     with npz.npz:
-        data = _read_split(npz, "")
+        data = _with_groups(npz, _read_split(npz, ""))
         classes = np.unique(data.labels)
         if classes.size < 2:
             raise npz.fail(f"y has only 1 class ('{classes[0]}'); classification needs at least 2")

@@ -16,11 +16,14 @@ class RawSplit:
         x: ``(N, C, L)`` float64, zero past each length.
         lengths: ``(N,)`` int64, each in ``1..L``.
         labels: ``(N,)`` class names as ``str``.
+        groups: ``(N,)`` group names as ``str`` (subjects: speakers, patients, sessions),
+            or ``None`` when the source gives none.
     """
 
     x: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         """Number of sequences ``N``."""
@@ -28,7 +31,9 @@ class RawSplit:
 
     def take(self, index: np.ndarray) -> RawSplit:
         """Return the sequences at ``index`` (``(M,)`` ints), in that order."""
-        return RawSplit(x=self.x[index], lengths=self.lengths[index], labels=self.labels[index])
+        groups = None if self.groups is None else self.groups[index]
+        return RawSplit(x=self.x[index], lengths=self.lengths[index], labels=self.labels[index],
+                        groups=groups)
 
 
 @dataclass(frozen=True, eq=False)

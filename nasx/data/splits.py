@@ -23,9 +23,10 @@ class DatasetSplits:
         classes: class names in index order (``y == i`` is ``classes[i]``).
         channels: input channels ``C``.
         max_length: the longest sequence over all three splits.
-        mean, std: ``(C,)`` float32 statistics the splits were standardised with
-            (0 and 1 when not normalised).
-        normalized: whether the splits were standardised.
+        mean, std: ``(C,)`` float32 statistics of the ``channel`` normalisation (0 and 1 in
+            the other modes).
+        normalization: ``channel``, ``series`` or ``none`` (see :mod:`nasx.data.normalize`).
+        val_split: how ``val`` was carved: ``stratified`` (by class) or ``group`` (whole groups).
     """
 
     name: str
@@ -37,7 +38,13 @@ class DatasetSplits:
     max_length: int
     mean: Tensor
     std: Tensor
-    normalized: bool = True
+    normalization: str = "channel"
+    val_split: str = "stratified"
+
+    @property
+    def normalized(self) -> bool:
+        """Whether the splits were normalised (any mode but ``none``)."""
+        return self.normalization != "none"
 
     @property
     def num_classes(self) -> int:
@@ -56,7 +63,7 @@ class DatasetSplits:
         Example of the shape::
 
             {"name": "japanese-vowels", "channels": 12, "num_classes": 9,
-             "classes": ["1", ...], "max_length": 29, "normalized": True,
+             "classes": ["1", ...], "max_length": 29, "normalization": "channel",
              "splits": {"train": {"n": 216, "length": {"min": 7, "median": 15.0,
                                   "max": 26}, "class_counts": {"1": 24, ...}}, ...}}
         """
@@ -66,7 +73,8 @@ class DatasetSplits:
             "num_classes": self.num_classes,
             "classes": list(self.classes),
             "max_length": self.max_length,
-            "normalized": self.normalized,
+            "normalization": self.normalization,
+            "val_split": self.val_split,
             "splits": {s: _split_summary(self.split(s), self.classes) for s in SPLIT_NAMES},
         }
 

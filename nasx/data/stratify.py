@@ -1,4 +1,4 @@
-"""Seeded stratified splits."""
+"""Seeded splits: stratified by class, or holding out whole groups (subjects)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,41 @@ def stratified_split(
         np.sort(np.concatenate([empty, *kept])).astype(np.int64),
         np.sort(np.concatenate([empty, *held])).astype(np.int64),
     )
+
+
+def group_split(
+    labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``0..N-1`` into ``(kept, held_out)`` so that no group is on both sides.
+
+    The groups are permuted by a ``numpy.random.Generator`` seeded with ``seed`` and moved to
+    ``held_out`` in that order until it holds at least ``fraction`` of the samples; a group is
+    skipped when moving it would leave a class with no kept sample. Both index arrays are
+    sorted; the split is a function of ``(labels, groups, fraction, seed)`` alone.
+
+    Raises:
+        ValueError: fewer than 2 groups, or no group can be held out without taking a class
+            away from the kept part.
+    """
+    names = np.unique(groups)
+    if names.size < 2:
+        raise ValueError(f"groups: {names.size} group; holding out whole groups needs at least 2")
+    rng = np.random.default_rng(seed)
+    kept_per_class = {c: int(n) for c, n in zip(*np.unique(labels, return_counts=True),
+                                               strict=True)}
+    held = np.zeros(labels.shape[0], dtype=bool)
+    target = fraction * labels.shape[0]
+    for g in rng.permutation(names):
+        if held.sum() >= target:
+            break
+        members = groups == g
+        counts = dict(zip(*np.unique(labels[members], return_counts=True), strict=True))
+        if any(kept_per_class[c] - n < 1 for c, n in counts.items()):
+            continue
+        held |= members
+        for c, n in counts.items():
+            kept_per_class[c] -= int(n)
+    if not held.any():
+        raise ValueError("groups: every group holds the last samples of some class; "
+                         "no group can be held out")
+    return (np.flatnonzero(~held).astype(np.int64), np.flatnonzero(held).astype(np.int64))

@@ -45,6 +45,7 @@ from nasx.config import RunConfig, config_to_dict, dump_config, load_config, val
 from nasx.data import Batch, DatasetSplits, iterate_batches, load_dataset
 from nasx.data.augment import Augmentation, augment_batch
 from nasx.errors import ConfigError, NasxError, RunError
+from nasx.recipe import resolve_recipe
 from nasx.runs import (
     CONFIG_FILE,
     atomic_write_text,
@@ -190,7 +191,8 @@ def train_supernet(
     """Train the supernet of ``cfg`` into the run folder ``out`` (see the module docstring).
 
     Args:
-        cfg: the resolved run config.
+        cfg: the run config; ``auto`` values are resolved by :func:`nasx.recipe.resolve_recipe`
+            (and written so to ``config.yaml``).
         out: run folder; a new one, or an existing one with ``overwrite`` or ``resume``.
         resume: continue from ``out/checkpoints/last.pt`` (from scratch when there is none);
             the config must equal the saved one but for :data:`RESUME_MAY_CHANGE`.
@@ -203,6 +205,7 @@ def train_supernet(
     """
     start_time = time.perf_counter()
     ranks = dd.ranks_from_env()
+    cfg = resolve_recipe(cfg)
     space, splits, device = _load_inputs(cfg)
     device = dd.rank_device(device, ranks)
     if cfg.train.threads is not None:
@@ -267,10 +270,10 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     val = splits.val.to(device)
     writer = open_writer(run_dir / rf.TB_DIR, step) if ranks.main else None
     try:
+        epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
+        losses, skipped = [], 0
         for epoch in range(start_epoch, t.epochs):
-            epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
             net.train()
-            losses, skipped = [], 0
             batches = _epoch_batches(cfg, splits, epoch, plan.steps_per_epoch)
             bar = tqdm(batches, total=plan.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}",
                        disable=not progress, leave=False, file=sys.stderr, dynamic_ncols=True)
@@ -303,6 +306,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                 bad = 0
                 losses.append(result.loss_largest)
                 bar.set_postfix(loss=f"{result.loss_largest:.3f}", eps=f"{eps:.2f}")
+            if (epoch + 1) % t.eval_every and epoch + 1 < t.epochs:
+                continue  # evaluate and checkpoint every eval_every epochs, and at the end
             evals = evaluate_subnets(net, monitors, val, calib) if ranks.main else []
             rngs = dd.gather_to_main(ranks, rng_state())  # the others wait here for rank 0
             done = epoch + 1
@@ -322,6 +327,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                 rf.write_history(run_dir, history)
                 say(_epoch_line(entry, t.epochs))
             dd.barrier(ranks)
+            epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
+            losses, skipped = [], 0
     finally:
         if writer is not None:
             writer.close()

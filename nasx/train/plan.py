@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nasx.config import RunConfig
+from nasx.config import AUTO, RunConfig
 from nasx.search_spaces import Arch, SearchSpace
 from nasx.train.schedules import progressive_phase, shrink_eps
 from nasx.train.subnets import (
@@ -54,14 +54,21 @@ class RunPlan:
         """The plan of ``cfg`` for a training split of ``n_train`` sequences (and the arch of
         ``train.arch``, loaded by the caller, for standalone training)."""
         t = cfg.train
-        steps = math.ceil(n_train / cfg.data.batch_size)
+        sandwich = t.shrink == "sandwich"  # no ε ramp: eps_warmup is not used
+        for key in ("epochs",) if sandwich else ("epochs", "eps_warmup"):
+            if getattr(t, key) == AUTO:
+                raise ValueError(f"train.{key} is still 'auto'; resolve the config first "
+                                 "(nasx.recipe.resolve_recipe)")
+        if cfg.data.batch_size == AUTO:
+            raise ValueError("data.batch_size is still 'auto'; resolve the config first "
+                             "(nasx.recipe.resolve_recipe)")
+        steps = math.ceil(n_train / int(cfg.data.batch_size))
         if t.batches_per_epoch is not None:
             steps = min(steps, t.batches_per_epoch)
-        sandwich = t.shrink == "sandwich"
         return cls(
             seed=cfg.seed,
             steps_per_epoch=steps,
-            total_steps=t.epochs * steps,
+            total_steps=int(t.epochs) * steps,
             warmup_steps=round(t.warmup_epochs * steps),
             shrink=t.shrink,
             delay=0.0 if sandwich else t.delay,

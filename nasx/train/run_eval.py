@@ -28,6 +28,7 @@ import torch
 from nasx.config import RunConfig, load_config
 from nasx.data import DatasetSplits, load_dataset
 from nasx.errors import ArchError, NasxError, RunError
+from nasx.recipe import resolve_recipe
 from nasx.runs import CONFIG_FILE
 from nasx.search_spaces import Arch, SearchSpace, load_arch, load_space
 from nasx.supernet import Supernet
@@ -66,7 +67,7 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
     if not cfg_path.is_file() or not (run_dir / rf.SPACE_FILE).is_file():
         raise RunError(f"'{run_dir}' is not a nasx train run folder (no {CONFIG_FILE} and "
                        f"{rf.SPACE_FILE}); give the --out folder of nasx train")
-    cfg = load_config(RunConfig, cfg_path, [])
+    cfg = resolve_recipe(load_config(RunConfig, cfg_path, []))  # a hand-written "auto" too
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / rf.SPACE_FILE)

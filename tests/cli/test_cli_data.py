@@ -19,6 +19,7 @@ dataset     japanese-vowels
 channels    12
 classes     9: 1, 2, 3, 4, 5, 6, 7, 8, 9
 normalized  per channel, mean/std of train
+val split   stratified by class
 
 split    n  len min  len median  len max
 train  216        7          15       26

@@ -88,9 +88,10 @@ def test_crop_draws_windows_of_at_least_the_fraction() -> None:
 def test_config_keys_and_range_errors() -> None:
     cfg = load_config(RunConfig, None, ["data.augment.crop=0.8", "data.augment.scale=0.1"])
     assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
-        0.8, 0.1, 0.0)
-    with pytest.raises(ConfigError, match=r"^config key 'data.augment.crop' must be in "
+        0.8, 0.1, "auto")
+    with pytest.raises(ConfigError, match=r"^config key 'data.augment.crop' must be auto or in "
                                           r"\(0, 1\], got 0.0$"):
         load_config(RunConfig, None, ["data.augment.crop=0"])
-    with pytest.raises(ConfigError, match=r"^config key 'data.augment.noise' must be >= 0"):
+    with pytest.raises(ConfigError, match=r"^config key 'data.augment.noise' must be auto or "
+                                          r">= 0"):
         load_config(RunConfig, None, ["data.augment.noise=-1"])

@@ -122,21 +122,29 @@ def test_monitor_archs_are_fixed_and_extend_as_a_prefix() -> None:
 
 
 def test_plan_counts_and_shrink_modes() -> None:
-    cfg = load_config(RunConfig, None, ["train.epochs=10", "data.batch_size=32"])
+    cfg = load_config(RunConfig, None, ["train.epochs=10", "data.batch_size=32",
+                                        "train.eps_warmup=2", "train.delay=0.5"])
     plan = RunPlan.from_config(cfg, 216)
     assert (plan.steps_per_epoch, plan.total_steps, plan.warmup_steps) == (7, 70, 7)
     assert [plan.eps(s) for s in (34, 35, 36, 48, 49)] == [0.0, 1 / 14, 2 / 14, 1.0, 1.0]
     capped = RunPlan.from_config(
-        load_config(RunConfig, None, ["train.batches_per_epoch=2", "train.epochs=16"]), 216)
+        load_config(RunConfig, None, ["train.batches_per_epoch=2", "train.epochs=16",
+                                       "train.eps_warmup=2", "data.batch_size=32"]), 216)
     assert (capped.steps_per_epoch, capped.total_steps) == (2, 32)
-    sandwich = RunPlan.from_config(load_config(RunConfig, None, ["train.shrink=sandwich"]), 216)
+    sandwich = RunPlan.from_config(
+        load_config(RunConfig, None, ["train.shrink=sandwich", "train.epochs=5",
+                                      "data.batch_size=32"]), 216)
     assert sandwich.eps(0) == 1.0 and sandwich.delay == 0.0
     prog = RunPlan.from_config(
-        load_config(RunConfig, None, ["train.shrink=progressive", "train.epochs=10"]), 216)
+        load_config(RunConfig, None, ["train.shrink=progressive", "train.epochs=10",
+                                      "train.eps_warmup=2", "train.delay=0.5",
+                                      "data.batch_size=32"]), 216)
     # shrinking steps 35..69 split into 4 phases: 35-43, 44-52, 53-61, 62-69
     assert [prog.unlocked_groups(s) for s in (0, 34, 35, 43, 44, 52, 53, 61, 62, 69)] == [
         0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert plan.unlocked_groups(0) == 4
+    with pytest.raises(ValueError, match=r"^train\.epochs is still 'auto'; resolve the config "):
+        RunPlan.from_config(load_config(RunConfig, None, []), 216)
     small = dict(prog.archs(SPACE, 36))["smallest"]
     assert [st["depth"] for st in small["stages"]] == [2, 3]  # depth not yet unlocked
     assert small["stem"]["kernel"] == 3

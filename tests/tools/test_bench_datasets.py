@@ -1,0 +1,58 @@
+"""tools/bench_datasets.py and tools/bench_groups.py: picks, padding, the table, the data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from tool_loader import load_tool
+
+
+def _doc() -> dict:
+    def sub(i: str, val: float | None, pred: float) -> dict:
+        return {"id": i, "arch": {"a": i}, "predicted": {"accuracy": pred},
+                "validated": None if val is None else {"accuracy": val}}
+    return {"subnets": [sub("a", 0.9, 0.99), sub("b", 0.95, 0.9), sub("c", 0.95, 0.92),
+                        sub("d", None, 1.0)],
+            "budgets": [{"device": "stm32f746", "best": 0}, {"device": "host-cpu", "best": None}]}
+
+
+def test_best_validated_breaks_ties_by_prediction_and_unmet_budgets_are_none():
+    picks = load_tool("bench_datasets")._picks(_doc())
+    assert picks["best"]["id"] == "c" and picks["stm32f746"]["id"] == "a"
+    assert picks["host-cpu"] is None
+
+
+def test_ragged_aeon_data_is_zero_padded():
+    padded = load_tool("bench_datasets")._padded([np.ones((2, 3)), 2 * np.ones((2, 5))], 6)
+    assert padded.shape == (2, 2, 6)
+    assert padded[0].tolist() == [[1, 1, 1, 0, 0, 0]] * 2
+    assert padded[1, :, 5].tolist() == [0, 0]
+
+
+def test_table_rows_and_the_mean_over_complete_rows(tmp_path):
+    tool = load_tool("bench_datasets")
+    for name, best, mr in (("A", 0.9, 0.8), ("B", 0.7, 0.9)):
+        folder = tmp_path / name
+        folder.mkdir()
+        picks = {k: {"id": "x", "val": 1.0, "test": best} for k in ("best", "stm32f746",
+                                                                       "host-cpu")}
+        (folder / "quickstart.json").write_text(json.dumps(
+            {"seconds": 100.0, "cpu_seconds": 90.0, "resumed": False, "picks": picks}))
+        (folder / "minirocket.json").write_text(json.dumps({"test": mr, "seconds": 2.0}))
+        (folder / "standalone.json").write_text(json.dumps({"test": 0.85, "seconds": 50.0}))
+    (tmp_path / "C").mkdir()
+    table = tool.markdown(tmp_path, ["ucr:A", "npz:B", "C"]).splitlines()
+    assert table[2] == "| ucr:A | 90.0 | 90.0 | 90.0 | 80.0 | 85.0 | 100 (90) | 2 | 50 |"
+    assert table[4] == "| C | - | - | - | - | - | - | - | - |"
+    assert table[5] == ("| **mean of 2 complete rows** | 80.0 | 80.0 | 80.0 | 85.0 | 85.0 "
+                        "| | | |")
+
+
+def test_generated_subjects_share_no_subject_with_the_test_split(tmp_path):
+    path = tmp_path / "s.npz"
+    load_tool("bench_groups").make_subject_data(path, subjects=4, test_subjects=2, per_class=3)
+    with np.load(path) as f:
+        assert f["X"].shape == (48, 3, 48) and f["X_test"].shape == (24, 3, 48)
+        assert sorted(set(f["groups"].tolist())) == [0, 1, 2, 3]
+        assert np.bincount(f["y"]).tolist() == [12] * 4
