@@ -131,4 +131,4 @@ def raw_splits(cfg: Any) -> Any:
     from nasx.data import load_dataset
 
     return load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
-                        normalize=False)
+                        normalize="none")

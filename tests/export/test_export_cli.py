@@ -165,3 +165,25 @@ def test_a_causal_run_exports_a_verified_streaming_form(tmp_path: Path) -> None:
     assert step["max_abs_diff"] <= 1e-5 and step["n"] >= 8  # frames of 8 validation samples
     if shutil.which("cc"):
         assert m["verification"]["c"]["stream_step_max_abs_diff"] <= 1e-4
+
+
+def test_a_series_normalised_run_exports_a_model_of_raw_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasx.export import load_exported
+    from nasx.export.metrics import accuracy, batched_logits
+    from nasx.export.preprocess import raw_splits
+    from nasx.train.run_eval import load_trained_run
+
+    run = tmp_path / "series"
+    assert main(["train", "--out", str(run), *TINY_TRAIN, "data.normalize=series"]) == 0
+    largest = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--run", str(run), "--arch", largest, "--split", "test",
+                 "--format", "json"]) == 0
+    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    folder = run / "exports" / largest
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["input"]["normalization"] == "series" and m["accuracy"]["test"] == want
+    raw = raw_splits(load_trained_run(run).cfg).test
+    assert accuracy(batched_logits(load_exported(folder), raw), raw.y) == want
