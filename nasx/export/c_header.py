@@ -206,7 +206,12 @@ def header_and_rows(net: ExportedNet, max_length: int = 0,
         f"static const char *const {prefix}_classes[{max(len(pre.classes), 1)}] = {{"
         + ", ".join(_cstring(c) for c in pre.classes or ("",)) + "};",
         f"static const nasx_layer_t {prefix}_layers[{len(wr.rows)}] = {{",
-        ",\n".join(wr.rows), "};", *_api(prefix, max_length, streaming),
+        ",\n".join(wr.rows), "};",
+        "/* The table (a use of every array: the header compiles alone with -Werror). */",
+        f"static inline const nasx_layer_t *{prefix}_layer_table(void) {{",
+        f"  (void){prefix}_classes;", f"  (void){norm_arrays[0]};", f"  (void){norm_arrays[1]};",
+        f"  return {prefix}_layers;", "}",
+        *_api(prefix, max_length, streaming),
         f"#endif /* {guard} */", ""]
     return "\n".join(lines), wr.names
 

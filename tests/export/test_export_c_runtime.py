@@ -58,6 +58,10 @@ def test_c_runtime_matches_the_torch_module(tmp_path: Path, causal: bool, op: st
     else:
         assert float((ran.logits.argmax(1) == ref.argmax(1)).float().mean()) >= 0.99
     assert ran.command.startswith(f"cc {' '.join(CFLAGS)} -I. main.c model.c runtime/")
+    # the header compiles on its own too (no "defined but not used")
+    alone = subprocess.run(["cc", *CFLAGS, "-c", "-x", "c", "model.h", "-o", "/dev/null"],
+                           cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert alone.returncode == 0, alone.stderr
     # causal subnets also get reset()/step(): after every frame equal to run() on the prefix
     if causal:
         assert ran.stream_max_diff is not None
