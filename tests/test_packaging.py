@@ -33,8 +33,21 @@ def test_every_folder_with_an_init_is_a_listed_package() -> None:
 def test_presets_ship_as_package_data() -> None:
     data = _setuptools()["package-data"]
     assert data == {"nasx.search_spaces": ["presets/*.yaml"],
-                    "nasx.predictors": ["devices/*.yaml"]}
+                    "nasx.predictors": ["devices/*.yaml"],
+                    "nasx.export.mcu": ["runtime/*.c", "runtime/*.h", "board/*.c",
+                                        "board/*.ld"]}
     assert sorted(p.name for p in (ROOT / "predictors" / "devices").glob("*.yaml"))
+
+
+def test_the_c_runtime_ships_as_package_data() -> None:
+    from nasx.export.mcu.emit import runtime_files
+
+    runtime = ROOT / "nasx" / "export" / "mcu" / "runtime"
+    shipped = {p.name for p in runtime.glob("*.c")} | {p.name for p in runtime.glob("*.h")}
+    assert {p.name for p in runtime.iterdir()} == shipped  # nothing the globs leave out
+    assert {p.name for p in runtime_files()} == shipped and "nasx_rt.h" in shipped
+    board = ROOT / "nasx" / "export" / "mcu" / "board"
+    assert sorted(p.name for p in board.iterdir()) == ["mps2_an500.ld", "startup_cm7.c"]
 
 
 def test_mapped_folders_are_importable_only_under_nasx(tmp_path: Path) -> None:

@@ -166,11 +166,12 @@ class HandNet(nn.Module):
         for stage in net.stages:
             layers.append(HandConvReLU(stage.entry))
             layers += [HAND[type(b)](b) for b in stage.blocks]
+        self.norm = net.input_norm  # the run's input normalisation, as in the export
         self.body = nn.Sequential(*layers)
         self.classifier = _linear(net.classifier)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.body(x).mean(dim=-1))
+        return self.classifier(self.body(self.norm(x, None)).mean(dim=-1))
 
 
 def interleaved_ms(fns: dict[str, Callable[[], object]], rounds: int,

@@ -1,7 +1,9 @@
 """Exporting subnets for deployment: ``nasx export`` and :func:`load_exported`.
 
 - :func:`export_subnet` writes ``R/exports/<archid>/`` (arch.json, model.safetensors,
-  metrics.json, model.pt2, model.onnx, model.h), each format verified against the supernet;
+  metrics.json, model.pt2, model.onnx, model_step.onnx for causal subnets, and the C runtime:
+  model.h, model.c, runtime/, golden.h, main.c), each format verified against the supernet;
+  every format takes the raw data and applies the run's normalisation itself;
 - :func:`load_exported` rebuilds the module from arch.json + model.safetensors, no supernet;
 - :class:`StreamingNet` runs a causal exported subnet frame by frame.
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -35,35 +36,32 @@ from nasx.export.net import ExportedNet
 from nasx.export.quantized import FLOAT_BITS, code_storage, stored_codes
 from nasx.search_spaces import describe_arch
 
-KINDS = ("NASX_CONV", "NASX_LINEAR", "NASX_LAYERNORM", "NASX_LSTM_INPUT", "NASX_LSTM_RECURRENT",
-         "NASX_SSM", "NASX_ATTENTION", "NASX_MEAN_POOL")
-FLAGS = {"NASX_RELU": 1, "NASX_GELU": 2, "NASX_RESIDUAL": 4, "NASX_CAUSAL": 8}
+NORMALIZATION_CODES = {"none": 0, "channel": 1, "series": 2}
 _PER_LINE = 12
 
-_TYPES = """#ifndef NASX_TYPES_DEFINED
-#define NASX_TYPES_DEFINED
-#include <stdint.h>
-#include <stddef.h>
-enum { %s };
-enum { %s };
-typedef struct {
-  const char *name;    /* tensor prefix in model.safetensors */
-  uint8_t kind;        /* NASX_CONV ... */
-  uint8_t flags;       /* NASX_RELU | NASX_GELU | NASX_RESIDUAL | NASX_CAUSAL */
-  uint8_t wbits;       /* 2..16: integer codes, w = code * scale[out]; 32: float32 */
-  uint8_t abits;       /* input bits: q = clamp(round(x / act_scale), +-(2^(abits-1)-1)) */
-  uint16_t out, in, kernel, stride, groups;
-  float act_scale;     /* 0 when the input stays float */
-  const void *weight;  /* float, int8_t, int16_t, or uint8_t (4-bit pairs, low nibble first) */
-  const float *scale;  /* per output channel; NULL for float weights */
-  const float *bias;
-  const float *aux[4]; /* kind-specific float arrays (see the kinds above) */
-} nasx_layer_t;
-#endif
-"""
+RUNTIME_DIR = Path(__file__).parent / "mcu" / "runtime"
 
 
-def _cfloat(v: float) -> str:
+def types_block() -> str:
+    """The layer-table type definitions (``runtime/nasx_types.h``, the runtime's own copy)."""
+    return (RUNTIME_DIR / "nasx_types.h").read_text(encoding="utf-8").split("\n", 1)[1]
+
+
+def _cstring(text: str) -> str:
+    """A C string literal of ``text`` (non-ASCII and control characters as octal escapes)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def cfloat(v: float) -> str:
     """A C float literal that reads back as the same float32 (9 significant digits)."""
     text = f"{v:.9g}"
     if not any(c in text for c in ".en"):
@@ -76,13 +74,14 @@ class _Writer:
 
     def __init__(self, prefix: str) -> None:
         self.prefix, self.arrays, self.rows = prefix, [], []
+        self.names: list[str] = []
 
     def array(self, name: str, t: Tensor) -> str:
         ident = f"{self.prefix}_{re.sub(r'[^0-9A-Za-z]', '_', name)}"
         ctype = {torch.int8: "int8_t", torch.int16: "int16_t", torch.uint8: "uint8_t",
                  torch.float32: "float"}[t.dtype]
         values = t.reshape(-1).tolist()
-        text = [_cfloat(v) if ctype == "float" else str(v) for v in values]
+        text = [cfloat(v) if ctype == "float" else str(v) for v in values]
         body = ",\n".join("  " + ", ".join(text[i:i + _PER_LINE])
                           for i in range(0, len(text), _PER_LINE))
         self.arrays.append(f"static const {ctype} {ident}[{max(len(values), 1)}] = {{\n"
@@ -95,9 +94,10 @@ class _Writer:
             scale: str = "NULL", bias: str = "NULL", aux: tuple[str, ...] = ()) -> None:
         flag = " | ".join(flags) or "0"
         aux_s = ", ".join((*aux, *["NULL"] * (4 - len(aux))))
+        self.names.append(name)
         self.rows.append(
             f'  {{"{name}", {kind}, {flag}, {wbits}, {abits}, {out}, {inp}, {kernel}, {stride}, '
-            f"{groups}, {_cfloat(act_scale)}, {weight}, {scale}, {bias}, {{{aux_s}}}}}")
+            f"{groups}, {cfloat(act_scale)}, {weight}, {scale}, {bias}, {{{aux_s}}}}}")
 
     def layer(self, name: str, layer: Layer, kind: str, flags: Iterable[str], *,
               stride: int = 1, groups: int = 1) -> None:
@@ -159,8 +159,16 @@ def _block(wr: _Writer, p: str, b: object) -> None:
 
 
 @torch.no_grad()
-def c_header(net: ExportedNet) -> str:
-    """The text of ``model.h`` for ``net`` (see the module docstring)."""
+def c_header(net: ExportedNet, max_length: int = 0, streaming: bool = False) -> str:
+    """The text of ``model.h`` for ``net`` (see the module docstring); with ``max_length``
+    it also declares the runtime's ``nasx_<id>_run`` for sequences up to that length, and
+    with ``streaming`` its ``reset`` / ``step``."""
+    return header_and_rows(net, max_length, streaming)[0]
+
+
+def header_and_rows(net: ExportedNet, max_length: int = 0,
+                    streaming: bool = False) -> tuple[str, list[str]]:
+    """``model.h`` and the names of its layer-table rows in order."""
     spec = net.spec
     prefix = f"nasx_{spec.id}"
     wr = _Writer(prefix)
@@ -169,27 +177,61 @@ def c_header(net: ExportedNet) -> str:
         _conv(wr, f"stages.{i}.entry", stage.entry, spec.causal)
         for j, b in enumerate(stage.blocks):
             _block(wr, f"stages.{i}.blocks.{j}", b)
+    pre = spec.input
+    norm_arrays = (wr.array("input.mean", net.input_norm.mean.reshape(-1)),
+                   wr.array("input.std", net.input_norm.std.reshape(-1)))
     width = net.classifier.weight.shape[1]
     wr.row("pool", "NASX_MEAN_POOL", (), out=width, inp=width)
     wr.layer("classifier", net.classifier, "NASX_LINEAR", ())
     guard = f"NASX_MODEL_{spec.id.upper()}_H"
-    kinds = ", ".join(KINDS)
-    flags = ", ".join(f"{k} = {v}" for k, v in FLAGS.items())
     up = prefix.upper()
     lines = [
         f"/* nasx {__version__} export of subnet {spec.id} ({spec.space or 'unknown space'}):",
         f" * {describe_arch(spec.arch)}",
         " * Input x (C, L) -> logits (K). Generated file: do not edit. */",
         f"#ifndef {guard}", f"#define {guard}",
-        _TYPES % (kinds, flags),
+        types_block(),
         f"#define {up}_IN_CHANNELS {spec.in_channels}",
         f"#define {up}_NUM_CLASSES {spec.num_classes}",
         f"#define {up}_CAUSAL {int(spec.causal)}",
         f"#define {up}_NUM_LAYERS {len(wr.rows)}",
+        "/* Input preprocessing, applied by the runtime to the raw input: 0 none, 1 per channel",
+        " * (x - input_mean[c]) / input_std[c], 2 per series and channel (z-score over the valid",
+        " * steps, std floored at 1e-6). Padded steps stay 0. */",
+        f"#define {up}_NORMALIZATION {NORMALIZATION_CODES[pre.normalization]}",
+        f"#define {up}_INPUT_MEAN {norm_arrays[0]}",
+        f"#define {up}_INPUT_STD {norm_arrays[1]}",
         "", *wr.arrays, "",
+        "/* Class names in logit order. */",
+        f"static const char *const {prefix}_classes[{max(len(pre.classes), 1)}] = {{"
+        + ", ".join(_cstring(c) for c in pre.classes or ("",)) + "};",
         f"static const nasx_layer_t {prefix}_layers[{len(wr.rows)}] = {{",
-        ",\n".join(wr.rows), "};", f"#endif /* {guard} */", ""]
-    return "\n".join(lines)
+        ",\n".join(wr.rows), "};",
+        "/* The table (a use of every array: the header compiles alone with -Werror). */",
+        f"static inline const nasx_layer_t *{prefix}_layer_table(void) {{",
+        f"  (void){prefix}_classes;", f"  (void){norm_arrays[0]};", f"  (void){norm_arrays[1]};",
+        f"  return {prefix}_layers;", "}",
+        *_api(prefix, max_length, streaming),
+        f"#endif /* {guard} */", ""]
+    return "\n".join(lines), wr.names
+
+
+def _api(prefix: str, max_length: int, streaming: bool) -> list[str]:
+    """Declarations of the runtime's entry points (model.c defines them)."""
+    if not max_length:
+        return []
+    up = prefix.upper()
+    step = [f"#define {up}_STREAMING 1",
+            "/* Streaming (causal subnets): reset() before a sequence, then step() once per raw",
+            " * frame (C); logits after each frame equal the whole-sequence logits of the frames",
+            f" * so far. Returns 0, or -1 past {up}_MAX_LENGTH frames of an attention cache. */",
+            f"void {prefix}_reset(void);",
+            f"int {prefix}_step(const float *frame, float *logits);"] if streaming else []
+    return [*step, f"#define {up}_MAX_LENGTH {max_length}",
+            "/* Logits (K) of one raw sequence x (length, C), time-major: x[t * C + c];",
+            f" * returns 0, or -1 for a length outside 1..{up}_MAX_LENGTH.",
+            " * Not reentrant (one static arena). */",
+            f"int {prefix}_run(const float *x, int length, float *logits);"]
 
 
 def parse_c_arrays(text: str) -> dict[str, list[float]]:

@@ -20,6 +20,7 @@ from nasx.errors import NasxError
 from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
 from nasx.export.layers import DeployActQuant, DeployWeight, Layer
 from nasx.export.net import ExportedNet, ExportedStage, ExportSpec
+from nasx.export.preprocess import Preprocessing
 from nasx.export.quantized import FLOAT_BITS, quantize_weight
 from nasx.search_spaces import SearchSpace, entry_kernel
 from nasx.supernet import StaticNet
@@ -36,13 +37,14 @@ class ExportError(NasxError):
 
 
 def spec_for(space: SearchSpace, arch: dict[str, Any], in_channels: int,
-             num_classes: int) -> ExportSpec:
-    """The :class:`ExportSpec` of canonical ``arch`` of ``space``."""
+             num_classes: int, input: Preprocessing | None = None) -> ExportSpec:
+    """The :class:`ExportSpec` of canonical ``arch`` of ``space`` (``input``: the run's
+    preprocessing; None: the input is used as given)."""
     attn = space.ops.get("attn")
     return ExportSpec(arch=arch, in_channels=in_channels, num_classes=num_classes,
                       causal=space.causal, head_dim=getattr(attn, "head_dim", 0),
                       entry_kernels=tuple(entry_kernel(st.stride) for st in space.stages),
-                      space=space.name)
+                      space=space.name, input=input or Preprocessing())
 
 
 def _act(aq: ActQuant, bits: int, where: str) -> DeployActQuant:

@@ -41,8 +41,10 @@ from nasx.export.layers import QDQ_MAX_BITS
 from nasx.export.metrics import DEFAULT_DEVICE, batched_logits, build_metrics, print_summary
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick, resolve_pick
+from nasx.export.preprocess import Preprocessing, raw_splits
 from nasx.export.streaming import streaming_blocker
 from nasx.export.verify import (
+    C_FLOAT_TOL,
     FormatCheck,
     check_c_header,
     check_logits,
@@ -122,14 +124,17 @@ def _reference(pick: Pick, run: Any) -> tuple[ExportedNet, Tensor, Tensor]:
             static = net.extract(pick.arch).eval()
     finally:
         net.train(mode)
-    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes)
+    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes,
+                    Preprocessing.of_splits(splits))
     return export_static(static, spec), ref_val, ref_test
 
 
 def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: int,
                    ref_val: Tensor, val: SequenceSet, say: Callable[[str], None]
                    ) -> tuple[list[FormatCheck], dict[str, Any], dict[str, nn.Module]]:
-    """Write and check every format; returns the checks, extra facts and runnable modules."""
+    """Write and check every format on the raw validation data ``val`` (as the user gave it)
+    against the supernet's logits ``ref_val`` on the normalised data; returns the checks, extra
+    facts and runnable modules."""
     exact = not has_act_quant(net.spec.arch)
     checks = [check_logits("torch", ref_val, batched_logits(net, val), exact=exact)]
     facts: dict[str, Any] = {}
@@ -156,42 +161,87 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / ef.ONNX_FILE)}
         runnable["onnxruntime"] = ort_module
     blocker = streaming_blocker(net)
+    if blocker is None and "onnx" in formats:
+        from nasx.export.onnx_step import check_onnx_step, export_onnx_step
+
+        say("  writing model_step.onnx (streaming: frame, state -> logits, state)")
+        export_onnx_step(net, tmp / ef.ONNX_STEP_FILE, length)
+        got, want = check_onnx_step(net, tmp / ef.ONNX_STEP_FILE, val.x, val.lengths)
+        checks.append(check_logits("onnx-step", want, got, exact=exact))
     if blocker is None:
         checks.append(check_logits("streaming", ref_val,
                                    streaming_logits(net, val.x, val.lengths), exact=exact))
     facts["streaming"] = {"streamable": blocker is None,
                           **({"reason": f"not streamable: {blocker}"} if blocker else {})}
     if "c" in formats:
-        say("  writing model.h (C header: int8 codes, scales, layer table)")
-        from nasx.export.c_header import c_header
-
-        text = c_header(net)
-        (tmp / ef.C_FILE).write_text(text, encoding="utf-8")
-        checks.append(check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net))
-        facts["c"] = {"compiler": _compile_c_header(tmp / ef.C_FILE)}
+        c_checks, facts["c"] = _write_c(tmp, net, length, val, exact, say)
+        checks += c_checks
     return checks, facts, runnable
 
 
-def _compile_c_header(path: Path) -> str | None:
-    """Compile a file that includes the header (C99, warnings as errors) with ``cc`` when
-    there is one; returns the check's command line, None without a compiler.
+def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: bool,
+             say: Callable[[str], None]) -> tuple[list[FormatCheck], dict[str, Any]]:
+    """Write the C export (model.h, model.c, runtime/, golden.h, main.c), check the header's
+    arrays, and build and run it on this machine when there is a C compiler."""
+    from nasx.export.mcu import build
 
-    Raises:
-        ExportError: the header does not compile.
-    """
-    import subprocess
+    say("  writing model.h, model.c, runtime/, golden.h, main.c (C99 runtime, static arena)")
+    n = min(len(val), build.GOLDEN_MAX)
+    gold = SequenceSet(x=val.x[:n], lengths=val.lengths[:n], y=val.y[:n])
+    ref = batched_logits(net, gold)  # the exported torch module on raw inputs
+    src = build.write_c_export(tmp, net, length, gold.x, gold.lengths, ref, exact)
+    checks = [check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net)]
+    facts: dict[str, Any] = {"arena_bytes": src.arena_bytes, "max_length": src.max_length,
+                             "golden": len(gold)}
+    if build.host_compiler() is None:
+        facts["host"] = "not built: no C compiler (cc) on PATH"
+        return checks, facts
+    try:
+        ran = build.build_and_run_host(tmp, net.spec.num_classes)
+    except RuntimeError as exc:
+        raise ExportError(f"c: {exc}; report this as a bug") from None
+    checks.append(check_logits("c-host", ref, ran.logits, exact=exact, tol=C_FLOAT_TOL,
+                               slack=1))
+    facts["compiler"] = ran.command
+    if ran.stream_max_diff is not None:  # causal: step() after every frame against run()
+        facts["stream_step_max_abs_diff"] = ran.stream_max_diff
+        if exact and not ran.stream_max_diff <= C_FLOAT_TOL:
+            raise ExportError(f"c: the streaming step differs from the whole-sequence run by "
+                              f"{ran.stream_max_diff:.2e}; report this as a bug")
+    m7_check, facts["cortex-m7"] = _run_cortex_m7(tmp, net, ran.logits, say)
+    checks += m7_check
+    return checks, facts
 
-    cc = shutil.which("cc")
-    if cc is None:
-        return None
-    cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fsyntax-only",
-           "-x", "c", "-"]
-    done = subprocess.run(cmd, input=f'#include "{path.resolve()}"\n', capture_output=True,
-                          text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        first = (done.stderr.strip().splitlines() or ["no output"])[0]
-        raise ExportError(f"c: {path.name} does not compile ({first}); report this as a bug")
-    return " ".join(["cc", *cmd[1:]])
+
+def _run_cortex_m7(tmp: Path, net: ExportedNet, host: Tensor, say: Callable[[str], None]
+                   ) -> tuple[list[FormatCheck], dict[str, Any]]:
+    """Where the Cortex-M7 toolchain and QEMU are installed: build the C export for the M7,
+    run it on the emulated mps2-an500 and check its argmax against the host build's."""
+    from nasx.export.mcu import cortex_m7
+
+    reason = cortex_m7.missing_tools()
+    if reason:
+        return [], {"measured": False, "reason": reason}
+    say("  building for Cortex-M7 and running on qemu-system-arm mps2-an500")
+    try:
+        m7 = cortex_m7.run_m7(tmp, net.spec.num_classes)
+    except RuntimeError as exc:
+        raise ExportError(f"c: {exc}; report this as a bug") from None
+    finally:
+        (tmp / "model.elf").unlink(missing_ok=True)
+    agree = float((m7.logits.argmax(1) == host.argmax(1)).float().mean()) if len(host) else 1.0
+    diff = float((m7.logits - host).abs().max()) if len(host) else 0.0
+    check = FormatCheck("c-m7", diff, agree, len(host), "argmax equals the host build's on "
+                        "every golden input", agree == 1.0 and m7.returncode in (0, 1))
+    facts = {"measured": True, "build": m7.command, "flash_bytes": m7.flash_bytes,
+             "flash_label": "ELF .text + .rodata + .data less the golden vectors (with the "
+                            "startup code and newlib's printf)",
+             "sram_bytes": m7.sram_bytes, "stack_bytes": m7.stack_bytes,
+             "instructions_median": int(torch.tensor(m7.instructions).median())
+             if m7.instructions else None,
+             "instructions_label": "measured: qemu cortex-m7 instructions (-icount shift=0, "
+                                   "SysTick), not cycles"}
+    return [check], facts
 
 
 def check_qdq(arch: dict[str, Any], qdq: dict[str, int]) -> None:
@@ -281,8 +331,9 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
         (tmp / ef.WEIGHTS_FILE).write_bytes(weights_bytes(net))
         loaded = load_exported(tmp)  # what users get: rebuilt from the files just written
         length = run.splits.max_length
+        raw = raw_splits(run.cfg)  # exports take raw data: every check feeds it
         checks, facts, runnable = _write_formats(tmp, loaded, formats, length, ref_val,
-                                                 run.splits.val, say)
+                                                 raw.val, say)
         for c in checks:
             say(f"  verify {c.line()}")
         failed = [c for c in checks if not c.passed]
@@ -292,8 +343,8 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
                 + "; ".join(f"{c.format}: max|diff| {c.max_abs_diff:.2e}, argmax agreement "
                             f"{100 * c.argmax_agreement:.2f}% (needs {c.rule})" for c in failed)
                 + "; nothing was written")
-        metrics = build_metrics(run, pick, loaded, ref_val, ref_test, names, checks, facts,
-                                runnable, tmp)
+        metrics = build_metrics(run, raw, pick, loaded, ref_val, ref_test, names, checks,
+                                facts, runnable, tmp)
         atomic_write_text(tmp / ef.METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
         _install(tmp, target, overwrite)
     except BaseException:

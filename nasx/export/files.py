@@ -7,7 +7,9 @@
     exports/<archid>/metrics.json       accuracy, cost per device, verification, latency
     exports/<archid>/model.pt2          torch.export program (dynamic batch and length)
     exports/<archid>/model.onnx         ONNX (dynamic batch and length; QDQ where quantized)
-    exports/<archid>/model.h            C header (codes, scales, layer table)
+    exports/<archid>/model_step.onnx    ONNX streaming step (causal subnets)
+    exports/<archid>/model.h            C header (codes, scales, layer table, API)
+    exports/<archid>/model.c, runtime/, golden.h, main.c   the C runtime (nasx.export.mcu)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from safetensors.torch import load, save
 from nasx import __version__
 from nasx.export.layers import ExportFileError
 from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
+from nasx.export.preprocess import Preprocessing
 from nasx.jsonfiles import load_json
 from nasx.runs.schema import problem
 
@@ -30,15 +33,20 @@ WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 PT2_FILE = "model.pt2"
 ONNX_FILE = "model.onnx"
+ONNX_STEP_FILE = "model_step.onnx"
 C_FILE = "model.h"
 SPEC_SCHEMA = {"arch!": {"stem!": {}, "stages!": [{}]}, "in_channels!": "int",
                "num_classes!": "int", "causal!": "bool", "head_dim!": "int",
-               "entry_kernels!": ["int"], "space": "str"}
+               "entry_kernels!": ["int"], "space": "str",
+               "input": {"normalization!": "str", "mean!": ["num"], "std!": ["num"],
+                         "classes!": ["str"]}}
 
 
 def weights_bytes(net: ExportedNet) -> bytes:
-    """``model.safetensors`` content of ``net``: its tensors, metadata format/id/version."""
-    meta = {"format": FORMAT, "id": net.spec.id, "nasx": __version__}
+    """``model.safetensors`` content of ``net``: its tensors; metadata format/id/version and
+    the input preprocessing and class names (:meth:`Preprocessing.metadata`)."""
+    meta = {"format": FORMAT, "id": net.spec.id, "nasx": __version__,
+            **net.spec.input.metadata()}
     return save(net.tensors(), metadata=meta)
 
 
@@ -69,7 +77,9 @@ def read_spec(path: Path) -> ExportSpec:
     return ExportSpec(arch=raw["arch"], in_channels=raw["in_channels"],
                       num_classes=raw["num_classes"], causal=raw["causal"],
                       head_dim=raw["head_dim"], entry_kernels=tuple(raw["entry_kernels"]),
-                      space=str(raw.get("space", "")))
+                      space=str(raw.get("space", "")),
+                      input=(Preprocessing.from_json(raw["input"]) if "input" in raw
+                             else Preprocessing()))
 
 
 def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -97,7 +107,9 @@ def load_exported(path: str | Path) -> ExportedNet:
     """Rebuild an exported subnet from its folder (``arch.json`` + ``model.safetensors``).
 
     No supernet and no search space are needed. The module is in eval mode; call it as
-    ``net(x (B, C, L), lengths (B,) | None) -> logits (B, K)``.
+    ``net(x (B, C, L), lengths (B,) | None) -> logits (B, K)`` on raw data as it was given
+    to nasx (the training normalisation is part of the module; ``net.spec.input`` holds it and
+    the class names).
 
     Raises:
         ExportFileError: a missing, corrupt or mismatched file (one line naming it).
@@ -116,6 +128,10 @@ def load_exported(path: str | Path) -> ExportedNet:
         raise ExportFileError(f"{weights}: written for arch {meta.get('id')!r} (format "
                               f"{meta.get('format')!r}), but {ARCH_FILE} is arch {spec.id!r}; "
                               "export the subnet again")
+    stored = {k: meta[k] for k in spec.input.metadata() if k in meta}
+    if stored and stored != spec.input.metadata():
+        raise ExportFileError(f"{weights}: its input preprocessing or class names differ from "
+                              f"{ARCH_FILE}'s; export the subnet again")
     try:
         return build_exported(spec, tensors, str(weights))
     except (KeyError, TypeError) as exc:

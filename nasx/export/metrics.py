@@ -96,13 +96,16 @@ def measure_ms(modules: dict[str, nn.Module], channels: int, length: int) -> dic
         torch.set_num_threads(threads)
 
 
-def build_metrics(run: Any, pick: Pick, net: ExportedNet, ref_val: Tensor, ref_test: Tensor,
-                  devices: Sequence[str], checks: list[FormatCheck], facts: dict[str, Any],
-                  runnable: dict[str, nn.Module], folder: Path) -> dict[str, Any]:
+def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Tensor,
+                  ref_test: Tensor, devices: Sequence[str], checks: list[FormatCheck],
+                  facts: dict[str, Any], runnable: dict[str, nn.Module],
+                  folder: Path) -> dict[str, Any]:
     """The ``metrics.json`` document.
 
     Args:
         run: the loaded training run (``TrainedRun``).
+        raw: its data as the user gave it (``DatasetSplits``, not normalised): the exported
+            module's accuracy is measured on it, as users will run it.
         pick: the picked subnet; ``net``: its exported module.
         ref_val, ref_test: the supernet subnet's logits on the validation and test splits.
         devices: device profiles to cost; checks, facts: the verification results.
@@ -110,7 +113,7 @@ def build_metrics(run: Any, pick: Pick, net: ExportedNet, ref_val: Tensor, ref_t
         folder: where the files were written (their sizes are listed).
     """
     splits, arch = run.splits, net.spec.arch
-    val_logits, test_logits = batched_logits(net, splits.val), batched_logits(net, splits.test)
+    val_logits, test_logits = batched_logits(net, raw.val), batched_logits(net, raw.test)
     cost = device_costs(run, arch, devices)
     verification = {c.format: c.as_json() for c in checks}
     for fmt, extra in facts.items():
@@ -126,11 +129,13 @@ def build_metrics(run: Any, pick: Pick, net: ExportedNet, ref_val: Tensor, ref_t
                  "predicted": entry.get("predicted"), "validated": entry.get("validated")},
         "data": {"name": splits.name, "val": len(splits.val), "test": len(splits.test),
                  "length": splits.max_length, "sha256": splits.fingerprint.get("all")},
-        "accuracy": {"val": accuracy(val_logits, splits.val.y),
-                     "test": accuracy(test_logits, splits.test.y),
+        "input": net.spec.input.to_json(),
+        "accuracy": {"val": accuracy(val_logits, raw.val.y),
+                     "test": accuracy(test_logits, raw.test.y),
                      "supernet_val": accuracy(ref_val, splits.val.y),
                      "supernet_test": accuracy(ref_test, splits.test.y)},
-        "files": {p.name: p.stat().st_size for p in sorted(folder.iterdir())},
+        "files": {p.relative_to(folder).as_posix(): p.stat().st_size
+                  for p in sorted(folder.rglob("*")) if p.is_file()},
         "cost": cost,
         "verification": verification,
         "latency": {"measured_ms": measured,

@@ -8,7 +8,7 @@ scales, activation ranges fixed). It needs no supernet and no search space: ``ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
 from nasx.export.layers import Layer, TensorReader, layer_tensors, read_layer, set_qdq
+from nasx.export.preprocess import InputNorm, Preprocessing
 from nasx.search_spaces import arch_id
 
 FORMAT = "nasx-export-1"
@@ -33,6 +34,7 @@ class ExportSpec:
         head_dim: attention head size (the space's ``ops.attn.head_dim``; 0 without attention).
         entry_kernels: kernel of each stage's entry conv.
         space: name of the search space it came from (informational).
+        input: the raw input's preprocessing (normalisation) and the class names.
     """
 
     arch: dict[str, Any]
@@ -42,6 +44,7 @@ class ExportSpec:
     head_dim: int
     entry_kernels: tuple[int, ...]
     space: str = ""
+    input: Preprocessing = field(default_factory=Preprocessing)
 
     @property
     def id(self) -> str:
@@ -53,7 +56,8 @@ class ExportSpec:
         return {"format": FORMAT, "id": self.id, "arch": self.arch,
                 "in_channels": self.in_channels, "num_classes": self.num_classes,
                 "causal": self.causal, "head_dim": self.head_dim,
-                "entry_kernels": list(self.entry_kernels), "space": self.space}
+                "entry_kernels": list(self.entry_kernels), "space": self.space,
+                "input": self.input.to_json()}
 
 
 class ExportedStage(nn.Module):
@@ -72,17 +76,20 @@ class ExportedNet(nn.Module):
                  classifier: Layer) -> None:
         super().__init__()
         self.spec = spec
+        self.input_norm = InputNorm(spec.input, spec.in_channels)
         self.stem = stem
         self.stages = nn.ModuleList(stages)
         self.classifier = classifier
         self.eval()
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Logits ``(B, K)`` of a zero-padded batch ``x (B, C, L)`` with valid ``lengths``
-        (None: every sequence has all ``L`` steps, and no masking is done)."""
+        """Logits ``(B, K)`` of a zero-padded batch ``x (B, C, L)`` of raw data (as given
+        to nasx; normalised here as in training) with valid ``lengths`` (None: every sequence
+        has all ``L`` steps, and no masking is done)."""
+        mask = None
         if lengths is not None:
             mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None]
-            x = x * mask.unsqueeze(1)
+        x = self.input_norm(x, mask)  # (B, C, L)
         x, lengths, mask = self.stem(x, lengths)
         for stage in self.stages:
             x, lengths, mask = stage.entry(x, lengths)

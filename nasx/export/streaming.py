@@ -9,7 +9,9 @@ state instead of the whole sequence in memory:
   layers after it run only then;
 - LSTM blocks keep ``h`` and ``c``; SSM blocks their state ``(E, N)``, advanced by the recurrent
   form ``h = exp(dt A) h + dt B u``; attention blocks a key/value cache of every past frame;
-- the head keeps the running sum of the last stage's outputs and their count.
+- the head keeps the running sum of the last stage's outputs and their count;
+- each raw frame is normalised as in training (per channel); a subnet of per-series normalised
+  data is not streamable (its statistics need the whole sequence).
 
 After frame ``t`` the logits equal the whole-sequence logits of the prefix ``x[..., :t+1]``
 (up to float rounding), so the last step's logits are those of the whole sequence. A subnet
@@ -37,6 +39,8 @@ class NotStreamableError(ValueError):
 def streaming_blocker(net: ExportedNet) -> str | None:
     """``None`` when ``net`` is causal, else ``"<layer> is not causal"`` for its first
     non-causal layer."""
+    if net.spec.input.normalization == "series":
+        return "the input's per-series normalisation (it needs the whole sequence)"
     units: list[tuple[str, object]] = [("stem (conv)", net.stem)]
     for i, stage in enumerate(net.stages):
         units.append((f"stages[{i}].entry (conv)", stage.entry))
@@ -72,8 +76,10 @@ class StreamingNet:
     def __init__(self, net: ExportedNet) -> None:
         blocker = streaming_blocker(net)
         if blocker is not None:
-            raise NotStreamableError(f"not streamable: {blocker}; train a space with "
-                                     "'causal: true' to get streamable subnets")
+            fix = ("train with per-channel normalisation" if net.spec.input.normalization ==
+                   "series" else "train a space with 'causal: true'")
+            raise NotStreamableError(f"not streamable: {blocker}; {fix} to get streamable "
+                                     "subnets")
         self.net = net
 
     @torch.no_grad()
@@ -117,6 +123,8 @@ class StreamingNet:
         """
         st = dict(state)
         net = self.net
+        if net.input_norm.mode == "channel":
+            frame = (frame - net.input_norm.mean[:, :, 0]) / net.input_norm.std[:, :, 0]
         y = _conv_step("stem", net.stem, frame, st)
         for i, stage in enumerate(net.stages):
             if y is None:

@@ -8,7 +8,12 @@ Rules (``check_logits``):
   99% (``MIN_AGREEMENT``) of the samples; the max difference is reported. Folding BatchNorm
   changes float rounding by about 1e-7 relative, which very rarely moves a value across a
   quantization step; QDQ runtimes also round on their own.
-- ``c``: the arrays parsed back from the header equal the exported tensors exactly.
+- ``c``: the arrays parsed back from the header equal the exported tensors exactly;
+- ``c-host``: the C runtime built on this machine against the exported torch module on the
+  golden inputs: max |diff| <= 1e-4 (``C_FLOAT_TOL``) without activation quantizers, else
+  argmax agreement >= 99% or at most one sample off (int8 arithmetic and fixed-point
+  requantisation may move a value across a rounding step; with the ~50 validation samples of a
+  small data set one flip is 2%; ``tools/bench_deploy.py`` measures agreement over many).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from nasx.export.quantized import FLOAT_BITS
 from nasx.export.streaming import StreamingNet
 
 FLOAT_TOL = 1e-5
+C_FLOAT_TOL = 1e-4  # the C runtime against the exported torch module (its own float order)
 MIN_AGREEMENT = 0.99
 
 
@@ -63,15 +69,22 @@ def has_act_quant(arch: dict[str, Any]) -> bool:
     return any(u["abits"] < FLOAT_BITS for u in units)
 
 
-def check_logits(fmt: str, ref: Tensor, out: Tensor, *, exact: bool) -> FormatCheck:
-    """Compare ``out`` with the supernet's ``ref`` logits ``(N, K)`` under the rule ``exact``
-    (max diff <= 1e-5) or not (argmax agreement >= 99%)."""
+def check_logits(fmt: str, ref: Tensor, out: Tensor, *, exact: bool,
+                 tol: float | None = None, slack: int = 0) -> FormatCheck:
+    """Compare ``out`` with the reference logits ``ref (N, K)`` under the rule ``exact``
+    (max diff <= ``tol``, default ``FLOAT_TOL``) or not (argmax agreement >= 99%, or at most
+    ``slack`` samples off)."""
     diff = float((out.float() - ref.float()).abs().max()) if ref.numel() else 0.0
     agree = float((out.argmax(dim=1) == ref.argmax(dim=1)).float().mean()) if len(ref) else 1.0
     if exact:
-        rule, ok = f"max|diff| <= {FLOAT_TOL:g}", diff <= FLOAT_TOL
+        tol = FLOAT_TOL if tol is None else tol
+        rule, ok = f"max|diff| <= {tol:g}", diff <= tol
     else:
         rule, ok = f"argmax agreement >= {100 * MIN_AGREEMENT:g}%", agree >= MIN_AGREEMENT
+        if slack:
+            off = round((1.0 - agree) * len(ref))
+            rule += f" or at most {slack} sample{'s' * (slack > 1)} off"
+            ok = ok or off <= slack
     return FormatCheck(fmt, diff, agree, len(ref), rule, bool(ok and diff == diff))
 
 
@@ -95,6 +108,8 @@ def _c_expected(net: ExportedNet) -> dict[str, Tensor]:
     and ``B`` replaced by the deployed ``decay = exp(dt A)`` and ``dtB = dt B``."""
     out = {k: v for k, v in net.tensors().items()
            if not k.endswith((".A_log", ".log_dt", ".B", ".act_amax"))}
+    out["input.mean"] = net.input_norm.mean.reshape(-1)  # (C,)
+    out["input.std"] = net.input_norm.std.reshape(-1)
     for i, stage in enumerate(net.stages):
         for j, b in enumerate(stage.blocks):
             if isinstance(b, SSMBlock):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_run import TINY_TRAIN, train_tiny_run
 
 from nasx.cli import main
@@ -36,26 +37,39 @@ def test_export_writes_verified_files_and_never_overwrites_silently(
     assert main(args) == 0
     folder = run / "exports" / smallest
     assert sorted(p.name for p in folder.iterdir()) == [
-        "arch.json", "metrics.json", "model.h", "model.safetensors"]
+        "arch.json", "golden.h", "main.c", "metrics.json", "model.c", "model.h",
+        "model.safetensors", "runtime"]
     m = json.loads((folder / "metrics.json").read_text())
+    assert "runtime/nasx_conv.c" in m["files"] and m["verification"]["c"]["arena_bytes"] > 0
     assert m["id"] == smallest and m["pick"]["source"].endswith("archs.json (smallest)")
     assert m["accuracy"]["val"] == m["accuracy"]["supernet_val"]
     assert all(v["passed"] for k, v in m["verification"].items() if "passed" in v)
-    assert set(m["verification"]) == {"torch", "c", "streaming"}
-    if shutil.which("cc"):  # the header was compiled as part of the check
-        assert m["verification"]["c"]["compiler"].startswith("cc -std=c99 -Wall -Wextra")
+    if shutil.which("cc"):  # the C runtime was built and run on the golden inputs
+        m7 = m["verification"]["c"]["cortex-m7"]
+        assert set(m["verification"]) == {"torch", "c", "c-host", "streaming",
+                                          *(["c-m7"] if m7["measured"] else [])}
+        if m7["measured"]:  # cross toolchain + QEMU installed: the M7 argmax is the host's
+            assert m["verification"]["c-m7"]["argmax_agreement"] == 1.0
+            assert m7["flash_bytes"] > 0 and m7["instructions_median"] > 0
+        assert m["verification"]["c"]["compiler"].startswith(
+            "cc -std=c99 -Wall -Wextra -pedantic -Werror")
+        host = m["verification"]["c-host"]  # the smallest subnet has 8-bit activations
+        assert host["passed"] and host["argmax_agreement"] >= 0.99
+        assert host["n"] == m["data"]["val"] == m["verification"]["c"]["golden"]
+    else:
+        assert set(m["verification"]) == {"torch", "c", "streaming"}
     assert m["verification"]["streaming"]["reason"].startswith("not streamable: stem (conv)")
     assert set(m["cost"]) == {"stm32f746"}
     assert set(m["cost"]["stm32f746"]) == {"whole-sequence", "streaming"}
     assert m["latency"]["measured_ms"]["torch"] > 0
     assert "host-cpu" in m["latency"]["predicted"]
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err == (f"nasx: error: {folder} already exists (an earlier export of this subnet); "
                    "pass --overwrite to replace it\n")
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert main([*args[:-2], "--format", "torch", "--overwrite"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == [
         "arch.json", "metrics.json", "model.safetensors"]
@@ -70,6 +84,38 @@ def test_onnx_export_runs_in_onnxruntime_and_reports_latency(run: Path) -> None:
     assert onnx["passed"] and onnx["max_abs_diff"] <= 1e-5 and onnx["rule"] == "max|diff| <= 1e-05"
     assert m["latency"]["measured_ms"]["onnxruntime"] > 0
     assert set(m["cost"]) == {"host-cpu"}  # default device when the pick names none
+
+
+def test_raw_test_data_through_every_format_scores_what_nasx_eval_reports(
+        run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasx.export import load_exported
+    from nasx.export.graph_formats import load_pt2, onnx_session, run_onnx
+    from nasx.export.metrics import accuracy, batched_logits
+    from nasx.export.preprocess import raw_splits
+    from nasx.train.run_eval import load_trained_run
+
+    pick = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", pick, "--format", "pt2,onnx",
+                 "--overwrite"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--run", str(run), "--arch", pick, "--split", "test",
+                 "--format", "json"]) == 0
+    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    folder = run / "exports" / pick
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["input"]["normalization"] == "channel" and len(m["input"]["mean"]) == 12
+    assert m["input"]["classes"] == [str(i) for i in range(1, 10)]
+    trained = load_trained_run(run)
+    raw = raw_splits(trained.cfg).test  # as the user gave it: not normalised
+    assert float((raw.x - trained.splits.test.x).abs().max()) > 0.5  # really raw
+    assert torch.equal(raw.y, trained.splits.test.y)
+    net = load_exported(folder)
+    session = onnx_session(folder / "model.onnx")
+    got = {"load_exported": accuracy(batched_logits(net, raw), raw.y),
+           "pt2": accuracy(batched_logits(load_pt2(folder / "model.pt2"), raw,
+                                          m["verification"]["pt2"]["min_length"]), raw.y),
+           "onnx": accuracy(batched_logits(lambda x, n: run_onnx(session, x, n), raw), raw.y)}
+    assert got == {k: want for k in got} and m["accuracy"]["test"] == want
 
 
 def test_a_mismatch_is_an_error_and_nothing_is_written(
@@ -108,8 +154,36 @@ def test_a_causal_run_exports_a_verified_streaming_form(tmp_path: Path) -> None:
     train = [a if a != "tiny" else str(space_file) for a in TINY_TRAIN]
     assert main(["train", "--out", str(run), *train]) == 0
     largest = _ids(run)["largest"]
-    assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "onnx,c"]) == 0
     m = json.loads((run / "exports" / largest / "metrics.json").read_text())
     stream = m["verification"]["streaming"]
     assert stream["streamable"] and stream["passed"] and stream["max_abs_diff"] <= 1e-5
     assert stream["n"] == m["data"]["val"]
+    # the streaming artefacts: ONNX step graph and the C step, after every frame
+    step = m["verification"]["onnx-step"]
+    assert "model_step.onnx" in m["files"] and step["passed"]
+    assert step["max_abs_diff"] <= 1e-5 and step["n"] >= 8  # frames of 8 validation samples
+    if shutil.which("cc"):
+        assert m["verification"]["c"]["stream_step_max_abs_diff"] <= 1e-4
+
+
+def test_a_series_normalised_run_exports_a_model_of_raw_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasx.export import load_exported
+    from nasx.export.metrics import accuracy, batched_logits
+    from nasx.export.preprocess import raw_splits
+    from nasx.train.run_eval import load_trained_run
+
+    run = tmp_path / "series"
+    assert main(["train", "--out", str(run), *TINY_TRAIN, "data.normalize=series"]) == 0
+    largest = _ids(run)["largest"]
+    assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--run", str(run), "--arch", largest, "--split", "test",
+                 "--format", "json"]) == 0
+    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    folder = run / "exports" / largest
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["input"]["normalization"] == "series" and m["accuracy"]["test"] == want
+    raw = raw_splits(load_trained_run(run).cfg).test
+    assert accuracy(batched_logits(load_exported(folder), raw), raw.y) == want

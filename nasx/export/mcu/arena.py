@@ -1,0 +1,179 @@
+"""The emitter's state while it writes ``model.c``: the layer rows, the C lines, and the
+buffers of the one static arena (each a region sized by its largest use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nasx.export.layers import QDQ_MAX_BITS, Layer
+from nasx.export.quantized import FLOAT_BITS
+
+
+def int_path(layer: Layer) -> bool:
+    """Whether the runtime computes ``layer`` as int8 x int8 -> int32."""
+    return layer.weight.bits <= QDQ_MAX_BITS and layer.act.bits <= QDQ_MAX_BITS
+
+
+def requant_params(layer: Layer, nxt: Layer) -> tuple[list[int], list[int], list[int]]:
+    """Fixed-point requantisation of ``layer``'s int32 sums into ``nxt``'s input grid, per
+    output channel ``o``: the real multiplier ``M = s_in * s_w[o] / s_next`` as
+    ``mult / 2^(31 + shift)`` with ``mult`` in ``[2^30, 2^31)``, and the bias in accumulator
+    units ``round(b[o] / (s_in * s_w[o]))``. Returns ``(mult, shift, bias)``."""
+    import math
+
+    s_in, s_next = float(layer.act.scale_value), float(nxt.act.scale_value)
+    mult, shift, bias = [], [], []
+    b = layer.bias.tolist() if layer.bias is not None else [0.0] * layer.weight.shape[0]
+    for s_w, b_o in zip(layer.weight.scale.tolist(), b, strict=True):
+        acc_scale = s_in * s_w
+        m = acc_scale / s_next
+        f, e = math.frexp(m)  # m = f * 2^e, f in [0.5, 1)
+        q = round(f * (1 << 31))
+        if q == 1 << 31:
+            q, e = q // 2, e + 1
+        if m == 0.0 or 31 - e > 62:  # the output is always 0
+            q, e = 0, 0
+        mult.append(q)
+        shift.append(-e)
+        bias.append(max(-(2**31), min(2**31 - 1, round(b_o / acc_scale))))
+    return mult, shift, bias
+
+
+def c_array(ctype: str, name: str, values: list[int]) -> str:
+    """``static const <ctype> name[n] = {...};``."""
+    body = ", ".join(str(v) for v in values) or "0"
+    return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{body}}};"
+
+FLOAT_BYTES = 4
+
+
+@dataclass
+class Emitter:
+    """Collects the body of ``nasx_<id>_run`` and the arena's buffer sizes (in floats).
+
+    Attributes:
+        prefix: symbol prefix ``nasx_<id>``.
+        rows: layer name -> index in ``<prefix>_layers``.
+        lines: C statements of the body, in order.
+        sizes: buffer name -> floats it must hold.
+    """
+
+    prefix: str
+    rows: dict[str, int]
+    lines: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)
+    statics: list[str] = field(default_factory=list)
+    state: dict[str, int] = field(default_factory=dict)
+    counters: list[str] = field(default_factory=list)
+
+    def persistent(self, name: str, floats: int) -> str:
+        """A buffer of the streaming state (kept between ``step`` calls); its C name."""
+        self.state[name] = int(floats)
+        return name
+
+    def counter(self, name: str) -> str:
+        """An ``int`` of the streaming state; its C expression."""
+        self.counters.append(name)
+        return f"{self.prefix}_counts[{len(self.counters) - 1}]"
+
+    def window_conv(self, layer: Layer, name: str, window: str, cin: int, y: str, *,
+                    residual: bool = False) -> None:
+        """``nasx_conv1d_window`` of row ``name`` over ``window (kernel, cin)`` into ``y``."""
+        k, cout = int(layer.weight.shape[-1]) if layer.weight.value.dim() == 3 else 1, \
+            int(layer.weight.shape[0])
+        self.buf(y, cout)
+        self.buf("fscratch", k * (cout + cin))
+        if int_path(layer):
+            self.int8_buf("qscratch", k * cin)
+        self.emit(f"nasx_conv1d_window({self.layer(name)}, {window}, {y}, "
+                  f"{y if residual else 'NULL'}, s);")
+
+    def layer(self, name: str) -> str:
+        """C expression of the layer-table row ``name``."""
+        return f"&{self.prefix}_layers[{self.rows[name]}]"
+
+    def buf(self, name: str, floats: int) -> str:
+        """Reserve ``floats`` in buffer ``name`` (the largest reservation wins); its C name.
+        A streaming state buffer (:meth:`persistent`) is not part of the arena."""
+        if name in self.state:
+            return name
+        self.sizes[name] = max(self.sizes.get(name, 0), int(floats))
+        return name
+
+    def emit(self, line: str) -> None:
+        """Append one C statement."""
+        self.lines.append(f"  {line}")
+
+    def conv(self, layer: Layer, name: str, x: str, length: int, cin: int, y: str, *,
+             residual: bool = False, update_n: bool = False, stride: int = 1) -> int:
+        """``nasx_conv1d`` of ``layer`` (row ``name``) from ``x (n, cin)`` into ``y``
+        (``residual``: add ``y`` in place); reserves its buffers and the scratch its input
+        quantizer needs; returns the output's longest length."""
+        cout = int(layer.weight.shape[0])
+        lout = -(-length // stride)
+        self.buf(x, length * cin)
+        self.buf(y, lout * cout)
+        wbits, abits = layer.weight.bits, layer.act.bits
+        if wbits <= QDQ_MAX_BITS and abits <= QDQ_MAX_BITS:  # int8 x int8 -> int32 path
+            self.buf("qscratch", -(-length * cin // FLOAT_BYTES))
+        elif abits < FLOAT_BITS:
+            self.buf("fscratch", length * cin)
+        call = (f"nasx_conv1d({self.layer(name)}, {x}, n, {y}, {y if residual else 'NULL'}, "
+                "s)")
+        self.emit(f"n = {call};" if update_n else f"(void){call};")
+        return lout
+
+    def int8_buf(self, name: str, count: int) -> str:
+        """Reserve ``count`` int8 codes in buffer ``name`` (named ``q...``); its C name."""
+        return self.buf(name, -(-int(count) // FLOAT_BYTES))
+
+    def requant(self, layer: Layer, nxt: Layer, key: str) -> str:
+        """A ``nasx_requant_t`` from ``layer``'s int32 sums into ``nxt``'s input grid (static
+        arrays in ``model.c``); returns its C expression."""
+        mult, shift, bias = requant_params(layer, nxt)
+        name = f"{self.prefix}_rq_{key}"
+        self.statics += [c_array("int32_t", f"{name}_mult", mult),
+                         c_array("int8_t", f"{name}_shift", shift),
+                         c_array("int32_t", f"{name}_bias", bias),
+                         f"static const nasx_requant_t {name} = {{{name}_mult, {name}_shift, "
+                         f"{name}_bias, {nxt.act.qmax}}};"]
+        return f"&{name}"
+
+    def conv_int8(self, layer: Layer, name: str, xq: str, length: int, y: str, cout: int, *,
+                  requant: str = "NULL", residual: bool = False, update_n: bool = False,
+                  stride: int = 1) -> int:
+        """``nasx_conv1d_int8`` of row ``name`` on int8 codes ``xq``; ``y`` int8 codes with
+        ``requant``, else float. Returns the output's longest length."""
+        lout = -(-length // stride)
+        if requant == "NULL":
+            self.buf(y, lout * cout)
+        else:
+            self.int8_buf(y, lout * cout)
+        call = (f"nasx_conv1d_int8({self.layer(name)}, {xq}, n, {y}, {requant}, "
+                f"{y if residual else 'NULL'})")
+        self.emit(f"n = {call};" if update_n else f"(void){call};")
+        return lout
+
+    def quantize(self, name: str, x: str, length: int, width: int, q: str) -> str:
+        """Quantize float ``x (n, width)`` into row ``name``'s int8 input grid, into ``q``."""
+        self.int8_buf(q, length * width)
+        self.emit(f"nasx_quantize({self.layer(name)}, {x}, (size_t)n * {width}, {q});")
+        return q
+
+    def arena(self) -> tuple[list[str], int]:
+        """Pointer declarations into the arena (one per used buffer, then the kernels' scratch
+        ``s``) and the arena's size in floats."""
+        decls, offset = [], 0
+        for name, floats in self.sizes.items():
+            if name.startswith("q"):
+                decls.append(f"  int8_t *const {name} = (int8_t *)({self.prefix}_arena + "
+                             f"{offset});")
+            else:
+                decls.append(f"  float *const {name} = {self.prefix}_arena + {offset};")
+            offset += max(floats, 1)
+        q = "qscratch" if "qscratch" in self.sizes else "NULL"
+        f = "fscratch" if "fscratch" in self.sizes else "NULL"
+        decls.append("  nasx_scratch_t s;")
+        decls.append(f"  s.q = {q};")
+        decls.append(f"  s.f = {f};")
+        return decls, offset

@@ -1,0 +1,124 @@
+"""``model.c``: an exported subnet as calls into the C runtime, over one static arena sized
+here for sequences of up to ``max_length`` steps.
+
+Buffers are time-major, ``(n, channels)``. The main activation alternates between ``a`` and
+``b`` at stage entries (strided convs change the length ``n``); blocks work in place on it with
+``t1``..``t3`` for their inner tensors; ``state`` holds LSTM ``h, c`` / the SSM state,
+``scores`` one attention row, ``fscratch``/``qscratch`` a layer's quantized input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasx import __version__
+from nasx.export.blocks import AttentionBlock, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.c_header import RUNTIME_DIR, header_and_rows
+from nasx.export.mcu import op_attn, op_conv, op_lstm, op_ssm
+from nasx.export.mcu.arena import FLOAT_BYTES, Emitter, int_path
+from nasx.export.mcu.stream_emit import step_functions, step_source
+from nasx.export.net import ExportedNet
+from nasx.export.streaming import streaming_blocker
+
+# Block type -> its C emitter (one module per op).
+BLOCK_EMITTERS: dict[type, Callable[..., None]] = {
+    MBConvBlock: op_conv.emit, LSTMBlock: op_lstm.emit, SSMBlock: op_ssm.emit,
+    AttentionBlock: op_attn.emit}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The generated C of one subnet.
+
+    Attributes:
+        header: ``model.h`` (weights, layer table, API declarations).
+        source: ``model.c`` (``nasx_<id>_run`` and its arena).
+        arena_bytes: size of the static arena.
+        max_length: the longest sequence the arena holds.
+    """
+
+    header: str
+    source: str
+    arena_bytes: int
+    max_length: int
+
+
+def runtime_files() -> list[Path]:
+    """The runtime's sources (``*.h``, ``*.c``) shipped with nasx."""
+    return sorted(p for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
+
+
+def _body(net: ExportedNet, em: Emitter, max_length: int) -> None:
+    spec = net.spec
+    up = em.prefix.upper()
+    channels = spec.in_channels
+    em.buf("x0", max_length * channels)
+    em.emit(f"nasx_normalize({up}_NORMALIZATION, {up}_INPUT_MEAN, {up}_INPUT_STD, x, n, "
+            f"{channels}, x0);")
+    stem, first = net.stem.conv, net.stages[0].entry.conv
+    width = int(stem.weight.shape[0])
+    if int_path(stem) and int_path(first):  # int8 from the input to the first stage
+        q = em.quantize("stem", "x0", max_length, channels, "qscratch")
+        length = em.conv_int8(stem, "stem", q, max_length, "qa", width, update_n=True,
+                              stride=net.stem.stride, requant=em.requant(stem, first, "stem"))
+        cur = "qa"
+    else:
+        length = em.conv(stem, "stem", "x0", max_length, channels, "a", update_n=True,
+                         stride=net.stem.stride)
+        cur = "a"
+    for i, stage in enumerate(net.stages):
+        nxt = "b" if cur == "a" else "a"
+        if cur == "qa":
+            length = em.conv_int8(stage.entry.conv, f"stages.{i}.entry", cur, length, nxt,
+                                  int(stage.entry.conv.weight.shape[0]), update_n=True,
+                                  stride=stage.entry.stride)
+        else:
+            length = em.conv(stage.entry.conv, f"stages.{i}.entry", cur, length, width, nxt,
+                             update_n=True, stride=stage.entry.stride)
+        cur, width = nxt, int(stage.entry.conv.weight.shape[0])
+        for j, block in enumerate(stage.blocks):
+            BLOCK_EMITTERS[type(block)](em, f"stages.{i}.blocks.{j}", block, cur, length, width)
+    em.buf("pool", width)
+    em.emit(f"nasx_mean_pool({cur}, n, {width}, pool);")
+    em.emit(f"(void)nasx_conv1d({em.layer('classifier')}, pool, 1, logits, NULL, s);")
+
+
+def model_source(net: ExportedNet, max_length: int) -> ModelSource:
+    """``model.h`` and ``model.c`` of ``net`` for sequences up to ``max_length`` steps."""
+    if max_length < 1:
+        raise ValueError("max_length must be >= 1")
+    streams = streaming_blocker(net) is None
+    header, names = header_and_rows(net, max_length, streaming=streams)
+    prefix = f"nasx_{net.spec.id}"
+    rows = {name: i for i, name in enumerate(names)}
+    em = Emitter(prefix, rows)
+    _body(net, em, max_length)
+    decls, floats = em.arena()
+    step_statics: list[str] = []
+    step_body: list[str] = []
+    if streams:
+        step = Emitter(prefix, rows)
+        step_functions(net, step, max_length)
+        step_statics, step_body, floats = step_source(step, floats)
+    up = prefix.upper()
+    lines = [
+        f"/* nasx {__version__}: subnet {net.spec.id} on the nasx C runtime. Generated file. */",
+        '#include "model.h"', '#include "runtime/nasx_rt.h"', "",
+        f"/* One static arena: {floats * FLOAT_BYTES} bytes for sequences of up to "
+        f"{max_length} steps. */",
+        f"static float {prefix}_arena[{floats}];", *em.statics, *step_statics, "",
+        f"int {prefix}_run(const float *x, int length, float *logits) {{",
+        *decls,
+        "  int n = length;",
+        f"  if (length < 1 || length > {up}_MAX_LENGTH) return -1;",
+        *em.lines,
+        "  return 0;", "}", "", *step_body]
+    return ModelSource(header, "\n".join(lines), floats * FLOAT_BYTES, max_length)
+
+
+def describe(src: ModelSource) -> dict[str, Any]:
+    """The facts ``metrics.json`` records about the generated C."""
+    return {"arena_bytes": src.arena_bytes, "max_length": src.max_length}

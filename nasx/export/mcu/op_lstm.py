@@ -1,0 +1,33 @@
+"""C emitter of the LSTM block: LayerNorm, input gates ``W_ih x + b_ih`` for every step
+(``nasx_conv.c``), the recurrence (``nasx_lstm.c``), projection added to the block input."""
+
+from __future__ import annotations
+
+from nasx.export.blocks import LSTMBlock
+from nasx.export.mcu.arena import Emitter
+
+
+def emit(em: Emitter, prefix: str, block: LSTMBlock, cur: str, length: int,
+         width: int) -> None:
+    """Calls computing ``cur (n, width)`` <- block(``cur``) in place."""
+    hidden = block.hidden
+    em.buf("t1", length * width)
+    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, n, t1);")
+    em.conv(block.ih, f"{prefix}.ih", "t1", length, width, "t2")  # (n, 4H)
+    em.buf("t3", length * hidden)
+    em.buf("state", 2 * hidden)
+    em.emit(f"nasx_lstm({em.layer(f'{prefix}.hh')}, t2, n, t3, state, state + {hidden});")
+    em.conv(block.proj, f"{prefix}.proj", "t3", length, hidden, cur, residual=True)
+
+
+def emit_step(em: Emitter, prefix: str, block: LSTMBlock, cur: str, width: int,
+              capacity: int) -> None:
+    """One frame ``cur (width)`` <- block(``cur``); ``h, c`` are streaming state."""
+    del capacity
+    hidden = block.hidden
+    state = em.persistent(f"{prefix.replace('.', '_')}_hc", 2 * hidden)
+    em.buf("t1", width)
+    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, 1, t1);")
+    em.conv(block.ih, f"{prefix}.ih", "t1", 1, width, "t2")
+    em.emit(f"nasx_lstm_step({em.layer(f'{prefix}.hh')}, t2, {state}, {state} + {hidden});")
+    em.conv(block.proj, f"{prefix}.proj", state, 1, hidden, cur, residual=True)
