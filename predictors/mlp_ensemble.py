@@ -83,8 +83,11 @@ class MLPEnsemble:
         m, h = settings.members, settings.hidden
         params = _init_params(m, f, h, seed)
         weights = _sample_weights(m, n, seed, settings.bootstrap)  # (M, n)
-        if sample_weight is not None:
-            weights = weights * torch.from_numpy(np.asarray(sample_weight, dtype=np.float32))
+        relative = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if relative is not None and np.all(relative == relative[0]):
+            relative = None  # equal weights are no weights: the same fit bit for bit
+        if relative is not None:
+            weights = weights * torch.from_numpy((relative / relative.mean()).astype(np.float32))
             weights = weights / weights.sum(dim=1, keepdim=True)  # each member sums to 1 again
         opt = torch.optim.AdamW(list(params.values()), lr=settings.lr,
                                 weight_decay=settings.weight_decay)

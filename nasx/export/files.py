@@ -74,12 +74,15 @@ def read_spec(path: Path) -> ExportSpec:
         found = "in_channels, num_classes and entry_kernels must be >= 1, head_dim >= 0"
     if found is not None:
         raise ExportFileError(f"{path}: {found}; export the subnet again")
+    try:
+        pre = Preprocessing.from_json(raw["input"]) if "input" in raw else Preprocessing()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportFileError(f"{path}: malformed ({type(exc).__name__}: {exc}); export the "
+                              "subnet again") from None
     return ExportSpec(arch=raw["arch"], in_channels=raw["in_channels"],
                       num_classes=raw["num_classes"], causal=raw["causal"],
                       head_dim=raw["head_dim"], entry_kernels=tuple(raw["entry_kernels"]),
-                      space=str(raw.get("space", "")),
-                      input=(Preprocessing.from_json(raw["input"]) if "input" in raw
-                             else Preprocessing()))
+                      space=str(raw.get("space", "")), input=pre)
 
 
 def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, str]]:

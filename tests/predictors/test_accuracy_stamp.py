@@ -39,7 +39,7 @@ def test_the_settings_are_written_with_the_first_records_then_checked(run: Train
     assert saved == {"format": FORMAT, "weights_sha256": weights_digest(run.net),
                      "weights_from": "supernet.safetensors", "dataset": "japanese-vowels",
                      "data_sha256": run.splits.fingerprint["all"], "val_fraction": 0.2,
-                     "normalize": True, "seed": 0, "calib_batches": 1,
+                     "normalize": "channel", "seed": 0, "calib_batches": 1,
                      "calib_batch_size": 16}
     assert re.fullmatch(r"[0-9a-f]{64}", saved["weights_sha256"])
     assert re.fullmatch(r"[0-9a-f]{64}", saved["data_sha256"])

@@ -47,7 +47,7 @@ def test_quickstart_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) 
     text = " ".join(capsys.readouterr().out.split())
     for default in ("run folder (default: runs/quickstart)", "report (default: 5)",
                     "predictor (default: 60)", "fitted on (default: 100)",
-                    "round (default: 4000)", "default: hybrid-mcu)",
+                    "round (default: 4000)", "default: auto)",
                     "default: japanese- vowels)"):
         assert default in text, default
 

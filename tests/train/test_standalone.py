@@ -15,6 +15,7 @@ from nasx.cli import main
 from nasx.config import RunConfig, load_config
 from nasx.data import load_dataset
 from nasx.errors import ArchError
+from nasx.recipe import resolve_recipe
 from nasx.search_spaces import arch_id, canonical_arch, load_space, random_arch
 from nasx.train.loop import build_supernet, train_supernet
 from nasx.train.plan import RunPlan
@@ -34,7 +35,7 @@ def arch_file(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_the_plan_trains_only_the_fixed_arch(arch_file: tuple[Path, dict]) -> None:
     _, arch = arch_file
-    cfg = load_config(RunConfig, None, TINY)
+    cfg = resolve_recipe(load_config(RunConfig, None, TINY))
     plan = RunPlan.from_config(cfg, 216, fixed_arch=arch)
     assert all(plan.archs(load_space("tiny"), step) == [("standalone", arch)]
                for step in (0, 1, 50, 400))
