@@ -8,21 +8,12 @@ from typing import Any
 
 import numpy as np
 import yaml
+from json_paths import paths
 
 # Values that a mutation puts where a valid one was.
 JUNK: list[Any] = [None, True, False, -1, 0, 3.5, -2.5, 10**12, "x", "", "32", [], {}, [None],
                    [[1]], {"a": 1}, [-4], [0.0], [1, 1], math.inf, "null", [True]]
 
-
-def paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (tuple of keys/indices) to a value inside ``doc``, the root excluded."""
-    out: list[tuple] = []
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc) \
-        if isinstance(doc, list) else []
-    for k, v in items:
-        out.append((*prefix, k))
-        out += paths(v, (*prefix, k))
-    return out
 
 
 def _parent(doc: Any, path: tuple) -> tuple[Any, Any]:

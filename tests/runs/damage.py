@@ -12,22 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+from json_paths import paths
 
 from nasx.errors import NasxError
 
 JUNK: list[Any] = [None, True, False, -1, 0, 3.5, -2.5, 10**12, "x", "", "32", [], {}, [None],
                    [[1]], {"a": 1}, [-4], math.inf, -math.inf, "null", "0123456789ab"]
 
-
-def paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (tuple of keys/indices) to a value inside ``doc``, the root excluded."""
-    out: list[tuple] = []
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc) \
-        if isinstance(doc, list) else []
-    for k, v in items:
-        out.append((*prefix, k))
-        out += paths(v, (*prefix, k))
-    return out
 
 
 def _mutated(doc: Any, path: tuple, kind: str, junk: Any) -> Any:
