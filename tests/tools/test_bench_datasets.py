@@ -41,10 +41,12 @@ def test_table_rows_and_the_mean_over_complete_rows(tmp_path):
             {"seconds": 100.0, "cpu_seconds": 90.0, "resumed": False, "picks": picks}))
         (folder / "minirocket.json").write_text(json.dumps({"test": mr, "seconds": 2.0}))
         (folder / "standalone.json").write_text(json.dumps({"test": 0.85, "seconds": 50.0}))
+    (tmp_path / "B" / "standalone.json").unlink()  # the standalone mean skips B
     (tmp_path / "C").mkdir()
     table = tool.markdown(tmp_path, ["ucr:A", "npz:B", "C"]).splitlines()
     assert table[2] == "| ucr:A | 90.0 | 90.0 | 90.0 | 80.0 | 85.0 | 100 (90) | 2 | 50 |"
     assert table[4] == "| C | - | - | - | - | - | - | - | - |"
+    assert table[3] == "| npz:B | 70.0 | 70.0 | 70.0 | 90.0 | - | 100 (90) | 2 | - |"
     assert table[5] == ("| **mean of 2 complete rows** | 80.0 | 80.0 | 80.0 | 85.0 | 85.0 "
                         "| | | |")
 
