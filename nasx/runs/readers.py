@@ -172,7 +172,8 @@ def _check_budget(check: FileCheck, i: int, b: Any, n_subnets: int) -> None:
     for key in CONSTRAINTS:
         check.require(c.get(key) is None or is_number(c[key]), f"{where}.constraints.{key}",
                       "expected a number or null")
-    best = b.get("best")
+    check.require("best" in b, f"{where}.best", "missing (an index into subnets, or null)")
+    best = b["best"]
     known = f"0..{n_subnets - 1}" if n_subnets else "the file has none"
     check.require(best is None or (is_int(best) and 0 <= best < n_subnets), f"{where}.best",
                   f"{json.dumps(best)} is not an index into subnets ({known}) or null")

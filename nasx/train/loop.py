@@ -29,7 +29,6 @@ import functools
 import itertools
 import json
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -72,6 +71,7 @@ from nasx.train.checkpoint import (
     set_rng_state,
 )
 from nasx.train.evaluate import SubnetEval, calibration_batches, evaluate_subnets
+from nasx.train.history import epoch_line, final_evals, history_entry
 from nasx.train.optim import advance, build_optimizer, build_scheduler
 from nasx.train.plan import RunPlan
 from nasx.train.sandwich import sandwich_step
@@ -328,7 +328,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                 assert writer is not None and rngs is not None
                 write_scalars(writer, eval_scalars(evals), step)
                 writer.flush()
-                entry = _history_entry(epoch + 1, step, losses, skipped, evals,
+                entry = history_entry(epoch + 1, step, losses, skipped, evals,
                                        time.perf_counter() - epoch_start,
                                        time.process_time() - epoch_cpu)
                 history.append(entry)
@@ -338,14 +338,14 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                     "step": step, "epoch": epoch + 1, "bad_steps": bad,
                     "history": json.dumps(history), "config": dump_config(cfg)})
                 rf.write_history(run_dir, history)
-                say(_epoch_line(entry, t.epochs))
+                say(epoch_line(entry, t.epochs))
             dd.barrier(ranks)
             epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
             losses, skipped = [], 0
     finally:
         if writer is not None:
             writer.close()
-    final = _final_evals(history)
+    final = final_evals(history)
     if ranks.main and (not (run_dir / rf.SUPERNET_FILE).is_file() or start_epoch < t.epochs):
         recalibrate_bn(net, monitors[0][1], calib)  # saved statistics: the largest subnet's
         save_supernet(net.cpu(), run_dir / rf.SUPERNET_FILE)
@@ -364,38 +364,6 @@ def _rank_rng(state: dict[str, Any], ranks: dd.Ranks) -> dict[str, Any]:
         torch.manual_seed(derived_seed(int(state["step"]), ranks.rank, _RANK_STREAM))
         return {**state["rng"], "torch": torch.get_rng_state()}
     return state["rng"]
-
-
-def _history_entry(epoch: int, step: int, losses: list[float], skipped: int,
-                   evals: list[SubnetEval], seconds: float, cpu_seconds: float) -> dict[str, Any]:
-    # cpu_seconds: this process's CPU time (all its threads), a steadier measure of compute
-    # than wall time on a shared machine
-    return {"epoch": epoch, "step": step, "seconds": round(seconds, 3),
-            "cpu_seconds": round(cpu_seconds, 3),
-            "loss_largest": statistics.fmean(losses) if losses else None,
-            "skipped_steps": skipped, "val": [e.as_json() for e in evals]}
-
-
-def _final_evals(history: list[dict[str, Any]]) -> list[SubnetEval]:
-    if not history:
-        return []
-    return [SubnetEval(v["name"], v["id"], v["accuracy"], v["loss"], v["n"])
-            for v in history[-1]["val"]]
-
-
-def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
-    val = {v["name"]: v["accuracy"] for v in entry["val"]}
-    randoms = [a for n, a in val.items() if n.startswith("random-")]
-    parts = [f"epoch {entry['epoch']}/{epochs}", f"step {entry['step']}"]
-    if entry["loss_largest"] is not None:
-        parts.append(f"loss {entry['loss_largest']:.4f}")
-    parts.append("val acc " + " ".join(f"{name} {acc:.4f}" for name, acc in val.items()
-                                       if not name.startswith("random-")))
-    if randoms:
-        parts.append(f"random median {statistics.median(randoms):.4f}")
-    parts.append(f"{entry['seconds']:.1f} s")
-    return "  ".join(parts)
-
 
 
 def _diverged_message(step: int, bad: int, ckpt_path: Path, epochs_done: int) -> str:
