@@ -52,14 +52,21 @@ def series_standardize(ds: SequenceSet) -> SequenceSet:
     ``(x - m) / max(s, 1e-6)`` with ``m``, ``s`` the mean and population std of that sequence's
     channel over its valid steps; padded steps stay exactly 0.
     """
+    valid, mean, std = _series_moments(ds)
+    scaled = (ds.x.double() - mean) / std.clamp_min(MIN_STD)
+    out = torch.where(valid, scaled, torch.zeros((), dtype=torch.float64)).float()  # (N, C, L)
+    return SequenceSet(x=out, lengths=ds.lengths, y=ds.y)
+
+
+def _series_moments(ds: SequenceSet) -> tuple[Tensor, Tensor, Tensor]:
+    """The valid-step mask ``(N, 1, L)`` and each sequence's per-channel mean and population
+    std over its valid steps, ``(N, C, 1)`` float64 each."""
     valid = mask_from_lengths(ds.lengths, ds.max_length)[:, None, :]  # (N, 1, L)
     x = ds.x.double()  # (N, C, L)
     count = ds.lengths.double().clamp_min(1)[:, None, None]  # (N, 1, 1)
     mean = (x * valid).sum(dim=2, keepdim=True) / count  # (N, C, 1)
     var = (((x - mean) ** 2) * valid).sum(dim=2, keepdim=True) / count  # (N, C, 1)
-    scaled = (x - mean) / var.sqrt().clamp_min(MIN_STD)
-    out = torch.where(valid, scaled, torch.zeros((), dtype=torch.float64)).float()  # (N, C, L)
-    return SequenceSet(x=out, lengths=ds.lengths, y=ds.y)
+    return valid, mean, var.sqrt()
 
 
 def series_scale_spread(ds: SequenceSet) -> float:
@@ -69,11 +76,7 @@ def series_scale_spread(ds: SequenceSet) -> float:
     ``auto`` normalises per series when this exceeds :data:`SERIES_SPREAD` (two orders of
     magnitude).
     """
-    valid = mask_from_lengths(ds.lengths, ds.max_length)[:, None, :]  # (N, 1, L)
-    x = ds.x.double()
-    count = ds.lengths.double().clamp_min(1)[:, None, None]
-    mean = (x * valid).sum(dim=2, keepdim=True) / count
-    std = ((((x - mean) ** 2) * valid).sum(dim=2) / count[:, :, 0]).sqrt()  # (N, C)
+    std = _series_moments(ds)[2][:, :, 0]  # (N, C)
     hi = torch.quantile(std, 0.9, dim=0)
     lo = torch.quantile(std, 0.1, dim=0).clamp_min(1e-12)  # (C,)
     return float(torch.median(hi / lo))
