@@ -29,6 +29,14 @@ def _leftovers(run: Path) -> list[str]:
     return sorted(p.name for p in (run / "exports").iterdir() if p.name.startswith("."))
 
 
+
+def _test_accuracy_by_eval(capsys: pytest.CaptureFixture[str], run: Path, arch: str) -> float:
+    """The test accuracy ``nasx eval --split test`` reports for ``arch`` of ``run``."""
+    capsys.readouterr()
+    assert main(["eval", "--run", str(run), "--arch", arch, "--split", "test",
+                 "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)[0]["accuracy"]
+
 def test_export_writes_verified_files_and_never_overwrites_silently(
         run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     smallest = _ids(run)["smallest"]  # quantized (lowest bits), trained every step
@@ -97,10 +105,7 @@ def test_raw_test_data_through_every_format_scores_what_nasx_eval_reports(
     pick = _ids(run)["largest"]
     assert main(["export", "--run", str(run), "--pick", pick, "--format", "pt2,onnx",
                  "--overwrite"]) == 0
-    capsys.readouterr()
-    assert main(["eval", "--run", str(run), "--arch", pick, "--split", "test",
-                 "--format", "json"]) == 0
-    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    want = _test_accuracy_by_eval(capsys, run, pick)
     folder = run / "exports" / pick
     m = json.loads((folder / "metrics.json").read_text())
     assert m["input"]["normalization"] == "channel" and len(m["input"]["mean"]) == 12
@@ -178,10 +183,7 @@ def test_a_series_normalised_run_exports_a_model_of_raw_data(
     assert main(["train", "--out", str(run), *TINY_TRAIN, "data.normalize=series"]) == 0
     largest = _ids(run)["largest"]
     assert main(["export", "--run", str(run), "--pick", largest, "--format", "torch"]) == 0
-    capsys.readouterr()
-    assert main(["eval", "--run", str(run), "--arch", largest, "--split", "test",
-                 "--format", "json"]) == 0
-    want = json.loads(capsys.readouterr().out)[0]["accuracy"]
+    want = _test_accuracy_by_eval(capsys, run, largest)
     folder = run / "exports" / largest
     m = json.loads((folder / "metrics.json").read_text())
     assert m["input"]["normalization"] == "series" and m["accuracy"]["test"] == want
