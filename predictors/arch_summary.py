@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nasx.ops import OPS
 from nasx.search_spaces import OP_TYPES, GenomeCodec, entry_kernel
 
 
@@ -113,15 +114,16 @@ class ArchSummary:
                     here = on & (op_gene == k)
                     count[op] += here
                     at[op] += here * np.log2(cum)
-                    if op == "conv":
-                        rf = rf + here * (self._value(g, f"{pre}.conv.kernel") - 1) * cum
+                    if OPS[op].local:  # a kernel-sized receptive field
+                        rf = rf + here * (self._value(g, f"{pre}.{op}.kernel") - 1) * cum
                 wbits.append(self._value(g, f"{pre}.wbits"))
                 abits.append(self._value(g, f"{pre}.abits"))
                 active.append(on)
         on = np.stack(active, axis=1)  # (n, U) which units take part
         wb, ab = np.stack(wbits, axis=1), np.stack(abits, axis=1)  # (n, U)
         blocks = sum(count.values(), np.zeros(n))
-        cols = [*strides, np.log2(rf), blocks - count.get("conv", 0), blocks]
+        local = sum((count[op] for op in self._ops if OPS[op].local), np.zeros(n))
+        cols = [*strides, np.log2(rf), blocks - local, blocks]
         cols += [count[op] for op in self._ops]
         cols += [at[op] / np.maximum(count[op], 1) for op in self._ops]
         cols += [((wb == b) & on).sum(axis=1) for b in self._wbits[:-1]]

@@ -25,18 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from nasx.ops import OPS
 from nasx.predictors.device_profile import DeviceProfile
 from nasx.predictors.latency import latency_label, schedule_latency_s
-from nasx.predictors.schedule import (
-    Step,
-    act_bytes,
-    attn_steps,
-    conv_bn_steps,
-    head_steps,
-    lstm_steps,
-    mbconv_steps,
-    ssm_steps,
-)
+from nasx.predictors.schedule import Step, act_bytes, conv_bn_steps, head_steps
 from nasx.search_spaces import (
     OP_CHOICE_KEYS,
     Arch,
@@ -44,14 +36,12 @@ from nasx.search_spaces import (
     SearchSpace,
     canonical_arch,
     entry_kernel,
-    inner_width,
 )
 
 MODES: tuple[str, ...] = ("whole-sequence", "streaming")
 # Which deployment op class each weight-bits choice of a unit lands in (for device support).
 _UNIT_WEIGHT_CLASSES: dict[str, tuple[str, ...]] = {
-    "convbn": ("conv",), "conv": ("conv", "dwconv"), "lstm": ("lstm", "linear"),
-    "ssm": ("linear",), "attn": ("linear",), "head": (),
+    "convbn": ("conv",), **{name: op.weight_classes for name, op in OPS.items()}, "head": (),
 }
 Unit = tuple[Any, ...]  # (kind, *choices): the cache key of a unit
 
@@ -128,30 +118,17 @@ class CostModel:
         return out
 
     def _block_unit(self, w: int, b: dict[str, Any]) -> Unit:
-        op, wb, ab = b["op"], b["wbits"], b["abits"]
-        if op == "conv":
-            return ("conv", w, inner_width(w, b["expand"]), b["kernel"], wb, ab)
-        if op == "lstm":
-            return ("lstm", w, inner_width(w, b["hidden"]), wb, ab)
-        if op == "ssm":
-            return ("ssm", w, inner_width(w, b["expand"]), b["state"], wb, ab)
-        head_dim = self.space.ops["attn"].head_dim  # type: ignore[union-attr]
-        return ("attn", w, b["heads"], head_dim, inner_width(w, b["ffn"]), wb, ab)
+        op = b["op"]
+        return OPS[op].block_unit(self.space.ops[op], w, b)
 
     def _unit_steps(self, unit: Unit, in_elem: int, length: int, name: str) -> list[Step]:
         kind, *c = unit
         st = self.streaming
         if kind == "convbn":
             return conv_bn_steps(name, *c, in_elem, length, st)
-        if kind == "conv":
-            return mbconv_steps(name, *c, in_elem, length, st)
-        if kind == "lstm":
-            return lstm_steps(name, *c, in_elem, length, st)
-        if kind == "ssm":
-            return ssm_steps(name, *c, in_elem, length, st)
-        if kind == "attn":
-            return attn_steps(name, *c, in_elem, length, st)
-        return head_steps(*c, in_elem, length, st)
+        if kind == "head":
+            return head_steps(*c, in_elem, length, st)
+        return OPS[kind].load("steps")(name, *c, in_elem, length, st)
 
     def _supported(self, unit: Unit) -> bool:
         d = self.device

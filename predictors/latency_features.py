@@ -8,8 +8,10 @@ every call, sequential LSTM steps, attention scores. Each unit gets a vector of 
 subnet's vector is the sum over its units, and the latency model is linear (non-negative) in it,
 so the fitted model is a lookup table of per-unit latencies.
 
-Feature names are ``<kind>.<term>``; kinds are ``convbn`` (stem and entry convs), ``conv``
-(MBConv), ``lstm``, ``ssm``, ``attn`` and ``head``. Terms (per unit, ``L`` its input length):
+Feature names are ``<kind>.<term>``; kinds are ``convbn`` (stem and entry convs), every op of
+:mod:`nasx.ops` in registry order (``conv`` is MBConv) and ``head``; an op's own terms and its
+work come from its ``OpDef`` (``latency_terms``, ``latency_work``). Terms (per unit, ``L`` its
+input length):
 
 - ``count``: 1; ``wq`` / ``aq``: 1 when the weights / activations are fake-quantized (< 32 bits);
 - ``macs``: multiply-accumulates of its linear and conv layers (millions);
@@ -23,20 +25,18 @@ Feature names are ``<kind>.<term>``; kinds are ``convbn`` (stem and entry convs)
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+
+from nasx.ops import OPS
 
 Unit = tuple[Any, ...]
 
 _COMMON = ("count", "wq", "aq", "macs", "elems", "aq_elems", "wq_numel")
 KIND_TERMS: dict[str, tuple[str, ...]] = {
     "convbn": _COMMON,
-    "conv": _COMMON,
-    "lstm": (*_COMMON, "steps"),
-    "ssm": (*_COMMON, "scan", "kernel"),
-    "attn": (*_COMMON, "scores"),
+    **{name: (*_COMMON, *op.latency_terms) for name, op in OPS.items()},
     "head": ("elems",),
 }
 FEATURE_NAMES: tuple[str, ...] = (
@@ -45,19 +45,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 _OFFSET: dict[str, int] = {
     kind: 1 + sum(len(t) for t in list(KIND_TERMS.values())[:n])
     for n, kind in enumerate(KIND_TERMS)}
-_SSM_DIRECT_MAX_LEN = 128  # nasx.kernels.ssm_scan: direct causal conv up to this length, then FFT
 
 
 def unit_out_length(unit: Unit, length: int) -> int:
     """Sequence length after ``unit`` (only the stride of a conv-bn unit changes it)."""
     return -(-length // unit[4]) if unit[0] == "convbn" else length
-
-
-def _scan_work(inner: int, length: int) -> float:
-    if length <= _SSM_DIRECT_MAX_LEN:
-        return inner * length * length
-    n = 2 * length
-    return inner * n * math.log2(n)
 
 
 def unit_terms(unit: Unit, length: int) -> tuple[str, tuple[float, ...]]:
@@ -73,27 +65,9 @@ def unit_terms(unit: Unit, length: int) -> tuple[str, tuple[float, ...]]:
         cin, cout, k, stride = c[:4]
         lo = -(-length // stride)
         macs, elems, numel = cout * cin * k * lo, cin * length + cout * lo, cout * cin * k
-    elif kind == "conv":
-        w, h, k = c[:3]
-        numel = 2 * w * h + h * k
-        macs, elems = numel * length, (2 * w + 2 * h) * length
-    elif kind == "lstm":
-        w, h = c[:2]
-        numel = 4 * h * (w + h) + h * w
-        macs, elems = numel * length, (2 * w + 5 * h) * length
-        extra = (float(length),)
-    elif kind == "ssm":
-        w, e, n = c[:3]
-        numel = 3 * w * e
-        macs, elems = numel * length, (2 * w + 4 * e) * length
-        extra = (_scan_work(e, length) / 1e3, e * n * length / 1e3)
-    elif kind == "attn":
-        w, heads, d, f = c[:4]
-        hd = heads * d
-        numel = 4 * hd * w + 2 * w * f
-        macs = numel * length + 2 * heads * length * length * d
-        elems = (4 * w + 4 * hd + f) * length
-        extra = (heads * length * length / 1e3,)
+    elif kind in OPS:
+        work = OPS[kind].latency_work(tuple(c[:-2]), length)
+        macs, elems, numel, extra = work.macs, work.elems, work.numel, work.extra
     else:
         raise ValueError(f"unknown unit kind {kind!r}")
     common = (1.0, wq, aq, macs / 1e6, elems / 1e3, aq * elems / 1e3, wq * numel / 1e3)

@@ -5,6 +5,7 @@ Imported as ``nasx.search_spaces`` (the folder ``search_spaces/`` is mapped into
 
 from __future__ import annotations
 
+from nasx.ops.layout import entry_kernel, inner_width
 from nasx.search_spaces.arch import (
     Arch,
     arch_id,
@@ -14,7 +15,6 @@ from nasx.search_spaces.arch import (
     load_arch,
 )
 from nasx.search_spaces.genome import Gene, GenomeCodec
-from nasx.search_spaces.layout import entry_kernel, inner_width
 from nasx.search_spaces.loader import (
     dump_space_yaml,
     load_space,
@@ -26,13 +26,9 @@ from nasx.search_spaces.sampling import count_subnets, largest_arch, random_arch
 from nasx.search_spaces.schema import (
     OP_CHOICE_KEYS,
     OP_TYPES,
-    AttnSpace,
-    ConvSpace,
     HeadSpace,
-    LSTMSpace,
     QuantSpace,
     SearchSpace,
-    SSMSpace,
     StageSpace,
     StemSpace,
 )
@@ -41,14 +37,10 @@ __all__ = [
     "OP_CHOICE_KEYS",
     "OP_TYPES",
     "Arch",
-    "AttnSpace",
-    "ConvSpace",
     "Gene",
     "GenomeCodec",
     "HeadSpace",
-    "LSTMSpace",
     "QuantSpace",
-    "SSMSpace",
     "SearchSpace",
     "StageSpace",
     "StemSpace",

@@ -1,7 +1,7 @@
 """Load and validate search-space YAML files (presets or user files).
 
 Every problem is reported as one :class:`~nasx.errors.SpaceError` line naming the file, the key
-and what is allowed, e.g. ``my.yaml: stages[1].ops: unknown op 'gru' (allowed: conv, lstm, ssm,
+and what is allowed, e.g. ``my.yaml: stages[1].ops: unknown op 'tcn' (allowed: conv, lstm, ssm,
 attn)``.
 """
 
@@ -16,16 +16,12 @@ from typing import Any
 import yaml
 
 from nasx.errors import SpaceError
+from nasx.ops import OPS, OpSpace
 from nasx.search_spaces.schema import (
     OP_TYPES,
-    AttnSpace,
-    ConvSpace,
     HeadSpace,
-    LSTMSpace,
-    OpSpace,
     QuantSpace,
     SearchSpace,
-    SSMSpace,
     StageSpace,
     StemSpace,
 )
@@ -35,19 +31,6 @@ _TOP_KEYS = ("name", "causal", "stem", "stages", "ops", "quant", "head", "sampli
 _REQUIRED_TOP = ("name", "stem", "stages")
 _STEM_KEYS = ("width", "kernel", "stride")
 _STAGE_KEYS = ("depth", "width", "stride", "ops")
-_OP_KEYS: dict[str, tuple[str, ...]] = {
-    "conv": ("kernel", "expand", "kernel_transform"),
-    "lstm": ("hidden",),
-    "ssm": ("state", "expand"),
-    "attn": ("heads", "head_dim", "ffn"),
-}
-# Choices an op takes when the file's `ops:` section does not mention it.
-DEFAULT_OPS: dict[str, dict[str, Any]] = {
-    "conv": {"kernel": [3, 5, 7], "expand": [2, 4], "kernel_transform": False},
-    "lstm": {"hidden": [0.5, 1.0]},
-    "ssm": {"state": [8, 16], "expand": [1, 2]},
-    "attn": {"heads": [1, 2, 4], "head_dim": 16, "ffn": [1, 2]},
-}
 _ALLOWED_BITS = (*range(2, 17), 32)
 
 
@@ -121,31 +104,9 @@ class _Checker:
 
 
 def _op_space(c: _Checker, op: str, raw: Mapping[str, Any]) -> OpSpace:
+    spec = OPS[op]
     key = f"ops.{op}"
-    merged = {**DEFAULT_OPS[op], **c.mapping(raw, key, _OP_KEYS[op])}
-    if op == "conv":
-        return ConvSpace(
-            kernel=c.odd(merged["kernel"], f"{key}.kernel"),
-            expand=c.ratios(merged["expand"], f"{key}.expand"),
-            kernel_transform=c.boolean(merged["kernel_transform"], f"{key}.kernel_transform"),
-        )
-    if op == "lstm":
-        return LSTMSpace(hidden=c.ratios(merged["hidden"], f"{key}.hidden"))
-    if op == "ssm":
-        return SSMSpace(
-            state=c.ints(merged["state"], f"{key}.state"),
-            expand=c.ratios(merged["expand"], f"{key}.expand"),
-        )
-    head_dim = c.ints(merged["head_dim"], f"{key}.head_dim")
-    if len(head_dim) != 1:
-        raise c.fail(
-            f"{key}.head_dim", "must be a single integer (heads are elastic, not head_dim)"
-        )
-    return AttnSpace(
-        heads=c.ints(merged["heads"], f"{key}.heads"),
-        ffn=c.ratios(merged["ffn"], f"{key}.ffn"),
-        head_dim=head_dim[0],
-    )
+    return spec.parse(c, {**spec.defaults, **c.mapping(raw, key, spec.yaml_keys)}, key)
 
 
 def _stage(c: _Checker, raw: Any, i: int) -> StageSpace:

@@ -2,23 +2,21 @@
 
 A :class:`SearchSpace` is what a YAML file (a preset or a user's file) becomes after
 :func:`nasx.search_spaces.load_space` has checked it. Every choice list is a sorted tuple;
-``ops`` holds one entry per op type that some stage allows.
+``ops`` holds one entry per op type that some stage allows (each op's choices are declared by
+its module in :mod:`nasx.ops`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nasx.ops import OPS, OpSpace
+
 # The op types a block slot can hold, in their canonical order (genome and display order).
-OP_TYPES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn")
+OP_TYPES: tuple[str, ...] = tuple(OPS)
 
 # Per op type: the choice keys an arch block carries (besides "op", "wbits", "abits").
-OP_CHOICE_KEYS: dict[str, tuple[str, ...]] = {
-    "conv": ("kernel", "expand"),
-    "lstm": ("hidden",),
-    "ssm": ("state", "expand"),
-    "attn": ("heads", "ffn"),
-}
+OP_CHOICE_KEYS: dict[str, tuple[str, ...]] = {name: op.choice_keys for name, op in OPS.items()}
 
 Number = int | float
 
@@ -45,42 +43,6 @@ class StageSpace:
     def max_depth(self) -> int:
         """Number of block slots the supernet holds for this stage."""
         return self.depth[-1]
-
-
-@dataclass(frozen=True)
-class ConvSpace:
-    """MBConv-1D: pointwise expand, depthwise conv (elastic kernel), pointwise project."""
-
-    kernel: tuple[int, ...]
-    expand: tuple[Number, ...]
-    kernel_transform: bool = False
-
-
-@dataclass(frozen=True)
-class LSTMSpace:
-    """Unidirectional LSTM; hidden size = ratio x stage width."""
-
-    hidden: tuple[Number, ...]
-
-
-@dataclass(frozen=True)
-class SSMSpace:
-    """Diagonal S4D-style state-space block; inner width = expand x stage width."""
-
-    state: tuple[int, ...]
-    expand: tuple[Number, ...]
-
-
-@dataclass(frozen=True)
-class AttnSpace:
-    """Pre-norm multi-head self-attention + FFN; fixed head_dim, FFN width = ffn x stage width."""
-
-    heads: tuple[int, ...]
-    ffn: tuple[Number, ...]
-    head_dim: int = 16
-
-
-OpSpace = ConvSpace | LSTMSpace | SSMSpace | AttnSpace
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from torch import Tensor, nn
 
 from nasx.data import iterate_batches, load_dataset
 from nasx.search_spaces import (
+    OP_TYPES,
     Arch,
     SearchSpace,
     arch_id,
@@ -63,7 +64,7 @@ from nasx.search_spaces import (
 from nasx.supernet import Supernet
 
 DATASETS: tuple[str, ...] = ("japanese-vowels", "ucr:OSULeaf")
-OP_GROUPS: tuple[str, ...] = ("conv", "lstm", "ssm", "attn")
+OP_GROUPS: tuple[str, ...] = OP_TYPES  # every op of the registry (nasx.ops)
 MIXED = "mixed"
 EQUIV_TOL = 1e-5
 TARGET_RATIO = 1.25

@@ -30,10 +30,11 @@ import torch
 from torch import Tensor
 
 from nasx import __version__
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.blocks import ConvReLU
 from nasx.export.layers import Layer
 from nasx.export.net import ExportedNet
 from nasx.export.quantized import FLOAT_BITS, code_storage, stored_codes
+from nasx.ops import hooks_of
 from nasx.search_spaces import describe_arch
 
 NORMALIZATION_CODES = {"none": 0, "channel": 1, "series": 2}
@@ -126,36 +127,8 @@ def _conv(wr: _Writer, name: str, unit: ConvReLU, causal: bool) -> None:
 
 
 def _block(wr: _Writer, p: str, b: object) -> None:
-    if isinstance(b, MBConvBlock):
-        causal = ["NASX_CAUSAL"] if b.causal else []
-        wr.layer(f"{p}.pw1", b.pw1, "NASX_CONV", ["NASX_RELU"])
-        wr.layer(f"{p}.dw", b.dw, "NASX_CONV", ["NASX_RELU", *causal],
-                 groups=b.dw.weight.shape[0])
-        wr.layer(f"{p}.pw2", b.pw2, "NASX_CONV", ["NASX_RESIDUAL"])
-    elif isinstance(b, LSTMBlock):
-        wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-        wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
-        wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
-        wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
-    elif isinstance(b, SSMBlock):
-        wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-        wr.layer(f"{p}.in_proj", b.in_proj, "NASX_LINEAR", ())
-        dtu = b.dt.unsqueeze(-1)  # (E, 1)
-        aux = (wr.array(f"{p}.decay", torch.exp(dtu * b.A)), wr.array(f"{p}.dtB", dtu * b.B),
-               wr.array(f"{p}.C", b.C), wr.array(f"{p}.D", b.D))
-        e, n = b.A.shape
-        wr.row(f"{p}.scan", "NASX_SSM", (), out=e, inp=e, kernel=n, aux=aux)
-        wr.layer(f"{p}.out_proj", b.out_proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
-    else:
-        assert isinstance(b, AttentionBlock)
-        wr.norm(f"{p}.ln1", b.ln1_weight, b.ln1_bias)
-        wr.layer(f"{p}.qkv", b.qkv, "NASX_LINEAR", ())
-        wr.row(f"{p}.sdpa", "NASX_ATTENTION", ["NASX_CAUSAL"] if b.causal else [],
-               out=b.heads, inp=3 * b.heads * b.head_dim, kernel=b.head_dim)
-        wr.layer(f"{p}.o", b.o, "NASX_LINEAR", ["NASX_RESIDUAL"])
-        wr.norm(f"{p}.ln2", b.ln2_weight, b.ln2_bias)
-        wr.layer(f"{p}.fc1", b.fc1, "NASX_LINEAR", ["NASX_GELU"])
-        wr.layer(f"{p}.fc2", b.fc2, "NASX_LINEAR", ["NASX_RESIDUAL"])
+    """The block's rows, written by its op (:mod:`nasx.ops`)."""
+    hooks_of(b).c_rows(wr, p, b)
 
 
 @torch.no_grad()

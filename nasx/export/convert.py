@@ -17,19 +17,16 @@ import torch
 from torch import Tensor, nn
 
 from nasx.errors import NasxError
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.blocks import ConvReLU
 from nasx.export.layers import DeployActQuant, DeployWeight, Layer
 from nasx.export.net import ExportedNet, ExportedStage, ExportSpec
 from nasx.export.preprocess import Preprocessing
 from nasx.export.quantized import FLOAT_BITS, quantize_weight
+from nasx.ops import op_of
 from nasx.search_spaces import SearchSpace, entry_kernel
 from nasx.supernet import StaticNet
-from nasx.supernet.attn_block import StaticAttention
-from nasx.supernet.conv_block import StaticMBConv
 from nasx.supernet.conv_bn import StaticConvBN
-from nasx.supernet.lstm_block import StaticLSTM
 from nasx.supernet.quant import ActQuant
-from nasx.supernet.ssm_block import StaticSSM
 
 
 class ExportError(NasxError):
@@ -40,14 +37,20 @@ def spec_for(space: SearchSpace, arch: dict[str, Any], in_channels: int,
              num_classes: int, input: Preprocessing | None = None) -> ExportSpec:
     """The :class:`ExportSpec` of canonical ``arch`` of ``space`` (``input``: the run's
     preprocessing; None: the input is used as given)."""
-    attn = space.ops.get("attn")
+    head_dim = max((getattr(o, "head_dim", 0) for o in space.ops.values()), default=0)
     return ExportSpec(arch=arch, in_channels=in_channels, num_classes=num_classes,
-                      causal=space.causal, head_dim=getattr(attn, "head_dim", 0),
+                      causal=space.causal, head_dim=head_dim,
                       entry_kernels=tuple(entry_kernel(st.stride) for st in space.stages),
                       space=space.name, input=input or Preprocessing())
 
 
-def _act(aq: ActQuant, bits: int, where: str) -> DeployActQuant:
+def deploy_act(aq: ActQuant, bits: int, where: str) -> DeployActQuant:
+    """The deployed activation quantizer of trained ``aq`` at ``bits`` (``where`` names the
+    layer in the error).
+
+    Raises:
+        ExportError: a quantized activation whose range was never trained.
+    """
     if bits < FLOAT_BITS and not bool(aq.seen):
         raise ExportError(f"cannot export {where}: its {bits}-bit activation quantizer has no "
                           "trained range (training never ran this layer); train the supernet "
@@ -62,9 +65,16 @@ def _weight(w: Tensor, bits: int) -> DeployWeight:
     return DeployWeight(bits, codes=codes, scale=scale)
 
 
-def _linear(layer: nn.Linear | tuple[Tensor, Tensor], wbits: int, act: DeployActQuant) -> Layer:
+def deploy_linear(layer: nn.Linear | tuple[Tensor, Tensor], wbits: int,
+                  act: DeployActQuant) -> Layer:
+    """A linear layer (or ``(weight, bias)``) with its weight at ``wbits`` and input ``act``."""
     w, b = (layer.weight, layer.bias) if isinstance(layer, nn.Linear) else layer
     return Layer(_weight(w, wbits), b, act)
+
+
+def float_act() -> DeployActQuant:
+    """An input that stays float (no activation quantizer)."""
+    return DeployActQuant(FLOAT_BITS, None)
 
 
 def fold_conv_bn(w: Tensor, bn: nn.BatchNorm1d, wbits: int, act: DeployActQuant) -> Layer:
@@ -82,44 +92,9 @@ def fold_conv_bn(w: Tensor, bn: nn.BatchNorm1d, wbits: int, act: DeployActQuant)
 
 
 def _conv_relu(m: StaticConvBN, where: str) -> ConvReLU:
-    layer = fold_conv_bn(m.conv.weight, m.bn, m.wbits, _act(m.aq, m.abits, f"{where} conv"))
+    act = deploy_act(m.aq, m.abits, f"{where} conv")
+    layer = fold_conv_bn(m.conv.weight, m.bn, m.wbits, act)
     return ConvReLU(layer, m.stride, m.causal)
-
-
-def _block(m: nn.Module, where: str, head_dim: int) -> nn.Module:
-    if isinstance(m, StaticMBConv):
-        wb, ab = m.wbits, m.abits
-        return MBConvBlock(
-            fold_conv_bn(m.pw1.weight, m.bn1, wb, _act(m.aq[0], ab, f"{where} (conv) pw1")),
-            fold_conv_bn(m.dw.weight, m.bn2, wb, _act(m.aq[1], ab, f"{where} (conv) dw")),
-            fold_conv_bn(m.pw2.weight, m.bn3, wb, _act(m.aq[2], ab, f"{where} (conv) pw2")),
-            m.causal)
-    if isinstance(m, StaticLSTM):
-        wb, ab, lstm = m.wbits, m.abits, m.lstm
-        return LSTMBlock(
-            m.ln.weight, m.ln.bias,
-            _linear((lstm.weight_ih_l0, lstm.bias_ih_l0), wb,
-                    _act(m.aq[0], ab, f"{where} (lstm) input")),
-            _linear((lstm.weight_hh_l0, lstm.bias_hh_l0), wb, DeployActQuant(FLOAT_BITS, None)),
-            _linear(m.proj, wb, _act(m.aq[1], ab, f"{where} (lstm) proj")))
-    if isinstance(m, StaticSSM):
-        wb, ab = m.wbits, m.abits
-        params = {k: getattr(m, k) for k in ("A_log", "log_dt", "B", "C", "D")}
-        return SSMBlock(m.ln.weight, m.ln.bias,
-                        _linear(m.in_proj, wb, _act(m.aq[0], ab, f"{where} (ssm) in_proj")),
-                        _linear(m.out_proj, wb, _act(m.aq[1], ab, f"{where} (ssm) out_proj")),
-                        params)
-    if isinstance(m, StaticAttention):
-        wb, ab = m.wbits, m.abits
-        return AttentionBlock(
-            (m.ln1.weight, m.ln1.bias),
-            _linear(m.qkv, wb, _act(m.aq[0], ab, f"{where} (attn) qkv")),
-            _linear(m.o, wb, _act(m.aq[1], ab, f"{where} (attn) o")),
-            (m.ln2.weight, m.ln2.bias),
-            _linear(m.fc1, wb, _act(m.aq[2], ab, f"{where} (attn) fc1")),
-            _linear(m.fc2, wb, _act(m.aq[3], ab, f"{where} (attn) fc2")),
-            head_dim, m.causal)
-    raise TypeError(f"no export for block type {type(m).__name__}")
 
 
 @torch.no_grad()
@@ -135,7 +110,8 @@ def export_static(static: StaticNet, spec: ExportSpec) -> ExportedNet:
     stages = []
     for i, stage in enumerate(static.stages):
         entry = _conv_relu(stage.entry, f"stages[{i}].entry")
-        blocks = [_block(b, f"stages[{i}].blocks[{j}]", spec.head_dim)
+        blocks = [op_of(b).load("hooks").to_export(b, f"stages[{i}].blocks[{j}]",
+                                                    spec.head_dim)
                   for j, b in enumerate(stage.blocks)]
         stages.append(ExportedStage(entry, blocks))
     c = static.classifier

@@ -14,9 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.blocks import ConvReLU
 from nasx.export.layers import Layer, TensorReader, layer_tensors, read_layer, set_qdq
 from nasx.export.preprocess import InputNorm, Preprocessing
+from nasx.ops import OPS
 from nasx.search_spaces import arch_id
 
 FORMAT = "nasx-export-1"
@@ -113,10 +114,10 @@ class ExportedNet(nn.Module):
         return {k: v.detach().cpu().contiguous() for k, v in out.items()}
 
     def export_mode(self, *, traceable: bool, qdq: bool = False) -> ExportedNet:
-        """Switch the SSM blocks to their traceable scan and the quantizers to QDQ ops (for the
-        ONNX exporter); returns ``self``."""
+        """Switch blocks with a ``traceable`` flag (the SSM) to their traceable path and the
+        quantizers to QDQ ops (for the ONNX exporter); returns ``self``."""
         for m in self.modules():
-            if isinstance(m, SSMBlock):
+            if hasattr(m, "traceable"):  # blocks with an eager-only fast path (the SSM scan)
                 m.traceable = traceable
         set_qdq(self, qdq)
         return self
@@ -141,14 +142,7 @@ def build_exported(spec: ExportSpec, tensors: dict[str, Tensor], source: str) ->
         blocks: list[nn.Module] = []
         for j, b in enumerate(st["blocks"]):
             p = f"stages.{i}.blocks.{j}"
-            if b["op"] == "conv":
-                blocks.append(MBConvBlock.read(r, p, w, b, causal))
-            elif b["op"] == "lstm":
-                blocks.append(LSTMBlock.read(r, p, w, b))
-            elif b["op"] == "ssm":
-                blocks.append(SSMBlock.read(r, p, w, b))
-            else:
-                blocks.append(AttentionBlock.read(r, p, w, b, spec.head_dim, causal))
+            blocks.append(OPS[b["op"]].load("hooks").read(r, p, w, b, spec))
         stages.append(ExportedStage(entry, blocks))
         prev = w
     classifier = read_layer(r, "classifier", (spec.num_classes, prev), 32, None)

@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.blocks import ConvReLU
 from nasx.export.net import ExportedNet
 from nasx.export.streaming import StreamingNet
+from nasx.ops import hooks_of
 
 
 def _push(window: Tensor, x: Tensor) -> Tensor:
@@ -50,17 +51,7 @@ class StepGraph(nn.Module):
             conv(f"stages.{i}.entry", stage.entry)
             frames = -(-frames // stage.entry.stride)
             for j, b in enumerate(stage.blocks):
-                p = f"stages.{i}.blocks.{j}"
-                if isinstance(b, MBConvBlock):
-                    self.spec.append((f"{p}.window", (1, b.dw.weight.shape[0],
-                                                      b.dw.weight.shape[-1] - 1)))
-                elif isinstance(b, LSTMBlock):
-                    self.spec += [(f"{p}.h", (1, 1, b.hidden)), (f"{p}.c", (1, 1, b.hidden))]
-                elif isinstance(b, SSMBlock):
-                    self.spec.append((f"{p}.h", (1, *b.A.shape)))
-                else:
-                    shape = (1, b.heads, frames, b.head_dim)
-                    self.spec += [(f"{p}.k", shape), (f"{p}.v", shape), (f"{p}.count", (1,))]
+                self.spec += hooks_of(b).graph_state(b, f"stages.{i}.blocks.{j}", frames)
         width = net.classifier.weight.shape[1]
         self.spec += [("pool.sum", (1, width)), ("pool.count", (1,))]
 
@@ -109,45 +100,7 @@ class StepGraph(nn.Module):
             mask = live.reshape(-1, *([1] * (value.dim() - 1)))
             new[name] = torch.where(mask, value, st[name])
 
-        if isinstance(b, MBConvBlock):
-            h = F.relu(F.conv1d(b.pw1.a(x.unsqueeze(-1)), b.pw1.w(), b.pw1.bias))  # (1, H, 1)
-            window = torch.cat([st[f"{p}.window"], h], dim=-1)  # (1, H, k)
-            keep(f"{p}.window", window[:, :, 1:])
-            h = F.relu(F.conv1d(b.dw.a(window), b.dw.w(), b.dw.bias, groups=h.shape[1]))
-            return x + F.conv1d(b.pw2.a(h), b.pw2.w(), b.pw2.bias).squeeze(-1)
-        if isinstance(b, LSTMBlock):
-            xt = x.unsqueeze(1)  # (1, 1, W)
-            h = b.ih.a(F.layer_norm(xt, (xt.shape[-1],), b.ln_weight, b.ln_bias))
-            out, hn, cn = torch.lstm(h, [st[f"{p}.h"], st[f"{p}.c"]], b.lstm_params(), True, 1,
-                                     0.0, False, False, True)
-            keep(f"{p}.h", hn)
-            keep(f"{p}.c", cn)
-            return x + F.linear(b.proj.a(out[:, 0]), b.proj.w(), b.proj.bias)
-        if isinstance(b, SSMBlock):
-            h = b.in_proj.a(F.layer_norm(x, (x.shape[-1],), b.ln_weight, b.ln_bias))
-            u, z = F.linear(h, b.in_proj.w(), b.in_proj.bias).chunk(2, dim=-1)  # (1, E)
-            state = torch.exp(b.dtA) * st[f"{p}.h"] + (b.dt.unsqueeze(-1) * b.B) * u[..., None]
-            keep(f"{p}.h", state)
-            y = (state * b.C).sum(-1) + b.D * u
-            y = b.out_proj.a(y * F.silu(z))
-            return x + F.linear(y, b.out_proj.w(), b.out_proj.bias)
-        assert isinstance(b, AttentionBlock)
-        w = x.shape[-1]
-        h = b.qkv.a(F.layer_norm(x, (w,), b.ln1_weight, b.ln1_bias))
-        qkv = F.linear(h, b.qkv.w(), b.qkv.bias).view(1, 3, b.heads, 1, b.head_dim)
-        q, k, v = qkv.unbind(1)  # each (1, heads, 1, head_dim)
-        count = st[f"{p}.count"]
-        slots = torch.arange(st[f"{p}.k"].shape[2], dtype=count.dtype)  # (cap,)
-        here = (slots == count).reshape(1, 1, -1, 1)
-        keys = torch.where(here, k, st[f"{p}.k"])  # (1, heads, cap, head_dim)
-        values = torch.where(here, v, st[f"{p}.v"])
-        keep(f"{p}.k", keys)
-        keep(f"{p}.v", values)
-        new[f"{p}.count"] = count + live.float()
-        seen = (slots <= count).reshape(1, 1, 1, -1)
-        att = F.scaled_dot_product_attention(q, keys, values, attn_mask=seen)
-        x = x + F.linear(b.o.a(att.reshape(1, b.heads * b.head_dim)), b.o.w(), b.o.bias)
-        return b.ffn(x)
+        return hooks_of(b).graph_step(b, p, x, st, new, keep, live)
 
 
 def export_onnx_step(net: ExportedNet, path: Path, capacity: int) -> StepGraph:

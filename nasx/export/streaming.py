@@ -7,8 +7,9 @@ state instead of the whole sequence in memory:
 - conv layers keep a ring buffer of their last ``k - 1`` input frames (zeros at the start, as
   causal padding); a stride-``s`` layer emits an output on every ``s``-th input frame, and the
   layers after it run only then;
-- LSTM blocks keep ``h`` and ``c``; SSM blocks their state ``(E, N)``, advanced by the recurrent
-  form ``h = exp(dt A) h + dt B u``; attention blocks a key/value cache of every past frame;
+- each block keeps what its op's ``stream_state`` says (:mod:`nasx.ops`): LSTM blocks ``h`` and
+  ``c``; SSM blocks their state ``(E, N)``, advanced by the recurrent form
+  ``h = exp(dt A) h + dt B u``; attention blocks a key/value cache of every past frame;
 - the head keeps the running sum of the last stage's outputs and their count;
 - each raw frame is normalised as in training (per channel); a subnet of per-series normalised
   data is not streamable (its statistics need the whole sequence).
@@ -25,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
+from nasx.export.blocks import ConvReLU
 from nasx.export.net import ExportedNet
-from nasx.kernels.ssm_scan import ssm_step
+from nasx.ops import hooks_of, op_of
 
 State = dict[str, Tensor]
 
@@ -41,23 +42,18 @@ def streaming_blocker(net: ExportedNet) -> str | None:
     non-causal layer."""
     if net.spec.input.normalization == "series":
         return "the input's per-series normalisation (it needs the whole sequence)"
-    units: list[tuple[str, object]] = [("stem (conv)", net.stem)]
-    for i, stage in enumerate(net.stages):
-        units.append((f"stages[{i}].entry (conv)", stage.entry))
-        units += [(f"stages[{i}].blocks[{j}] ({_op(b)})", b) for j, b in enumerate(stage.blocks)]
-    for name, unit in units:
-        if isinstance(unit, ConvReLU) and not unit.causal and unit.conv.weight.shape[-1] > 1:
+    convs = [("stem (conv)", net.stem, [])]
+    convs += [(f"stages[{i}].entry (conv)", stage.entry, stage.blocks)
+              for i, stage in enumerate(net.stages)]
+    for n, (name, unit, blocks) in enumerate(convs):
+        if not unit.causal and unit.conv.weight.shape[-1] > 1:
             return f"{name} is not causal ('same' padding, kernel {unit.conv.weight.shape[-1]})"
-        if isinstance(unit, MBConvBlock) and not unit.causal and unit.dw.weight.shape[-1] > 1:
-            return f"{name} is not causal ('same' padding, kernel {unit.dw.weight.shape[-1]})"
-        if isinstance(unit, AttentionBlock) and not unit.causal:
-            return f"{name} is not causal (attention over the whole sequence)"
+        for j, b in enumerate(blocks):
+            op = op_of(b)
+            why = op.load("hooks").blocker(b)
+            if why is not None:
+                return f"stages[{n - 1}].blocks[{j}] ({op.name}) {why}"
     return None
-
-
-def _op(block: object) -> str:
-    return {MBConvBlock: "conv", LSTMBlock: "lstm", SSMBlock: "ssm", AttentionBlock: "attn"}[
-        type(block)]  # type: ignore[index]
 
 
 class StreamingNet:
@@ -99,18 +95,7 @@ class StreamingNet:
         for i, stage in enumerate(net.stages):
             conv_state(f"stages.{i}.entry", stage.entry)
             for j, b in enumerate(stage.blocks):
-                p = f"stages.{i}.blocks.{j}"
-                if isinstance(b, MBConvBlock):
-                    h, k = b.dw.weight.shape[0], b.dw.weight.shape[-1]
-                    st[f"{p}.buf"] = zeros(batch, h, k - 1)
-                elif isinstance(b, LSTMBlock):
-                    st[f"{p}.h"], st[f"{p}.c"] = zeros(1, batch, b.hidden), zeros(1, batch,
-                                                                                   b.hidden)
-                elif isinstance(b, SSMBlock):
-                    st[f"{p}.h"] = zeros(batch, *b.A.shape)
-                elif isinstance(b, AttentionBlock):
-                    st[f"{p}.k"] = zeros(batch, b.heads, 0, b.head_dim)
-                    st[f"{p}.v"] = zeros(batch, b.heads, 0, b.head_dim)
+                st.update(hooks_of(b).stream_state(b, f"stages.{i}.blocks.{j}", batch, zeros))
         width = net.classifier.weight.shape[1]
         st["pool.sum"], st["pool.count"] = zeros(batch, width), zeros(())
         return st
@@ -165,34 +150,5 @@ def _conv_step(prefix: str, unit: ConvReLU, x: Tensor, st: State) -> Tensor | No
 
 
 def _block_step(prefix: str, b: object, x: Tensor, st: State) -> Tensor:
-    """One frame ``(B, W)`` through a residual block -> ``(B, W)``."""
-    if isinstance(b, MBConvBlock):
-        h = F.relu(F.conv1d(b.pw1.a(x.unsqueeze(-1)), b.pw1.w(), b.pw1.bias))  # (B, H, 1)
-        window = torch.cat([st[f"{prefix}.buf"], h], dim=-1)  # (B, H, k)
-        st[f"{prefix}.buf"] = window[:, :, 1:]
-        h = F.relu(F.conv1d(b.dw.a(window), b.dw.w(), b.dw.bias, groups=h.shape[1]))
-        return x + F.conv1d(b.pw2.a(h), b.pw2.w(), b.pw2.bias).squeeze(-1)
-    if isinstance(b, LSTMBlock):
-        xt = x.unsqueeze(1)  # (B, 1, W)
-        h = b.ih.a(F.layer_norm(xt, (xt.shape[-1],), b.ln_weight, b.ln_bias))
-        out, hn, cn = torch.lstm(h, [st[f"{prefix}.h"], st[f"{prefix}.c"]], b.lstm_params(),
-                                 True, 1, 0.0, False, False, True)  # out (B, 1, H)
-        st[f"{prefix}.h"], st[f"{prefix}.c"] = hn, cn
-        return x + F.linear(b.proj.a(out[:, 0]), b.proj.w(), b.proj.bias)
-    if isinstance(b, SSMBlock):
-        h = b.in_proj.a(F.layer_norm(x, (x.shape[-1],), b.ln_weight, b.ln_bias))
-        u, z = F.linear(h, b.in_proj.w(), b.in_proj.bias).chunk(2, dim=-1)  # (B, E) x2
-        y, st[f"{prefix}.h"] = ssm_step(u, st[f"{prefix}.h"], b.dt, b.A, b.B, b.C, b.D)
-        y = b.out_proj.a(y * F.silu(z))
-        return x + F.linear(y, b.out_proj.w(), b.out_proj.bias)
-    assert isinstance(b, AttentionBlock)
-    batch, w = x.shape
-    h = b.qkv.a(F.layer_norm(x, (w,), b.ln1_weight, b.ln1_bias))
-    qkv = F.linear(h, b.qkv.w(), b.qkv.bias).view(batch, 3, b.heads, 1, b.head_dim)
-    q, k, v = qkv.unbind(1)  # each (B, heads, 1, head_dim)
-    keys = torch.cat([st[f"{prefix}.k"], k], dim=2)  # (B, heads, t + 1, head_dim)
-    values = torch.cat([st[f"{prefix}.v"], v], dim=2)
-    st[f"{prefix}.k"], st[f"{prefix}.v"] = keys, values
-    att = F.scaled_dot_product_attention(q, keys, values).reshape(batch, b.heads * b.head_dim)
-    x = x + F.linear(b.o.a(att), b.o.w(), b.o.bias)
-    return b.ffn(x)
+    """One frame ``(B, W)`` through a residual block -> ``(B, W)`` (its op's step)."""
+    return hooks_of(b).stream_step(b, prefix, x, st)

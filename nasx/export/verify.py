@@ -25,12 +25,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from nasx.export.blocks import SSMBlock
 from nasx.export.c_header import parse_c_act_scales, parse_c_arrays
 from nasx.export.layers import Layer
 from nasx.export.net import ExportedNet
 from nasx.export.quantized import FLOAT_BITS
 from nasx.export.streaming import StreamingNet
+from nasx.ops import hooks_of
 
 FLOAT_TOL = 1e-5
 C_FLOAT_TOL = 1e-4  # the C runtime against the exported torch module (its own float order)
@@ -112,10 +112,7 @@ def _c_expected(net: ExportedNet) -> dict[str, Tensor]:
     out["input.std"] = net.input_norm.std.reshape(-1)
     for i, stage in enumerate(net.stages):
         for j, b in enumerate(stage.blocks):
-            if isinstance(b, SSMBlock):
-                dtu = b.dt.unsqueeze(-1)  # (E, 1)
-                out[f"stages.{i}.blocks.{j}.decay"] = torch.exp(dtu * b.A)
-                out[f"stages.{i}.blocks.{j}.dtB"] = dtu * b.B
+            out.update(hooks_of(b).c_arrays(b, f"stages.{i}.blocks.{j}"))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasx.supernet.net import BLOCK_TYPES, Supernet
+from nasx.supernet.net import Supernet
 from nasx.supernet.static_net import StaticNet, StaticStage
 
-__all__ = ["BLOCK_TYPES", "StaticNet", "StaticStage", "Supernet"]
+__all__ = ["StaticNet", "StaticStage", "Supernet"]

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.search_spaces import AttnSpace, inner_width
+from nasx.ops.attn import AttnSpace
+from nasx.ops.layout import inner_width
 from nasx.supernet.quant import ActQuant, qw
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasx.search_spaces import ConvSpace, inner_width
+from nasx.ops.conv import ConvSpace
+from nasx.ops.layout import inner_width
 from nasx.supernet.conv_bn import causal_or_same_conv, copy_bn
 from nasx.supernet.kernel_crop import KernelCrop
 from nasx.supernet.norms import BNView, masked_batch_norm

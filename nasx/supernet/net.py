@@ -13,21 +13,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from nasx.ops import OPS
 from nasx.search_spaces import Arch, SearchSpace, canonical_arch, entry_kernel, largest_arch
-from nasx.supernet.attn_block import ElasticAttention
-from nasx.supernet.conv_block import ElasticMBConv
 from nasx.supernet.conv_bn import ElasticConvBN
-from nasx.supernet.lstm_block import ElasticLSTM
 from nasx.supernet.masking import mask_from_lengths, masked_mean
-from nasx.supernet.ssm_block import ElasticSSM
 from nasx.supernet.static_net import StaticNet, StaticStage
-
-BLOCK_TYPES: dict[str, type[nn.Module]] = {
-    "conv": ElasticMBConv,
-    "lstm": ElasticLSTM,
-    "ssm": ElasticSSM,
-    "attn": ElasticAttention,
-}
 
 
 class Supernet(nn.Module):
@@ -57,7 +47,8 @@ class Supernet(nn.Module):
             slots.append(
                 nn.ModuleList(
                     nn.ModuleDict(
-                        {op: BLOCK_TYPES[op](space.ops[op], width, space.causal) for op in st.ops}
+                        {op: OPS[op].load("elastic")(space.ops[op], width, space.causal)
+                         for op in st.ops}
                     )
                     for _ in range(st.max_depth)
                 )

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasx.kernels.ssm_scan import ssm_scan, ssm_step
-from nasx.search_spaces import SSMSpace, inner_width
+from nasx.ops.layout import inner_width
+from nasx.ops.ssm import SSMSpace
 from nasx.supernet.quant import ActQuant, qw
 
 

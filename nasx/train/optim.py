@@ -18,21 +18,21 @@ import torch
 from torch import nn
 
 from nasx.config import TrainConfig
+from nasx.ops import OPS
 from nasx.supernet.kernel_crop import KernelCrop
-from nasx.supernet.ssm_block import ElasticSSM
 from nasx.train.schedules import lr_factor
 
-SSM_NO_DECAY = ("A_log", "B")
 SGD_MOMENTUM = 0.9
 
 
 def no_decay_names(net: nn.Module) -> set[str]:
     """Names (as in ``named_parameters``) of the parameters that get no weight decay."""
     names = {n for n, p in net.named_parameters() if p.ndim <= 1}
+    per_op = {op.load("elastic"): op.no_decay for op in OPS.values() if op.no_decay}
     for mod_name, mod in net.named_modules():
         prefix = f"{mod_name}." if mod_name else ""
-        if isinstance(mod, ElasticSSM):
-            names.update(prefix + n for n in SSM_NO_DECAY)
+        if type(mod) in per_op:
+            names.update(prefix + n for n in per_op[type(mod)])
         elif isinstance(mod, KernelCrop):
             names.update(prefix + n for n, _ in mod.named_parameters())
     return names

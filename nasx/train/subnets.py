@@ -23,6 +23,7 @@ import dataclasses
 
 import numpy as np
 
+from nasx.ops import OPS
 from nasx.search_spaces import (
     OP_CHOICE_KEYS,
     Arch,
@@ -109,8 +110,10 @@ def restricted_space(space: SearchSpace, unlocked: int) -> SearchSpace:
     stages = list(space.stages)
     if "kernel" in locked:
         stem = dataclasses.replace(stem, kernel=_top(stem.kernel))
-        if "conv" in ops:
-            ops["conv"] = dataclasses.replace(ops["conv"], kernel=_top(ops["conv"].kernel))
+        for op in ops:
+            kernel_keys = OPS[op].kernel_keys
+            ops[op] = dataclasses.replace(
+                ops[op], **{k: _top(getattr(ops[op], k)) for k in kernel_keys})
     if "depth" in locked:
         stem = dataclasses.replace(stem, stride=_top(stem.stride, smaller_is_larger=True))
         stages = [dataclasses.replace(st, depth=_top(st.depth),
@@ -119,11 +122,10 @@ def restricted_space(space: SearchSpace, unlocked: int) -> SearchSpace:
     if "width" in locked:
         stem = dataclasses.replace(stem, width=_top(stem.width))
         stages = [dataclasses.replace(st, width=_top(st.width)) for st in stages]
-        for op, keys in OP_CHOICE_KEYS.items():
-            if op in ops:
-                width_keys = [k for k in keys if k != "kernel"]
-                ops[op] = dataclasses.replace(
-                    ops[op], **{k: _top(getattr(ops[op], k)) for k in width_keys})
+        for op in ops:
+            width_keys = [k for k in OPS[op].choice_keys if k not in OPS[op].kernel_keys]
+            ops[op] = dataclasses.replace(
+                ops[op], **{k: _top(getattr(ops[op], k)) for k in width_keys})
     if "bits" in locked:
         quant = dataclasses.replace(quant, weight_bits=_top(quant.weight_bits),
                                     act_bits=_top(quant.act_bits))

@@ -9,24 +9,17 @@ Buffers are time-major, ``(n, channels)``. The main activation alternates betwee
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nasx import __version__
-from nasx.export.blocks import AttentionBlock, LSTMBlock, MBConvBlock, SSMBlock
 from nasx.export.c_header import RUNTIME_DIR, header_and_rows
-from nasx.export.mcu import op_attn, op_conv, op_lstm, op_ssm
 from nasx.export.mcu.arena import FLOAT_BYTES, Emitter, int_path
 from nasx.export.mcu.stream_emit import step_functions, step_source
 from nasx.export.net import ExportedNet
 from nasx.export.streaming import streaming_blocker
-
-# Block type -> its C emitter (one module per op).
-BLOCK_EMITTERS: dict[type, Callable[..., None]] = {
-    MBConvBlock: op_conv.emit, LSTMBlock: op_lstm.emit, SSMBlock: op_ssm.emit,
-    AttentionBlock: op_attn.emit}
+from nasx.ops import op_of
 
 
 @dataclass(frozen=True)
@@ -80,7 +73,8 @@ def _body(net: ExportedNet, em: Emitter, max_length: int) -> None:
                              update_n=True, stride=stage.entry.stride)
         cur, width = nxt, int(stage.entry.conv.weight.shape[0])
         for j, block in enumerate(stage.blocks):
-            BLOCK_EMITTERS[type(block)](em, f"stages.{i}.blocks.{j}", block, cur, length, width)
+            op_of(block).load("c_emit")(em, f"stages.{i}.blocks.{j}", block, cur, length,
+                                        width)
     em.buf("pool", width)
     em.emit(f"nasx_mean_pool({cur}, n, {width}, pool);")
     em.emit(f"(void)nasx_conv1d({em.layer('classifier')}, pool, 1, logits, NULL, s);")

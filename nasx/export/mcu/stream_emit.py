@@ -11,16 +11,10 @@ After each frame ``logits`` equal the whole-sequence logits of the frames so far
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from nasx.export.blocks import AttentionBlock, ConvReLU, LSTMBlock, MBConvBlock, SSMBlock
-from nasx.export.mcu import op_attn, op_conv, op_lstm, op_ssm
+from nasx.export.blocks import ConvReLU
 from nasx.export.mcu.arena import Emitter
 from nasx.export.net import ExportedNet
-
-STEP_EMITTERS: dict[type, Callable[..., None]] = {
-    MBConvBlock: op_conv.emit_step, LSTMBlock: op_lstm.emit_step, SSMBlock: op_ssm.emit_step,
-    AttentionBlock: op_attn.emit_step}
+from nasx.ops import op_of
 
 
 def _conv_unit(em: Emitter, name: str, unit: ConvReLU, x: str, cin: int, y: str) -> None:
@@ -53,7 +47,8 @@ def step_functions(net: ExportedNet, em: Emitter, max_length: int) -> None:
         cur, width = nxt, int(stage.entry.conv.weight.shape[0])
         frames = -(-frames // stage.entry.stride)
         for j, block in enumerate(stage.blocks):
-            STEP_EMITTERS[type(block)](em, f"stages.{i}.blocks.{j}", block, cur, width, frames)
+            op_of(block).load("c_emit_step")(em, f"stages.{i}.blocks.{j}", block, cur, width,
+                                             frames)
     pool = em.persistent("pool_sum", width)
     count = em.counter("pool_frames")
     em.emit(f"for (i = 0; i < {width}; ++i) {pool}[i] += {cur}[i];")
