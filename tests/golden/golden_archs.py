@@ -6,7 +6,8 @@ copy of ``hybrid-mcu``), on a seeded supernet with a fixed input:
 
 - the supernet's logits and the extracted static net's logits (eval mode);
 - every :class:`~nasx.predictors.cost.ArchCost` number in both modes on ``stm32h743``, the
-  latency-model feature vector and the accuracy predictor's arch-summary features;
+  latency-model features and the accuracy predictor's arch-summary features (by name: a new op
+  adds feature columns, which must be 0 for these archs);
 - the exported module's logits, a SHA-256 of its file tensors and of its C header, and (causal
   space) the streaming logits of the last frame.
 
@@ -31,7 +32,7 @@ from nasx.export.streaming import StreamingNet
 from nasx.predictors.arch_summary import ArchSummary
 from nasx.predictors.cost import MODES, CostModel
 from nasx.predictors.devices import load_device
-from nasx.predictors.latency_features import subnet_vector
+from nasx.predictors.latency_features import FEATURE_NAMES, subnet_vector
 from nasx.search_spaces import (
     GenomeCodec,
     SearchSpace,
@@ -108,9 +109,10 @@ def space_record(name: str) -> list[dict[str, Any]]:
             "space": name, "arch": arch,
             "supernet": _floats(logits), "static": _floats(static(x, lengths)),
             "cost": {m: {k: v for k, v in vars(c.cost(arch)).items()} for m, c in models.items()},
-            "latency_features": [float(v) for v in subnet_vector(
-                models["whole-sequence"].units(arch), LENGTH)],
-            "summary": [float(v) for v in summary.transform(genome)[0]],
+            "latency_features": dict(zip(FEATURE_NAMES, map(float, subnet_vector(
+                models["whole-sequence"].units(arch), LENGTH)), strict=True)),
+            "summary": dict(zip(summary.names, map(float, summary.transform(genome)[0]),
+                                strict=True)),
             "export": _floats(exported(x, lengths)),
             "export_tensors": _tensors_digest(exported.tensors()),
             "c_header": _digest(c_header(exported, max_length=LENGTH).encode()),

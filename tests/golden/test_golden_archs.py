@@ -14,7 +14,8 @@ import pytest
 import torch
 from golden_archs import GOLDEN, SPACES, space_record
 
-_FLOAT_KEYS = ("supernet", "static", "export", "streaming", "latency_features", "summary")
+_FLOAT_KEYS = ("supernet", "static", "export", "streaming")
+_NAMED_KEYS = ("latency_features", "summary")
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,7 @@ def test_outputs_costs_and_exports_unchanged(golden: list[dict], name: str) -> N
                 bad = [j for j, (x, y) in enumerate(zip(b[k], n[k], strict=True))
                        if not _close(x, y)]
                 assert not bad, f"{where}: {k} differs at {bad[:5]}"
+        for k in _NAMED_KEYS:
+            bad = [f for f in b[k].keys() | n[k].keys()
+                   if not _close(b[k].get(f, 0.0), n[k].get(f, 0.0))]
+            assert not bad, f"{where}: {k} differs at {sorted(bad)[:5]}"
