@@ -3,10 +3,11 @@
 Nothing here imports the cost model: :func:`module_weight_bytes` reads the parameters of a
 :class:`~nasx.supernet.static_net.StaticNet`, and :func:`trace_module` runs the module and
 watches what it really executes (a ``TorchFunctionMode`` sees every ``conv1d``, ``linear``,
-``layer_norm``, ``lstm`` and ``scaled_dot_product_attention`` call with its real tensors; the SSM
-scan is wrapped where the block calls it; module hooks on the units give each unit's bits and
-the residual it keeps). The deployment rules it applies to what it sees (BN folded, adds fused,
-element sizes, scratch and state words) are the ones stated in :mod:`nasx.predictors.schedule`.
+``layer_norm``, ``lstm``, ``gru`` and ``scaled_dot_product_attention`` call with its real
+tensors; the SSM scan is wrapped where the block calls it; module hooks on the units give each
+unit's bits and the residual it keeps). The deployment rules it applies to what it sees (BN
+folded, adds fused, element sizes, scratch and state words) are the ones stated in
+:mod:`nasx.predictors.schedule`.
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from nasx.ops import OPS
 from nasx.supernet import ssm_block
-from nasx.supernet.attn_block import StaticAttention
-from nasx.supernet.conv_block import StaticMBConv
 from nasx.supernet.conv_bn import StaticConvBN
-from nasx.supernet.lstm_block import StaticLSTM
 from nasx.supernet.quant import ActQuant
 from nasx.supernet.ssm_block import StaticSSM
 from nasx.supernet.static_net import StaticNet
 
-_RESIDUAL = (StaticMBConv, StaticLSTM, StaticSSM, StaticAttention)
+_RESIDUAL = tuple(op.load("static") for op in OPS.values())
 _UNITS = (StaticConvBN, *_RESIDUAL)
 
 
@@ -48,11 +47,11 @@ def _units(net: StaticNet) -> Iterator[nn.Module]:
 def module_weight_bytes(net: StaticNet) -> int:
     """Deployed weight bytes of ``net`` counted from its parameters (BN folded into the conv).
 
-    Per unit at its ``wbits``/``abits``: every Conv1d/Linear/LSTM weight tensor packed; a
+    Per unit at its ``wbits``/``abits``: every Conv1d/Linear/LSTM/GRU weight tensor packed; a
     BatchNorm leaves one 4-byte bias per channel; a Linear keeps its bias (4 bytes each); an
-    LSTM keeps ``b_ih + b_hh`` as one bias; quantized weights add a 4-byte scale per row; each
-    ActQuant of a quantized-activation unit adds one 4-byte scale; LayerNorm parameters and the
-    SSM's ``exp(dt A)``, ``dt B``, ``C``, ``D`` are fp32; the classifier is fp32.
+    LSTM keeps ``b_ih + b_hh`` as one bias, a GRU both; quantized weights add a 4-byte scale per
+    row; each ActQuant of a quantized-activation unit adds one 4-byte scale; LayerNorm parameters
+    and the SSM's ``exp(dt A)``, ``dt B``, ``C``, ``D`` are fp32; the classifier is fp32.
     """
     total = 0
     for unit in _units(net):
@@ -67,9 +66,10 @@ def module_weight_bytes(net: StaticNet) -> int:
             elif isinstance(m, nn.Linear):
                 total += _packed(m.weight, wb) + 4 * m.bias.numel()
                 rows += m.weight.shape[0]
-            elif isinstance(m, nn.LSTM):
+            elif isinstance(m, nn.LSTM | nn.GRU):
                 total += _packed(m.weight_ih_l0, wb) + _packed(m.weight_hh_l0, wb)
-                total += 4 * m.bias_ih_l0.numel()
+                # an LSTM sums b_ih + b_hh; a GRU keeps both (n = tanh(x_n + r * (h_n + b_hn)))
+                total += 4 * m.bias_ih_l0.numel() * (2 if isinstance(m, nn.GRU) else 1)
                 rows += m.weight_ih_l0.shape[0] + m.weight_hh_l0.shape[0]
             elif isinstance(m, nn.LayerNorm):
                 total += 4 * (m.weight.numel() + m.bias.numel())
@@ -190,6 +190,12 @@ class _Tracer(TorchFunctionMode):
             scratch = 4 * 4 * hidden if self.streaming else 4 * 5 * hidden
             self.trace.state_bytes += 4 * 2 * hidden if self.streaming else 0
             self._step("lstm", args[0].numel(), y.numel(), scratch)
+        elif func is torch.gru:
+            hidden = args[1].shape[-1]
+            y = out[0]
+            self.trace.macs += y.numel() * 3 * (args[0].shape[-1] + hidden)
+            self.trace.state_bytes += 4 * hidden if self.streaming else 0
+            self._step("gru", args[0].numel(), y.numel(), 4 * 6 * hidden)
         elif func is F.scaled_dot_product_attention:
             q, k, v = args[:3]
             b, heads, lq, d = q.shape

@@ -93,21 +93,21 @@ def layer_flash(tensors: tuple[int, ...], rows: int, wbits: int, abits: int,
     return weights + WORD * (rows if bias is None else bias) + scales + (WORD if abits < 32 else 0)
 
 
-def _weight_step(name: str, op_class: str, macs: int, in_b: int, out_b: int, pinned: int,
+def weight_step(name: str, op_class: str, macs: int, in_b: int, out_b: int, pinned: int,
                  flash: int, params: int, wbits: int, abits: int, **kw: int) -> Step:
     return Step(name, op_class, compute_dtype(wbits, abits), macs, macs, in_b, out_b,
                 pinned_bytes=pinned, flash_bytes=flash, params=params, wbits=wbits, **kw)
 
 
-def _linear(name: str, cin: int, cout: int, t: int, ab: int, in_b: int, pinned: int,
+def linear_step(name: str, cin: int, cout: int, t: int, ab: int, in_b: int, pinned: int,
             wbits: int, abits: int) -> Step:
     """A Linear ``cin -> cout`` with bias over ``t`` steps."""
-    return _weight_step(name, "linear", cout * cin * t, in_b, cout * t * ab, pinned,
+    return weight_step(name, "linear", cout * cin * t, in_b, cout * t * ab, pinned,
                         layer_flash((cout * cin,), cout, wbits, abits), cout * cin + cout,
                         wbits, abits)
 
 
-def _norm(name: str, width: int, t: int, in_b: int, ab: int) -> Step:
+def norm_step(name: str, width: int, t: int, in_b: int, ab: int) -> Step:
     """A LayerNorm over ``width`` channels of ``t`` steps (fp32 weight and bias)."""
     return Step(name, "norm", "fp32", 0, width * t, in_b, width * t * ab,
                 flash_bytes=2 * WORD * width, params=2 * width)
@@ -118,7 +118,7 @@ def conv_bn_steps(name: str, cin: int, cout: int, k: int, stride: int, wbits: in
     """Stem / entry conv: ``(cin, L) -> (cout, ceil(L / stride))``, BN folded, ReLU fused."""
     t_in, t_out = (1, 1) if streaming else (length, -(-length // stride))
     ring = (k - 1) * cin * in_elem if streaming else 0
-    return [_weight_step(f"{name}.conv", "conv", cout * cin * k * t_out, cin * t_in * in_elem,
+    return [weight_step(f"{name}.conv", "conv", cout * cin * k * t_out, cin * t_in * in_elem,
                          cout * t_out * act_bytes(abits), 0,
                          layer_flash((cout * cin * k,), cout, wbits, abits),
                          cout * cin * k + 2 * cout, wbits, abits, state_bytes=ring)]
@@ -132,13 +132,13 @@ def mbconv_steps(name: str, width: int, hidden: int, k: int, wbits: int, abits: 
     h = hidden * t * ab
     ring = (k - 1) * hidden * ab if streaming else 0
     return [
-        _weight_step(f"{name}.pw1", "conv", hidden * width * t, x, h, 0,
+        weight_step(f"{name}.pw1", "conv", hidden * width * t, x, h, 0,
                      layer_flash((hidden * width,), hidden, wbits, abits),
                      hidden * width + 2 * hidden, wbits, abits),
-        _weight_step(f"{name}.dw", "dwconv", hidden * k * t, h, h, x,
+        weight_step(f"{name}.dw", "dwconv", hidden * k * t, h, h, x,
                      layer_flash((hidden * k,), hidden, wbits, abits),
                      hidden * k + 2 * hidden, wbits, abits, state_bytes=ring),
-        _weight_step(f"{name}.pw2", "conv", width * hidden * t, h, width * t * ab, x,
+        weight_step(f"{name}.pw2", "conv", width * hidden * t, h, width * t * ab, x,
                      layer_flash((width * hidden,), width, wbits, abits),
                      width * hidden + 2 * width, wbits, abits),
     ]
@@ -155,14 +155,14 @@ def lstm_steps(name: str, width: int, hidden: int, wbits: int, abits: int, in_el
     ab, x = act_bytes(abits), width * t * in_elem
     n, o = width * t * ab, hidden * t * ab
     scratch = WORD * 4 * hidden if streaming else WORD * 5 * hidden
-    lstm = _weight_step(
+    lstm = weight_step(
         f"{name}.lstm", "lstm", 4 * hidden * (width + hidden) * t, n, o, x,
         layer_flash((4 * hidden * width, 4 * hidden * hidden), 4 * hidden, wbits, abits,
                     bias=4 * hidden),
         4 * hidden * (width + hidden) + 8 * hidden, wbits, abits,
         scratch_bytes=scratch, state_bytes=WORD * 2 * hidden if streaming else 0)
-    return [_norm(f"{name}.ln", width, t, x, ab), lstm,
-            _linear(f"{name}.proj", hidden, width, t, ab, o, x, wbits, abits)]
+    return [norm_step(f"{name}.ln", width, t, x, ab), lstm,
+            linear_step(f"{name}.proj", hidden, width, t, ab, o, x, wbits, abits)]
 
 
 def ssm_steps(name: str, width: int, inner: int, state: int, wbits: int, abits: int,
@@ -183,10 +183,10 @@ def ssm_steps(name: str, width: int, inner: int, state: int, wbits: int, abits: 
                 flash_bytes=WORD * (3 * inner * state + inner),
                 params=3 * inner * state + 2 * inner)
     return [
-        _norm(f"{name}.ln", width, t, x, ab),
-        _linear(f"{name}.in_proj", width, 2 * inner, t, ab, width * t * ab, x, wbits, abits),
+        norm_step(f"{name}.ln", width, t, x, ab),
+        linear_step(f"{name}.in_proj", width, 2 * inner, t, ab, width * t * ab, x, wbits, abits),
         scan,
-        _linear(f"{name}.out_proj", inner, width, t, ab, y, x, wbits, abits),
+        linear_step(f"{name}.out_proj", inner, width, t, ab, y, x, wbits, abits),
     ]
 
 
@@ -210,13 +210,13 @@ def attn_steps(name: str, width: int, heads: int, head_dim: int, ffn: int, wbits
                 inner * t * ab, scratch_bytes=WORD * scores, pinned_bytes=x,
                 state_bytes=2 * inner * length * ab if streaming else 0)
     return [
-        _norm(f"{name}.ln1", width, t, x, ab),
-        _linear(f"{name}.qkv", width, 3 * inner, t, ab, n, x, wbits, abits),
+        norm_step(f"{name}.ln1", width, t, x, ab),
+        linear_step(f"{name}.qkv", width, 3 * inner, t, ab, n, x, wbits, abits),
         sdpa,
-        _linear(f"{name}.o", inner, width, t, ab, inner * t * ab, x, wbits, abits),
-        _norm(f"{name}.ln2", width, t, x2, ab),
-        _linear(f"{name}.fc1", width, ffn, t, ab, n, x2, wbits, abits),
-        _linear(f"{name}.fc2", ffn, width, t, ab, ffn * t * ab, x2, wbits, abits),
+        linear_step(f"{name}.o", inner, width, t, ab, inner * t * ab, x, wbits, abits),
+        norm_step(f"{name}.ln2", width, t, x2, ab),
+        linear_step(f"{name}.fc1", width, ffn, t, ab, n, x2, wbits, abits),
+        linear_step(f"{name}.fc2", ffn, width, t, ab, ffn * t * ab, x2, wbits, abits),
     ]
 
 
