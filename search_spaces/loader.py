@@ -2,7 +2,7 @@
 
 Every problem is reported as one :class:`~nasx.errors.SpaceError` line naming the file, the key
 and what is allowed, e.g. ``my.yaml: stages[1].ops: unknown op 'tcn' (allowed: conv, lstm, ssm,
-attn)``.
+attn, gru)``.
 """
 
 from __future__ import annotations

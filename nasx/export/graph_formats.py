@@ -65,13 +65,18 @@ def _tracing(net: ExportedNet, qdq: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _lstm_while_loop() -> Iterator[None]:
+def _rnn_while_loop() -> Iterator[None]:
+    """LSTMs and GRUs trace as a ``while_loop`` over the steps (any length, not the traced
+    one)."""
     try:
-        from torch.export._patches import register_lstm_while_loop_decomposition
-    except ImportError:  # older torch: LSTMs then trace with a fixed length
+        from torch.export._patches import (
+            register_gru_while_loop_decomposition,
+            register_lstm_while_loop_decomposition,
+        )
+    except ImportError:  # older torch: recurrent blocks then trace with a fixed length
         yield
         return
-    with register_lstm_while_loop_decomposition():
+    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
         yield
 
 
@@ -84,7 +89,7 @@ def export_pt2(net: ExportedNet, path: Path, length: int) -> None:
     """
     x, lengths = example_inputs(net, length)
     try:
-        with _tracing(net, qdq=False), _lstm_while_loop():
+        with _tracing(net, qdq=False), _rnn_while_loop():
             program = torch.export.export(net, (x, lengths), dynamic_shapes=_dynamic_shapes())
             torch.export.save(program, str(path))
     except Exception as exc:  # torch raises many types; report one line
@@ -124,7 +129,7 @@ def export_onnx(net: ExportedNet, path: Path, length: int, *, qdq: bool = True) 
     """
     x, lengths = example_inputs(net, length)
     try:
-        with _tracing(net, qdq=qdq), _lstm_while_loop():
+        with _tracing(net, qdq=qdq), _rnn_while_loop():
             program = torch.onnx.export(net, (x, lengths), input_names=["x", "lengths"],
                                         output_names=["logits"], dynamic_shapes=_dynamic_shapes(),
                                         dynamo=True, verbose=False)

@@ -106,14 +106,14 @@ class StepGraph(nn.Module):
 def export_onnx_step(net: ExportedNet, path: Path, capacity: int) -> StepGraph:
     """Write the step graph of causal ``net`` to ``path`` (inputs ``frame`` and the state
     names of :meth:`StepGraph.state_spec`, outputs ``logits`` and ``next.<name>``)."""
-    from nasx.export.graph_formats import _lstm_while_loop, _tracing
+    from nasx.export.graph_formats import _rnn_while_loop, _tracing
 
     graph = StepGraph(net, capacity).eval()
     names = [n for n, _ in graph.spec]
     frame = torch.zeros(1, net.spec.in_channels)
     # the same LSTM decomposition as the other exports: exporting an LSTM once without it
     # leaves torch's dispatch caching the plain op, and a later pt2 export then fixes its length
-    with _tracing(net, qdq=False), _lstm_while_loop(), torch.no_grad():
+    with _tracing(net, qdq=False), _rnn_while_loop(), torch.no_grad():
         program = torch.onnx.export(graph, (frame, *graph.init_state()),
                                     input_names=["frame", *names],
                                     output_names=["logits", *(f"next.{n}" for n in names)],

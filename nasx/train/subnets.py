@@ -8,7 +8,8 @@ largest and smallest subnets comes from ``op_choice``:
 - ``sample``: drawn per slot, independently for the largest and the smallest;
 - ``paired``: drawn per slot for the largest; the smallest takes the largest's op in each of its
   slots (teacher and student share their op layout);
-- ``first``: always the first allowed op of the slot (conv, lstm, ssm, attn order): no draw.
+- ``first``: always the first allowed op of the slot (in registry order: conv, lstm, ssm,
+  attn, gru): no draw.
 
 The quantization policy comes with the arch: largest float, smallest the lowest bits, random
 subnets random bits per layer.
