@@ -64,7 +64,9 @@ class ArchCost:
 
 
 @dataclass(frozen=True)
-class _Summary:
+class UnitSummary:
+    """The cost of one unit at an input element size and length (cached per model)."""
+
     macs: int
     params: int
     flash: int
@@ -95,7 +97,7 @@ class CostModel:
         self.space, self.in_channels, self.num_classes = space, in_channels, num_classes
         self.length, self.mode, self.device = length, mode, device
         self.streaming = mode == "streaming"
-        self._cache: dict[tuple[Unit, int, int], _Summary] = {}
+        self._cache: dict[tuple[Unit, int, int], UnitSummary] = {}
         self._codec = GenomeCodec(space)
         self._genome_plan = self._plan_genome()
 
@@ -112,12 +114,13 @@ class CostModel:
             w = st["width"]
             out.append(("convbn", prev, w, entry_kernel(spec.stride), st["stride"],
                         st["wbits"], st["abits"]))
-            out.extend(self._block_unit(w, b) for b in st["blocks"])
+            out.extend(self.block_unit(w, b) for b in st["blocks"])
             prev = w
         out.append(("head", prev, self.num_classes))
         return out
 
-    def _block_unit(self, w: int, b: dict[str, Any]) -> Unit:
+    def block_unit(self, w: int, b: dict[str, Any]) -> Unit:
+        """The unit key of block ``b`` in a stage of width ``w`` (its op declares it)."""
         op = b["op"]
         return OPS[op].block_unit(self.space.ops[op], w, b)
 
@@ -138,7 +141,9 @@ class CostModel:
         classes = _UNIT_WEIGHT_CLASSES[unit[0]]
         return ab in d.act_bits and all(wb in d.weight_bits[c] for c in classes)
 
-    def _summary(self, unit: Unit, in_elem: int, length: int) -> _Summary:
+    def unit_summary(self, unit: Unit, in_elem: int, length: int) -> UnitSummary:
+        """The cost of ``unit`` with input elements of ``in_elem`` bytes and ``length`` steps
+        (computed once per model and key, then cached)."""
         key = (unit, in_elem, length)
         hit = self._cache.get(key)
         if hit is not None:
@@ -147,7 +152,7 @@ class CostModel:
         kind = unit[0]
         out_length = -(-length // unit[4]) if kind == "convbn" else length
         out_elem = act_bytes(unit[-1]) if kind != "head" else 4
-        s = _Summary(
+        s = UnitSummary(
             macs=sum(x.macs for x in steps), params=sum(x.params for x in steps),
             flash=sum(x.flash_bytes for x in steps), peak=max(x.live_bytes for x in steps),
             state=sum(x.state_bytes for x in steps),
@@ -163,7 +168,7 @@ class CostModel:
         macs = params = flash = peak = state = 0
         latency, supported = 0.0, True
         for u in units:
-            s = self._summary(u, in_elem, length)
+            s = self.unit_summary(u, in_elem, length)
             macs += s.macs
             params += s.params
             flash += s.flash
@@ -198,7 +203,7 @@ class CostModel:
         in_elem, length = act_bytes(units[0][-1]), self.length
         for u, name in zip(units, names, strict=True):
             steps += self._unit_steps(u, in_elem, length, name)
-            s = self._summary(u, in_elem, length)
+            s = self.unit_summary(u, in_elem, length)
             in_elem, length = s.out_elem, s.out_length
         return steps
 
@@ -242,7 +247,7 @@ class CostModel:
                 op = oc[g[on]]
                 b = {k: c[g[n]] for k, n, c in per_op[op]}
                 b.update(op=op, wbits=wc[g[wn]], abits=ac[g[an]])
-                units.append(self._block_unit(w, b))
+                units.append(self.block_unit(w, b))
             prev = w
         units.append(("head", prev, self.num_classes))
         return units

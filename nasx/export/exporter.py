@@ -52,7 +52,7 @@ from nasx.export.verify import (
     streaming_logits,
 )
 from nasx.predictors import load_device
-from nasx.runs import _fsync_folder, atomic_write_text, run_lock
+from nasx.runs import atomic_write_text, fsync_folder, run_lock
 from nasx.search_spaces import describe_arch
 
 FORMATS = ("torch", "pt2", "onnx", "c")
@@ -287,7 +287,7 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
         shutil.rmtree(trash)
     else:
         tmp.rename(target)
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
 
 
 def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FORMATS,

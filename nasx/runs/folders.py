@@ -44,7 +44,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, backup: str | Path | No
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
 
 
 def _link_over(source: Path, target: Path) -> None:
@@ -68,7 +68,7 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a rename inside ``folder`` durable (a no-op where folders cannot be opened)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -47,7 +47,7 @@ UnitLatency = Callable[[Any, int], float]  # (unit, input length) -> seconds
 def _contribution(model: CostModel, metric: str, unit: Any, elem: int, length: int,
                   unit_latency: UnitLatency | None) -> tuple[float, float, int, int] | None:
     """``(max part, sum part, out elem, out length)`` of a unit, or None if unsupported."""
-    s = model._summary(unit, elem, length)  # the cost model's per-unit cache
+    s = model.unit_summary(unit, elem, length)  # the cost model's per-unit cache
     if not s.supported:
         return None
     if metric == "sram":
@@ -133,7 +133,7 @@ class _Chain:
                     for wb, ab in bits:
                         b = {"op": op, **dict(zip(keys, values, strict=True)),
                              "wbits": wb, "abits": ab}
-                        blocks.append(((lambda w, b=b: m._block_unit(w, b)), ("block", i, b)))
+                        blocks.append(((lambda w, b=b: m.block_unit(w, b)), ("block", i, b)))
             done: dict[_State, list[_Label]] = {}
             for d in range(1, max(st.depth) + 1):
                 states = self.step(states, blocks, lambda prev, _rec: prev)
