@@ -15,12 +15,6 @@ from nasx.kernels.fake_quant import (
     qmax_for,
     weight_scales,
 )
-from nasx.kernels.headwise_lstm import (
-    TRITON_HEAD_SIZES,
-    block_diagonal_weight_hh,
-    headwise_lstm,
-    headwise_lstm_ref,
-)
 from nasx.kernels.ssm_scan import (
     is_time_invariant,
     lti_kernel,
@@ -41,8 +35,6 @@ __all__ = [
     "fake_quant_act_ref",
     "fake_quant_weight",
     "fake_quant_weight_ref",
-    "headwise_lstm",
-    "headwise_lstm_ref",
     "is_time_invariant",
     "lti_kernel",
     "qmax_for",

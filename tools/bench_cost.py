@@ -5,7 +5,7 @@ sequence and streaming) are compared with independent counts on ``Supernet.extra
 (:mod:`nasx.predictors.module_audit`); then the genome batch path is timed. Prints markdown.
 
     .venv/bin/python tools/bench_cost.py [--archs 50] [--tiny-archs 20] [--length 100]
-                                         [--genomes 20000] [--device stm32h743]
+                                         [--genomes 20000] [--device stm32h743] [--with-op OP]
 """
 
 from __future__ import annotations
@@ -18,13 +18,34 @@ import torch
 
 from nasx.predictors import CostModel, load_device
 from nasx.predictors.module_audit import module_weight_bytes, trace_module
-from nasx.search_spaces import GenomeCodec, load_space, random_arch
+from nasx.search_spaces import (
+    GenomeCodec,
+    SearchSpace,
+    load_space,
+    random_arch,
+    space_from_dict,
+    space_to_dict,
+)
 from nasx.supernet import Supernet
+
+
+def bench_space(name: str) -> SearchSpace:
+    """A preset, or ``<preset>+<op>``: the preset with ``op`` (registry defaults) allowed in
+    every stage and drawn 3x as often as each other op (to check an op that no preset has)."""
+    preset, _, op = name.partition("+")
+    if not op:
+        return load_space(preset)
+    raw = space_to_dict(load_space(preset))
+    raw["name"] = name
+    for st in raw["stages"]:
+        st["ops"] = [*st["ops"], op]
+    raw["sampling"] = {"op_weights": {op: 3}}
+    return space_from_dict(raw)
 
 
 def check_space(name: str, archs: int, length: int, seed: int) -> dict[str, int]:
     """Agreements (count of archs whose analytic figure equals the module's) per quantity."""
-    space = load_space(name)
+    space = bench_space(name)
     torch.manual_seed(seed)
     net = Supernet(space, 12, 9).eval()
     rng = np.random.default_rng(seed)
@@ -70,13 +91,16 @@ def main() -> None:
     p.add_argument("--genomes", type=int, default=20000, help="genomes to time")
     p.add_argument("--device", default="stm32h743", help="device profile for the timing")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--with-op", action="append", default=[], metavar="OP",
+                   help="also check hybrid-mcu with OP added to every stage (--archs archs)")
     args = p.parse_args()
     torch.set_num_threads(1)
     print(f"## Analytic cost vs extracted module (length {args.length}, 12 channels, 9 classes)\n")
     print("| space | archs | weight bytes | params | MACs | peak SRAM whole | "
           "peak SRAM streaming |")
     print("|---|---|---|---|---|---|---|")
-    for name, n in (("hybrid-mcu", args.archs), ("tiny", args.tiny_archs)):
+    spaces = [("hybrid-mcu", args.archs), ("tiny", args.tiny_archs)]
+    for name, n in [*spaces, *((f"hybrid-mcu+{op}", args.archs) for op in args.with_op)]:
         agree = check_space(name, n, args.length, args.seed)
         print(f"| {name} | {n} | " + " | ".join(f"{v}/{n}" for v in agree.values()) + " |")
     print(f"\n## Analytic model speed ({args.genomes} random genomes, device {args.device})\n")

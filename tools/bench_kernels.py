@@ -20,12 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from nasx.kernels import (
     fake_quant_weight,
     fake_quant_weight_ref,
-    headwise_lstm,
     ssm_scan,
     ssm_scan_ref,
 )
@@ -130,7 +128,7 @@ def cpu_rows(repeats: int, warmup: int) -> list[Row]:
 
 
 def gpu_rows(repeats: int, warmup: int) -> list[Row]:
-    """Triton kernels vs torch on CUDA: SSM scan, head-wise LSTM vs cuDNN, fake quant."""
+    """Triton kernels vs torch on CUDA: SSM scan, fake quant."""
     rows = []
     bt, e, n, length = 8, 64, 16, 1024
     for selective in (False, True):
@@ -141,22 +139,6 @@ def gpu_rows(repeats: int, warmup: int) -> list[Row]:
                             ("per-step torch loop", lambda a=args: ssm_scan_ref(*a)),
                             max(3, repeats // 4), 1, cuda=True))  # fmt: skip
     g = torch.Generator().manual_seed(0)
-    for hidden, dh in ((64, 32), (128, 32), (256, 64)):
-        nh, batch, length = hidden // dh, 32, 256
-        lstm = torch.nn.LSTM(hidden, hidden, batch_first=True).cuda()
-        x = torch.randn(batch, length, hidden, generator=g).cuda()
-        w_hh = lstm.weight_hh_l0.detach().view(4, nh, dh, nh, dh)
-        R = torch.stack([w_hh[:, h, :, h, :] for h in range(nh)])  # (NH, 4, DH, DH)
-        bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
-
-        def hw(x=x, R=R, bias=bias, lstm=lstm, nh=nh, dh=dh) -> torch.Tensor:
-            gx = F.linear(x, lstm.weight_ih_l0, bias).view(x.shape[0], x.shape[1], 4, nh, dh)
-            return headwise_lstm(gx, R)[0].flatten(2)
-
-        rows.append(compare(f"LSTM fwd, hidden {hidden} ({nh} heads x {dh}), B={batch} "
-                            f"T={length}", ("headwise_lstm (Triton)", hw),
-                            ("nn.LSTM (cuDNN, dense)", lambda lstm=lstm, x=x: lstm(x)[0]),
-                            repeats, warmup, cuda=True))  # fmt: skip
     big = torch.randn(2048, 2048, generator=g).cuda()
     w = big[:1536, :1024]
     rows.append(compare("fake_quant_weight 8-bit, w[:1536, :1024] of 2048x2048",

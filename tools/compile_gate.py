@@ -29,8 +29,7 @@ from pathlib import Path
 
 SMEM_LIMIT_BYTES = 227 * 1024  # sm_90 max dynamic shared memory per block
 TARGET_ARCH = 90
-KERNEL_MODULES = ("ssm_scan_triton", "headwise_lstm_triton", "causal_dwconv_triton",
-                  "fake_quant_triton")  # fmt: skip
+KERNEL_MODULES = ("ssm_scan_triton", "causal_dwconv_triton", "fake_quant_triton")  # fmt: skip
 
 
 @dataclass

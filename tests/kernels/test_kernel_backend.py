@@ -31,8 +31,7 @@ NO_TRITON = textwrap.dedent(
     w = torch.randn(5, 7)
     assert torch.equal(k.fake_quant_weight(w, 4), k.fake_quant_weight_ref(w, 4))
     y = k.causal_dwconv1d(x, torch.randn(3, 4), None, "silu")
-    h, _ = k.headwise_lstm(torch.randn(2, 3, 4, 1, 8), torch.randn(1, 4, 8, 8))
-    print("ok", tuple(y.shape), tuple(h.shape))
+    print("ok", tuple(y.shape))
     """
 )
 
@@ -42,7 +41,7 @@ def test_cpu_only_install_without_triton_still_works():
     proc = subprocess.run([sys.executable, "-c", NO_TRITON], capture_output=True, text=True,
                           env=env, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok (2, 3, 40) (2, 3, 1, 8)"
+    assert proc.stdout.strip() == "ok (2, 3, 40)"
 
 
 @pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1", reason="outside the interpreter")
