@@ -25,11 +25,13 @@ demo: $(VENV)/.base
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -n 2 --timeout 900 -m "not interpret"
 	TRITON_INTERPRET=1 $(PY) -m pytest -n 2 --timeout 900 -m interpret tests/kernels
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info

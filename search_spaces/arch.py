@@ -17,12 +17,58 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from nasx.errors import ArchError
 from nasx.search_spaces.schema import OP_CHOICE_KEYS, SearchSpace
 
-Arch = dict[str, Any]
+
+class StemChoices(TypedDict):
+    """The stem convolution's choices."""
+
+    width: int
+    kernel: int
+    stride: int
+    wbits: int
+    abits: int
+
+
+class _BlockBase(TypedDict):
+    op: str
+    wbits: int
+    abits: int
+
+
+class BlockChoices(_BlockBase, total=False):
+    """One block: its op, its bits, and only the choice keys its op declares
+    (``OpDef.choice_keys``: ``kernel``/``expand`` for conv, ``hidden`` for lstm and gru,
+    ``state``/``expand`` for ssm, ``heads``/``ffn`` for attn)."""
+
+    kernel: int
+    expand: float
+    hidden: float
+    state: int
+    heads: int
+    ffn: float
+
+
+class StageChoices(TypedDict):
+    """A stage: its entry convolution's choices and ``depth`` blocks."""
+
+    depth: int
+    width: int
+    stride: int
+    wbits: int
+    abits: int
+    blocks: list[BlockChoices]
+
+
+class Arch(TypedDict):
+    """A subnet (module docstring)."""
+
+    stem: StemChoices
+    stages: list[StageChoices]
+
 _STEM_KEYS = ("width", "kernel", "stride", "wbits", "abits")
 _STAGE_KEYS = ("depth", "width", "stride", "wbits", "abits", "blocks")
 
@@ -114,7 +160,7 @@ def canonical_arch(space: SearchSpace, arch: Any) -> Arch:
                 "blocks": blocks,
             }
         )
-    return {"stem": stem, "stages": stages}
+    return cast(Arch, {"stem": stem, "stages": stages})  # its shape was checked above
 
 
 def arch_json(arch: Arch) -> str:
@@ -158,7 +204,8 @@ def describe_arch(arch: Arch) -> str:
     for st in arch["stages"]:
         blocks = []
         for b in st["blocks"]:
-            choice = "".join(f"{k[0]}{b[k]}" for k in OP_CHOICE_KEYS[b["op"]])
+            values: Mapping[str, Any] = b
+            choice = "".join(f"{k[0]}{values[k]}" for k in OP_CHOICE_KEYS[b["op"]])
             blocks.append(f"{b['op']} {choice}{bits(b)}")
         parts.append(f"{st['width']}s{st['stride']}[{', '.join(blocks)}]")
     return " | ".join(parts)

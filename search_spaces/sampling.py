@@ -10,6 +10,7 @@ registry order (conv, lstm, ssm, attn, gru).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def smallest_arch(space: SearchSpace, rng: np.random.Generator | None = None) ->
 def random_arch(space: SearchSpace, rng: np.random.Generator) -> Arch:
     """A random subnet: every choice uniform (ops by ``sampling.op_weights``), depth first."""
 
-    def pick(choices: tuple) -> object:
+    def pick(choices: tuple[Any, ...]) -> Any:
         return choices[int(rng.integers(len(choices)))]
 
     q = space.quant

@@ -63,6 +63,19 @@ def gru_block_forward(x: Tensor, mask: Tensor, t: GRUTensors, *, wbits: int, abi
     return x + y.transpose(1, 2) * mask.unsqueeze(1)
 
 
+def _param(module: nn.Module, name: str) -> Tensor:
+    """``module.<name>`` as a tensor (torch types module attributes as ``Tensor | Module``)."""
+    t = getattr(module, name)
+    assert isinstance(t, Tensor), name
+    return t
+
+
+def _quantizers(aq: nn.ModuleList) -> tuple[ActQuant, ActQuant]:
+    a, b = aq[0], aq[1]
+    assert isinstance(a, ActQuant) and isinstance(b, ActQuant)
+    return a, b
+
+
 def _gates(w: Tensor, hmax: int, h: int, cols: int | None = None) -> Tensor:
     """First ``h`` rows of each of the 3 gate blocks of ``w (3*hmax, ...)``, concatenated."""
     g = w.view(GATES, hmax, *w.shape[1:])[:, :h]
@@ -86,11 +99,13 @@ class ElasticGRU(nn.Module):
     def tensors(self, width: int, block: dict[str, Any]) -> GRUTensors:
         """Slices of the shared weights for ``width`` and ``block``."""
         h, m, hm = inner_width(width, block["hidden"]), self.gru, self.hmax
+        w_ih, w_hh, b_ih, b_hh = (_param(m, n) for n in ("weight_ih_l0", "weight_hh_l0",
+                                                          "bias_ih_l0", "bias_hh_l0"))
         return GRUTensors(self.ln.weight[:width], self.ln.bias[:width],
-                          _gates(m.weight_ih_l0, hm, h, width), _gates(m.weight_hh_l0, hm, h, h),
-                          _gates(m.bias_ih_l0, hm, h), _gates(m.bias_hh_l0, hm, h),
+                          _gates(w_ih, hm, h, width), _gates(w_hh, hm, h, h),
+                          _gates(b_ih, hm, h), _gates(b_hh, hm, h),
                           self.proj.weight[:width, :h], self.proj.bias[:width],
-                          (self.aq[0], self.aq[1]))
+                          _quantizers(self.aq))
 
     def forward(self, x: Tensor, mask: Tensor, width: int, block: dict[str, Any]) -> Tensor:
         """``x (B, width, L)`` -> same shape."""
@@ -102,9 +117,13 @@ class ElasticGRU(nn.Module):
         t = self.tensors(width, block)
         out = StaticGRU(width, t.w_hh.shape[1], block["wbits"], block["abits"])
         m = out.gru
-        for dst, src in ((out.ln.weight, t.ln_w), (out.ln.bias, t.ln_b), (m.weight_ih_l0, t.w_ih),
-                         (m.weight_hh_l0, t.w_hh), (m.bias_ih_l0, t.b_ih), (m.bias_hh_l0, t.b_hh),
-                         (out.proj.weight, t.proj_w), (out.proj.bias, t.proj_b)):
+        pairs = [(out.ln.weight, t.ln_w), (out.ln.bias, t.ln_b), (out.proj.weight, t.proj_w),
+                 (out.proj.bias, t.proj_b)]
+        pairs += [(_param(m, n), src) for n, src in (("weight_ih_l0", t.w_ih),
+                                                      ("weight_hh_l0", t.w_hh),
+                                                      ("bias_ih_l0", t.b_ih),
+                                                      ("bias_hh_l0", t.b_hh))]
+        for dst, src in pairs:
             dst.data.copy_(src.detach())
         out.aq.load_state_dict(self.aq.state_dict())
         return out
@@ -124,15 +143,19 @@ class StaticGRU(nn.Module):
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """``x (B, W, L)`` -> same shape."""
         m = self.gru
-        t = GRUTensors(self.ln.weight, self.ln.bias, m.weight_ih_l0, m.weight_hh_l0,
-                       m.bias_ih_l0, m.bias_hh_l0, self.proj.weight, self.proj.bias,
-                       (self.aq[0], self.aq[1]))
+        t = GRUTensors(self.ln.weight, self.ln.bias, _param(m, "weight_ih_l0"),
+                       _param(m, "weight_hh_l0"), _param(m, "bias_ih_l0"),
+                       _param(m, "bias_hh_l0"), self.proj.weight, self.proj.bias,
+                       _quantizers(self.aq))
         return gru_block_forward(x, mask, t, wbits=self.wbits, abits=self.abits,
                                  training=self.training)
 
 
 class GRUBlock(nn.Module):
     """The exported GRU block: LayerNorm, ``torch.gru``, projection, residual."""
+
+    ln_weight: Tensor  # (W,) buffers
+    ln_bias: Tensor
 
     def __init__(self, ln_weight: Tensor, ln_bias: Tensor, ih: Layer, hh: Layer,
                  proj: Layer) -> None:
