@@ -225,21 +225,26 @@ class LatencyPredictor:
             raise NasxError(f"{path} was profiled for search space {settings.space!r} "
                             f"({settings.space_fingerprint}), not {space.name!r} "
                             f"({space_fingerprint(space)}); run `nasx profile` for this space")
-        if raw.get("features") != list(FEATURE_NAMES):
+        names = raw.get("features")
+        # a file from before an op was added lacks that op's features: they are 0 for every
+        # arch of the space it was profiled for, so its coefficients carry over by name
+        if not (isinstance(names, list) and len(set(names)) == len(names)
+                and set(names) <= set(FEATURE_NAMES)):
             raise NasxError(f"{path}: made with other features than this nasx version uses; "
                             "fit it again with `nasx profile` (the measurements are reused)")
         if raw.get("statistic") not in STATISTICS:
             raise NasxError(f"{path}: statistic must be one of {', '.join(STATISTICS)}; "
                             "profile again")
         coef = raw.get("coef_s")
-        if not (isinstance(coef, list) and len(coef) == len(FEATURE_NAMES)
+        if not (isinstance(coef, list) and len(coef) == len(names)
                 and all(isinstance(c, float | int) and not isinstance(c, bool)
                         and math.isfinite(c) for c in coef)):
-            raise NasxError(f"{path}: coef_s must be a list of {len(FEATURE_NAMES)} finite "
+            raise NasxError(f"{path}: coef_s must be a list of {len(names)} finite "
                             "numbers; profile again")
         check_document(raw, {"info": LATENCY_INFO}, path, "profile again")
-        return cls(space, settings, raw["statistic"], np.array(coef, dtype=np.float64),
-                   raw.get("info"))
+        full = np.zeros(len(FEATURE_NAMES))
+        full[[FEATURE_NAMES.index(n) for n in names]] = coef
+        return cls(space, settings, raw["statistic"], full, raw.get("info"))
 
 
 def find_latency_predictor(run_dir: Path, device: str, space: SearchSpace, *,
