@@ -43,6 +43,12 @@ def _latency_models(run_dir: Path, trained: Any, devices: dict[str, str], log: L
     out = {}
     for name, runtime in devices.items():
         found = [f for f in folders if predictor_file(f, name, runtime).is_file()]
+        old = [f / f"latency-{name}.json" for f in folders
+               if (f / f"latency-{name}.json").is_file()]
+        if not found and old:
+            _say(log, f"ignoring {old[0]}: it was measured before runtimes were recorded (eager "
+                 f"torch); rename it and its -data.jsonl to latency-{name}-torch.* to use it "
+                 f"with --runtime torch, or profile {runtime} with nasx profile")
         if not found:
             continue
         pred = LatencyPredictor.load(predictor_file(found[0], name, runtime), trained.space)

@@ -281,7 +281,7 @@ class SearchRunner:
                 dr = self._search_device(name, r)
                 self._validate(dr)
                 log_round(self.run.run_dir, r, name, dr.archive, dr.front, dr.budgets,
-                          dr.validated_acc, dr.hv_curve)
+                          dr.validated_acc, dr.hv_curve, dr.validated_ms, self.runtimes[name])
                 this.append(dr)
             rounds.append(this)
         return rounds
@@ -352,10 +352,10 @@ class SearchRunner:
         Raises:
             UnmetBudgetError: a budget no subnet meets; nothing is written then.
         """
-        from nasx.search.tensorboard_log import log_hparams
+        from nasx.search.tb_hparams import log_hparams
 
         self.check_met(rounds[-1])
-        entries, genomes, budget_best = self.entries(rounds[-1])
+        entries, _, budget_best = self.entries(rounds[-1])
         summary = []
         for r, this in enumerate(rounds, start=1):
             for dr in this:
@@ -368,5 +368,11 @@ class SearchRunner:
                               picks=self.pick_json)
         text = history_csv([dr.archive for this in rounds for dr in this], self.codec)
         doc, pareto_path, history_path = write_search(self.run.run_dir, doc, text)
-        log_hparams(self.run.run_dir, self.repair, entries, genomes)
+        picks: dict[int, list[str]] = {}
+        for b, best in budget_best:
+            if best is not None:
+                picks.setdefault(best, []).append(b.name)
+        costs = [self.devices[e.device].cost_model.cost(e.arch) for e in entries]
+        log_hparams(self.run.run_dir, entries, picks, len(rounds), len(self.run.space.stages),
+                    [{"params": c.params, "macs": c.macs} for c in costs])
         return SearchResult(doc, pareto_path, history_path, rounds)

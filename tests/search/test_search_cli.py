@@ -148,22 +148,6 @@ def test_search_writes_a_validated_feasible_front(run_copy: Path,
     assert (run_copy / "tb" / "search").is_dir()
 
 
-def test_tensorboard_has_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    assert search(run_copy, "--rounds", "1") == 0
-    ea = EventAccumulator(str(run_copy / "tb" / "search"), size_guidance={"images": 0})
-    ea.Reload()
-    assert set(ea.Tags()["images"]) == {"search/stm32f746/front", "search/host-cpu/front"}
-    hv = ea.Scalars("search/stm32f746/hypervolume/round1")
-    assert [s.step for s in hv] == list(range(6))  # 120 evaluations / 20 per generation
-    values = [s.value for s in hv]
-    assert values == sorted(values) and 0 < values[-1] <= 1  # the archive only grows
-    doc, _ = load(run_copy)
-    runs = sorted(p.name for p in (run_copy / "tb" / "search" / "hparams").iterdir())
-    assert runs == sorted(f"{s['device']}-{s['id']}" for s in doc["subnets"] if s["on_front"])
-
-
 def test_seeded_search_gives_the_same_history(searchable_run: Path, tmp_path: Path) -> None:
     import shutil
 
