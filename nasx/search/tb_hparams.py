@@ -1,6 +1,6 @@
 """The HParams dashboard of a search (``R/tb/search/hparams/``), as an engineer filters it.
 
-One experiment summary (``tb/search/hparams``, written once per search: TensorBoard shows one
+One experiment summary (``tb/search/hparams``, rewritten by each search: TensorBoard shows one
 experiment, so no column can vanish) and one session per subnet of ``pareto.json`` (every
 validated subnet and every pick, not only the front), ``tb/search/hparams/<device>/<id>``.
 
@@ -85,10 +85,15 @@ def log_hparams(run_dir: Path, entries: Sequence[SubnetEntry], picks: Mapping[in
         stages: the space's stage count.
         costs: per entry, ``params`` and ``macs``.
     """
+    import shutil
+
     from tensorboard.plugins.hparams import summary_v2
     from torch.utils.tensorboard import SummaryWriter
 
     folder = Path(run_dir) / HPARAMS_DIR
+    # the latest search's sessions only: one experiment, as TensorBoard shows one (an earlier
+    # search's numbers stay in its numbered search/ folder)
+    shutil.rmtree(folder, ignore_errors=True)
     sessions = [(i, *_session(e, picks.get(i, []), round_, stages, costs[i]))
                 for i, e in enumerate(entries) if e.validated is not None or i in picks]
     if not sessions:
