@@ -352,7 +352,7 @@ class SearchRunner:
         Raises:
             UnmetBudgetError: a budget no subnet meets; nothing is written then.
         """
-        from nasx.search.tb_hparams import log_hparams
+        from nasx.search.tb_hparams import log_hparams, log_summary
 
         self.check_met(rounds[-1])
         entries, _, budget_best = self.entries(rounds[-1])
@@ -375,4 +375,5 @@ class SearchRunner:
         costs = [self.devices[e.device].cost_model.cost(e.arch) for e in entries]
         log_hparams(self.run.run_dir, entries, picks, len(rounds), len(self.run.space.stages),
                     [{"params": c.params, "macs": c.macs} for c in costs])
+        log_summary(self.run.run_dir, doc, getattr(self.accuracy, "info", None) or {})
         return SearchResult(doc, pareto_path, history_path, rounds)

@@ -8,13 +8,15 @@ Columns: ``device``, ``pick`` (the budgets it is picked for, or ``-``), ``on_fro
 ``round``, ``arch`` (the one-line description), and the arch summarised as numbers per stage
 (``s<i>_ops`` the op types of its blocks, ``s<i>_depth``, ``s<i>_width``) with ``min_wbits``
 and ``min_abits`` over the stem, entries and blocks; numeric columns are numbers, so the
-dashboard filters them by range and sorts them numerically. Metrics (per session, step 0):
+dashboard filters them by range and sorts them numerically. Metrics (``search_subnet/*``, per
+session, step 0; the Time series dashboard lists them after the search's own charts):
 predicted and validated accuracy (%), predicted latency (ms, of the device's runtime), measured
 latency (ms; host-cpu), SRAM and flash (KB), params and MACs (from the cost model).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,16 @@ from nasx.search.pareto import SubnetEntry
 HPARAMS_DIR = Path("tb") / "search" / "hparams"
 # metric tag -> (display name, description with its unit)
 METRICS: dict[str, tuple[str, str]] = {
-    "pick/predicted_accuracy": ("pred acc %", "accuracy the predictor gives, in %"),
-    "pick/validated_accuracy": ("val acc %", "validation accuracy (BatchNorm recalibrated), %"),
-    "pick/predicted_latency_ms": ("pred latency ms", "predicted latency per sequence, ms"),
-    "pick/measured_latency_ms": ("measured latency ms", "measured on this machine, ms"),
-    "pick/sram_kb": ("SRAM KB", "peak activation/state SRAM + engine SRAM, KB"),
-    "pick/flash_kb": ("flash KB", "packed weights + engine flash, KB"),
-    "pick/params": ("params", "parameters of the subnet"),
-    "pick/macs": ("MACs", "multiply-accumulates per sequence"),
+    "search_subnet/predicted_accuracy": ("pred acc %", "accuracy the predictor gives, in %"),
+    "search_subnet/validated_accuracy": ("val acc %",
+                                         "validation accuracy (BatchNorm recalibrated), %"),
+    "search_subnet/predicted_latency_ms": ("pred latency ms",
+                                           "predicted latency per sequence, ms"),
+    "search_subnet/measured_latency_ms": ("measured latency ms", "measured on this machine, ms"),
+    "search_subnet/sram_kb": ("SRAM KB", "peak activation/state SRAM + engine SRAM, KB"),
+    "search_subnet/flash_kb": ("flash KB", "packed weights + engine flash, KB"),
+    "search_subnet/params": ("params", "parameters of the subnet"),
+    "search_subnet/macs": ("MACs", "multiply-accumulates per sequence"),
 }
 
 
@@ -63,14 +67,15 @@ def _session(entry: SubnetEntry, picks: Sequence[str], round_: int, stages: int,
                           "on_front": "yes" if entry.on_front else "no", "round": float(round_),
                           "arch": describe_arch(entry.arch), **arch_columns(entry.arch, stages)}
     p, v = entry.predicted, entry.validated or {}
-    metrics = {"pick/predicted_accuracy": 100 * p["accuracy"],
-               "pick/predicted_latency_ms": p["latency_ms"], "pick/sram_kb": p["sram_kb"],
-               "pick/flash_kb": p["flash_kb"], "pick/params": float(cost["params"]),
-               "pick/macs": float(cost["macs"])}
+    metrics = {"search_subnet/predicted_accuracy": 100 * p["accuracy"],
+               "search_subnet/predicted_latency_ms": p["latency_ms"],
+               "search_subnet/sram_kb": p["sram_kb"], "search_subnet/flash_kb": p["flash_kb"],
+               "search_subnet/params": float(cost["params"]),
+               "search_subnet/macs": float(cost["macs"])}
     if v.get("accuracy") is not None:
-        metrics["pick/validated_accuracy"] = 100 * v["accuracy"]
+        metrics["search_subnet/validated_accuracy"] = 100 * v["accuracy"]
     if v.get("latency_ms") is not None:
-        metrics["pick/measured_latency_ms"] = v["latency_ms"]
+        metrics["search_subnet/measured_latency_ms"] = v["latency_ms"]
     return hp, metrics
 
 
@@ -125,3 +130,45 @@ def log_hparams(run_dir: Path, entries: Sequence[SubnetEntry], picks: Mapping[in
                 session.add_scalar(tag, value, 0)
         finally:
             session.close()
+
+
+def summary_markdown(doc: Mapping[str, Any], accuracy_info: Mapping[str, Any]) -> str:
+    """The search as TensorBoard's Text dashboard shows it: each budget's pick and its rule,
+    the accuracy predictor's held-out Kendall tau beside the tau the validation noise allows,
+    and the settings."""
+    from nasx.search_spaces import describe_arch
+
+    lines = ["| budget | pick | val acc % | latency ms | runtime | arch |",
+             "|---|---|---|---|---|---|"]
+    for b in doc["budgets"]:
+        if b["best"] is None:
+            lines.append(f"| {b['name']} | none meets it | | | | |")
+            continue
+        s = doc["subnets"][b["best"]]
+        v, p = s["validated"] or {}, s["predicted"]
+        ms = v.get("latency_ms") if v.get("latency_ms") is not None else p["latency_ms"]
+        acc = "" if v.get("accuracy") is None else f"{100 * v['accuracy']:.2f}"
+        lines.append(f"| {b['name']} | {s['id']} | {acc} | {ms:.4g} | {p.get('runtime', '')} "
+                     f"| {describe_arch(s['arch'])} |")
+    lines.append("")
+    lines += [f"- {b['name']}: {b['pick']['rule']}" for b in doc["budgets"] if b.get("pick")]
+    held = accuracy_info.get("holdout") or {}
+    tau, noise = held.get("kendall_tau"), (held.get("measurement") or {}).get("tau_expected")
+    lines.append(f"- accuracy predictor: held-out Kendall tau "
+                 f"{'n/a' if tau is None else f'{tau:.3f}'}; the tau the validation split's "
+                 f"noise allows: {'n/a' if noise is None else f'{noise:.3f}'} (a predictor "
+                 "cannot rank subnets better than the split measures them)")
+    lines.append("")
+    lines.append("settings: `" + json.dumps(doc.get("settings", {}), sort_keys=True) + "`")
+    return "\n".join(lines)
+
+
+def log_summary(run_dir: Path, doc: Mapping[str, Any], accuracy_info: Mapping[str, Any]) -> None:
+    """Write :func:`summary_markdown` as the text ``search/summary`` (run ``search``)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(Path(run_dir) / "tb" / "search"))
+    try:
+        writer.add_text("search/summary", summary_markdown(doc, accuracy_info), 0)
+    finally:
+        writer.close()

@@ -99,12 +99,18 @@ def _panel(ax: Any, key: str, archive: Archive, front: np.ndarray,
         if best is not None:
             ax.plot(measured_ms.get(best, x[best]), 100 * validated.get(best, acc[best] / 100),
                     "*", c=c, ms=13, mec="k", mew=0.5, zorder=4, label=f"pick: {b.name}")
-    if zoom and feasible.any():
-        ya = acc[feasible]
-        ax.set_xlim(x[feasible].min() / 1.1, x[feasible].max() * 1.1)
-        ax.set_ylim(max(ya.min(), ya.max() - 15) - 1, ya.max() + 2)
+    if zoom and feasible.any():  # the feasible subnets, the validated points and the picks
+        xs = [*x[feasible], *(measured_ms.get(r, x[r]) for r in validated)]
+        ys = [*acc[feasible], *(100 * v for v in validated.values())]
+        top, low = max(ys), max(min(ys), max(ys) - 15)
+        pad = max(0.05 * (top - low), 0.05)
+        ax.set_xlim(min(xs) / 1.1, max(xs) * 1.1)
+        ax.set_ylim(low - pad, top + pad)
     if np.all(x > 0):
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap
 
 
 def log_round(run_dir: Path, round_: int, device: str, archive: Archive, front: np.ndarray,

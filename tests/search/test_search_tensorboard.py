@@ -23,6 +23,13 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
     ea = EventAccumulator(str(tb), size_guidance={"images": 0})
     ea.Reload()
     assert set(ea.Tags()["images"]) == {"search/stm32f746/front", "search/host-cpu/front"}
+    # the text summary: each budget's pick and rule, the predictor's tau beside the noise's
+    doc, _ = load(run_copy)
+    text = ea.Tensors("search/summary/text_summary")[0].tensor_proto.string_val[0].decode()
+    for b in doc["budgets"]:
+        assert f"| {b['name']} | {doc['subnets'][b['best']]['id']} |" in text
+        assert f"- {b['name']}: {b['pick']['rule']}" in text
+    assert "; the tau the validation split's noise allows: " in text
     assert [i.step for i in ea.Images("search/host-cpu/front")] == [1, 2]
     for r in (1, 2):  # one tag, one run per round: the rounds overlay
         curve = EventAccumulator(str(tb / f"round{r}"))
@@ -35,7 +42,6 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
     files = sorted((run_copy / "tb").rglob("events.out.tfevents.*"))
     assert files and all(len(_events(f)) > 1 for f in files)
     # one experiment summary, in tb/search/hparams; a session per validated or picked subnet
-    doc, _ = load(run_copy)
     experiments, sessions = [], {}
     for f in files:
         for event in _events(f):
