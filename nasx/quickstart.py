@@ -91,6 +91,7 @@ class PipelineSettings:
     validate: int = 8
     budgets: str | None = None  # None: MCU_BUDGET + a host-cpu latency budget
     host_fraction: float = 0.5
+    runtime: str | None = None  # host-cpu latency: None is the profile's (onnxruntime)
     formats: tuple[str, ...] = ("torch", "pt2", "onnx", "c")
     progress: bool = False  # tqdm bars on stderr for every stage
 
@@ -146,7 +147,8 @@ def subnet_reports(run: TrainedRun, cfg: RunConfig, n_random: int) -> list[Subne
     return reports
 
 
-def host_budget(run: TrainedRun, fraction: float, *, samples: int = 2000) -> str:
+def host_budget(run: TrainedRun, fraction: float, *, runtime: str = "onnxruntime",
+                samples: int = 2000) -> str:
     """``host-cpu: latency<=X ms``: X = lo + ``fraction`` x (hi - lo), where hi is the largest
     subnet's latency as the run's measured host-cpu predictor predicts it and lo the lowest
     predicted latency among the smallest subnet and ``samples`` random ones (so X is always
@@ -159,7 +161,8 @@ def host_budget(run: TrainedRun, fraction: float, *, samples: int = 2000) -> str
     from nasx.search_spaces import GenomeCodec, random_arch
     from nasx.train.run_eval import resolve_arch_specs
 
-    pred = LatencyPredictor.load(predictor_file(run.run_dir / "predictors", HOST), run.space)
+    pred = LatencyPredictor.load(predictor_file(run.run_dir / "predictors", HOST, runtime),
+                                 run.space)
     codec = GenomeCodec(run.space)
     fixed = dict(resolve_arch_specs(run, ["largest", "smallest"]))
     rng = np.random.default_rng(run.cfg.seed)
@@ -189,12 +192,14 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
         report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
                                  classes=sp.num_classes, length=sp.max_length,
                                  folder=run.run_dir / "predictors", samples=s.profile_samples,
+                                 runtime=s.runtime,
                                  rounds=s.profile_rounds, seed=run.cfg.seed,
                                  data_sha256=sp.fingerprint["all"], progress=progress)
     held = report.holdout
     fit = (f"held-out MAPE {held['mape']:.1f}%, {100 * held['within_10']:.0f}% within +-10%"
            if held else "no held-out subnets")
-    return (f"host-cpu latency predictor: {report.n_train} subnets, {fit} "
+    return (f"host-cpu {report.predictor.runtime} latency predictor: {report.n_train} "
+            f"subnets, {fit} "
             f"({report.seconds:.0f} s)")
 
 
@@ -216,7 +221,8 @@ def _search(run: TrainedRun, s: PipelineSettings, budgets: str, log: Log) -> Any
                               validate=s.validate, seed=run.cfg.seed,
                               predictor_samples=s.predictor_samples,
                               predictor_holdout=s.predictor_holdout, progress=s.progress)
-    return search_run(run.run_dir, settings, budgets=budgets, overwrite=True, log=log)
+    return search_run(run.run_dir, settings, budgets=budgets, runtime=s.runtime, overwrite=True,
+                      log=log)
 
 
 def _export(run_dir: Path, doc: dict[str, Any], s: PipelineSettings,
@@ -317,7 +323,11 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
                 say(f"[predictor] {_predictor(run, s)}")
             elif stage == "search":
                 if budgets is None:
-                    budgets = f"{MCU_BUDGET}; {host_budget(run, s.host_fraction)}"
+                    from nasx.predictors import load_device
+
+                    runtime = s.runtime or load_device(HOST).runtime
+                    budgets = (f"{MCU_BUDGET}; "
+                               f"{host_budget(run, s.host_fraction, runtime=runtime)}")
                 say(f"[search] budgets: {budgets}")
                 doc = _search(run, s, budgets, say).document
             else:

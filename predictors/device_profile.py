@@ -23,6 +23,13 @@ OP_CLASSES: tuple[str, ...] = (
 DTYPES: tuple[str, ...] = ("int4", "int8", "fp32")
 REQUIRED_DTYPES: tuple[str, ...] = ("int8", "fp32")
 
+# Runtimes a latency can be for: ``onnxruntime`` (the exported ``model.onnx``), ``torch`` (eager
+# PyTorch on the extracted subnet), ``pt2`` (the ``torch.export`` program of ``model.pt2``) and
+# ``c`` (the C99 runtime of ``nasx export --format c``). The default of a device class is what
+# its users deploy: onnxruntime on a CPU or GPU, the C runtime on an MCU.
+RUNTIMES: tuple[str, ...] = ("onnxruntime", "torch", "pt2", "c")
+DEFAULT_RUNTIME: dict[str, str] = {"mcu": "c", "cpu": "onnxruntime", "gpu": "onnxruntime"}
+
 
 @dataclass(frozen=True)
 class MemoryRegion:
@@ -39,7 +46,9 @@ class DeviceProfile:
     ``efficiency[op_class][dtype]`` is sustained MACs (elements for norm/pool) per cycle on an
     ``mcu``, and a fraction of ``peak_macs_per_s[dtype]`` on a ``cpu``/``gpu``.
     ``activation_sram_bytes`` is the size of the region that holds activations and state
-    (``memory.activation_region``); 0 on devices whose activations live in DRAM.
+    (``memory.activation_region``); 0 on devices whose activations live in DRAM. ``runtime``
+    and ``batch`` say what its latency is for: the runtime that runs the model and the
+    sequences per call.
     """
 
     name: str
@@ -60,6 +69,8 @@ class DeviceProfile:
     act_bits: tuple[int, ...]
     provenance: str
     source: str = "<memory>"
+    runtime: str = "onnxruntime"  # what its latency is for (:data:`RUNTIMES`)
+    batch: int = 1  # sequences per forward call its latency is for
 
     def __hash__(self) -> int:  # dict fields make the default dataclass hash fail
         return hash((self.name, self.source))

@@ -13,7 +13,12 @@ required unless marked)::
     overhead: {engine_flash_bytes: int, engine_sram_bytes: int, per_op_s: number >= 0}
     bits: {weights: {conv: [..], dwconv: [..], linear: [..], lstm: [..]}, activations: [..]}
     provenance: str
+    runtime: onnxruntime | torch | pt2 | c   (optional; default: c on an mcu, else onnxruntime)
+    batch: int >= 1                         (optional; default 1)
 
+``runtime`` and ``batch`` say what the profile's latency is for (the runtime that runs the
+deployed model, the sequences per call); ``nasx profile`` measures them and ``--runtime``
+overrides the runtime.
 ``efficiency`` needs every op class of :data:`OP_CLASSES`: MACs (elements for ``norm`` and
 ``pool``) per cycle on an ``mcu``, a fraction of the peak in (0, 1] on a ``cpu``/``gpu``.
 """
@@ -27,10 +32,12 @@ from typing import Any
 
 from nasx.errors import DeviceError
 from nasx.predictors.device_profile import (
+    DEFAULT_RUNTIME,
     DEVICE_CLASSES,
     DTYPES,
     OP_CLASSES,
     REQUIRED_DTYPES,
+    RUNTIMES,
     DeviceProfile,
     MemoryRegion,
 )
@@ -39,6 +46,7 @@ from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
 _TOP = ("name", "class", "description", "clock_hz", "memory", "peak_macs_per_s", "efficiency",
         "overhead", "bits", "provenance")
+_OPTIONAL_TOP = ("runtime", "batch")
 _MEMORY = ("sram", "activation_region", "flash_bytes", "dram_bytes", "bandwidth_bytes_per_s")
 _OVERHEAD = ("engine_flash_bytes", "engine_sram_bytes", "per_op_s")
 _BITS = ("weights", "activations")
@@ -54,15 +62,17 @@ class _Checker:
     def fail(self, key: str, problem: str) -> DeviceError:
         return DeviceError(f"{self.source}: {key}: {problem}")
 
-    def mapping(self, value: Any, key: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
-        """A mapping with exactly ``keys`` (unknown and missing keys are errors)."""
+    def mapping(self, value: Any, key: str, keys: tuple[str, ...],
+                optional: tuple[str, ...] = ()) -> Mapping[str, Any]:
+        """A mapping with exactly ``keys``, and maybe ``optional`` ones (unknown and missing
+        keys are errors)."""
         where = key or "top level"
         if not isinstance(value, Mapping):
             raise self.fail(where, f"expected a mapping with keys {', '.join(keys)}")
         for k in value:
-            if k not in keys:
+            if k not in keys and k not in optional:
                 raise self.fail(f"{key}.{k}" if key else str(k),
-                                f"unknown key (allowed: {', '.join(keys)})")
+                                f"unknown key (allowed: {', '.join((*keys, *optional))})")
         for k in keys:
             if k not in value:
                 raise self.fail(f"{key}.{k}" if key else k, "missing (add it to the file)")
@@ -136,11 +146,17 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         DeviceError: one line naming ``source``, the key and the fix.
     """
     c = _Checker(source)
-    top = c.mapping(raw, "", _TOP)
+    top = c.mapping(raw, "", _TOP, _OPTIONAL_TOP)
     cls = top["class"]
     if cls not in DEVICE_CLASSES:
         raise c.fail("class",
                      f"{cls!r} is not a device class (allowed: {', '.join(DEVICE_CLASSES)})")
+    runtime = top.get("runtime", DEFAULT_RUNTIME[cls])
+    if runtime not in RUNTIMES:
+        raise c.fail("runtime", f"{runtime!r} is not a runtime (allowed: {', '.join(RUNTIMES)})")
+    batch = top.get("batch", 1)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise c.fail("batch", f"expected an integer >= 1, got {batch!r}")
     regions, region, sizes = _memory(c, top["memory"])
     eff_raw = c.mapping(top["efficiency"], "efficiency", OP_CLASSES)
     cap = 1.0 if cls != "mcu" else 0.0  # a fraction of the peak on cpu/gpu
@@ -167,6 +183,8 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         act_bits=c.bits(bits["activations"], "bits.activations"),
         provenance=c.text(top["provenance"], "provenance"),
         source=source,
+        runtime=runtime,
+        batch=batch,
     )
 
 
@@ -228,4 +246,6 @@ def profile_to_dict(profile: DeviceProfile) -> dict[str, Any]:
         "bits": {"weights": {op: list(b) for op, b in profile.weight_bits.items()},
                  "activations": list(profile.act_bits)},
         "provenance": profile.provenance,
+        "runtime": profile.runtime,
+        "batch": profile.batch,
     }

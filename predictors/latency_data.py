@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nasx.errors import NasxError
+from nasx.predictors.device_profile import RUNTIMES
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, space_to_dict
 
 FORMAT_KEY = "nasx_latency_data"
@@ -59,8 +60,10 @@ class ProfileSettings:
     """What a latency measurement depends on; every record of one dataset shares them.
 
     ``length`` is the input sequence length (every sequence full length), ``batch`` the number of
-    sequences per forward call, ``threads`` the torch CPU threads, ``warmup``/``repeats`` the
-    untimed/timed calls per round.
+    sequences per forward call, ``threads`` the CPU threads (torch's or onnxruntime's intra-op
+    threads), ``warmup``/``repeats`` the untimed/timed calls per round, ``runtime`` what ran the
+    subnet (:data:`~nasx.predictors.device_profile.RUNTIMES`; files written before runtimes
+    were recorded measured eager ``torch``).
     """
 
     device: str
@@ -74,6 +77,7 @@ class ProfileSettings:
     warmup: int
     repeats: int
     torch: str
+    runtime: str = "torch"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -87,6 +91,8 @@ class ProfileSettings:
             NasxError: a missing or unknown key.
         """
         names = [f.name for f in fields(cls)]
+        if isinstance(raw, dict) and "runtime" not in raw:
+            raw = {**raw, "runtime": "torch"}  # written before runtimes were recorded
         if not isinstance(raw, dict) or sorted(raw) != sorted(names):
             raise NasxError(f"{source}: the settings must have exactly the keys "
                             f"{', '.join(names)}; the file is not a nasx latency file")
@@ -98,6 +104,9 @@ class ProfileSettings:
                 kind = "a string" if f.type == "str" else f"an integer >= {least}"
                 raise NasxError(f"{source}: settings.{f.name} must be {kind}, got {value!r}; "
                                 "profile again")
+        if raw["runtime"] not in RUNTIMES:
+            raise NasxError(f"{source}: settings.runtime {raw['runtime']!r} is not a runtime "
+                            f"(allowed: {', '.join(RUNTIMES)}); profile again")
         return cls(**raw)
 
 

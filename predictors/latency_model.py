@@ -8,7 +8,8 @@ non-negative least squares on the *relative* error over measured subnets (each r
 its latency), so small and large subnets weigh alike. ``t`` is evaluated once per distinct
 ``(unit, length)`` and cached: predicting a genome is a few dictionary look-ups per unit.
 
-Files (JSON, no pickle): ``<folder>/latency-<device>.json``; the folder is a run's
+Files (JSON, no pickle): ``<folder>/latency-<device>-<runtime>.json``, one per runtime the
+device was measured in (``onnxruntime``, ``torch``, ``pt2``); the folder is a run's
 ``predictors/`` or the user cache (:func:`cache_folder`).
 """
 
@@ -41,14 +42,14 @@ FORMAT_VERSION = 1
 MODEL_NAME = "unit-lut-nnls"
 
 
-def predictor_file(folder: Path, device: str) -> Path:
-    """``folder/latency-<device>.json``."""
-    return folder / f"latency-{device}.json"
+def predictor_file(folder: Path, device: str, runtime: str) -> Path:
+    """``folder/latency-<device>-<runtime>.json``."""
+    return folder / f"latency-{device}-{runtime}.json"
 
 
-def data_file(folder: Path, device: str) -> Path:
-    """``folder/latency-<device>-data.jsonl`` (the measurements)."""
-    return folder / f"latency-{device}-data.jsonl"
+def data_file(folder: Path, device: str, runtime: str) -> Path:
+    """``folder/latency-<device>-<runtime>-data.jsonl`` (the measurements)."""
+    return folder / f"latency-{device}-{runtime}-data.jsonl"
 
 
 def cache_root() -> Path:
@@ -142,6 +143,11 @@ class LatencyPredictor:
     def length(self) -> int:
         """Input sequence length."""
         return self.settings.length
+
+    @property
+    def runtime(self) -> str:
+        """The runtime the latency is for (``onnxruntime``, ``torch``, ``pt2``)."""
+        return self.settings.runtime
 
     @property
     def batch(self) -> int:
@@ -247,20 +253,22 @@ class LatencyPredictor:
         return cls(space, settings, raw["statistic"], full, raw.get("info"))
 
 
-def find_latency_predictor(run_dir: Path, device: str, space: SearchSpace, *,
+def find_latency_predictor(run_dir: Path, device: str, space: SearchSpace, runtime: str, *,
                            channels: int | None = None, classes: int | None = None,
                            length: int | None = None) -> LatencyPredictor | None:
-    """The latency predictor for ``device`` and ``space``, or None when there is none.
+    """The latency predictor for ``device`` in ``runtime`` and ``space``, or None when there is
+    none.
 
-    Looks in ``run_dir/predictors/latency-<device>.json`` first; when ``channels``, ``classes``
-    and ``length`` are all given, then also in the user cache (:func:`cache_folder`).
+    Looks in ``run_dir/predictors/latency-<device>-<runtime>.json`` first; when ``channels``,
+    ``classes`` and ``length`` are all given, then also in the user cache (:func:`cache_folder`).
 
     Raises:
         NasxError: a file exists but is malformed or for another space.
     """
-    candidates = [predictor_file(run_dir / "predictors", device)]
+    candidates = [predictor_file(run_dir / "predictors", device, runtime)]
     if channels is not None and classes is not None and length is not None:
-        candidates.append(predictor_file(cache_folder(space, channels, classes, length), device))
+        candidates.append(predictor_file(cache_folder(space, channels, classes, length), device,
+                                         runtime))
     for path in candidates:
         if path.is_file():
             return LatencyPredictor.load(path, space)

@@ -4,7 +4,9 @@ accuracy.
 1. Draw the subnets: the largest and smallest, then ``samples`` distinct random ones (seeded, so
    a larger ``samples`` later extends the same list and reuses its measurements).
 2. Build a supernet with random weights (seeded; latency does not depend on the weight values)
-   and extract each subnet as a static module of plain torch layers (what is deployed).
+   and extract each subnet as a static module of plain torch layers, then put it in the
+   ``runtime`` it is measured in (:mod:`~nasx.predictors.runtimes`: by default the device
+   profile's, ``onnxruntime`` on ``host-cpu``: the subnet exported as ``model.onnx``).
 3. Measure each subnet's forward call on a ``(batch, channels, length)`` input, every sequence
    full length, in eval mode under ``torch.inference_mode()`` with ``threads`` CPU threads:
    ``rounds`` interleaved rounds of ``warmup`` untimed and ``repeats`` timed calls, appended to
@@ -42,6 +44,7 @@ from nasx.predictors.latency_model import (
     predictor_file,
 )
 from nasx.predictors.measure import measure_samples_s
+from nasx.predictors.runtimes import check_runtime, module_bytes, runtime_module
 from nasx.search_spaces import (
     Arch,
     GenomeCodec,
@@ -129,10 +132,13 @@ class ProfileReport:
 
 
 class _ModuleSource:
-    """Extracts subnets as static modules on ``device``, keeping them while they fit a budget."""
+    """Extracts subnets as static modules on ``device`` in ``runtime``, keeping them while they
+    fit a budget (an exported subnet is exported once)."""
 
-    def __init__(self, net: Supernet, device: str) -> None:
-        self.net, self.device = net, device
+    def __init__(self, net: Supernet, device: str, runtime: str, threads: int,
+                 length: int) -> None:
+        self.net, self.device, self.runtime, self.threads = net, device, runtime, threads
+        self.length = length
         self.cache: dict[str, nn.Module] = {}
         self.cached_bytes = 0
 
@@ -141,8 +147,11 @@ class _ModuleSource:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        module = self.net.extract(arch).eval().to(self.device)
-        size = sum(p.numel() * p.element_size() for p in module.parameters())
+        static = self.net.extract(arch).eval().to(self.device)
+        module = runtime_module(static, self.runtime, space=self.net.space,
+                                channels=self.net.in_channels, classes=self.net.num_classes,
+                                length=self.length, threads=self.threads)
+        size = module_bytes(module)
         if self.cached_bytes + size <= MODULE_CACHE_BYTES:
             self.cache[key] = module
             self.cached_bytes += size
@@ -150,7 +159,8 @@ class _ModuleSource:
 
 
 def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int, classes: int,
-                    length: int, folder: Path, samples: int, batch: int = 1, threads: int = 1,
+                    length: int, folder: Path, samples: int, runtime: str | None = None,
+                    batch: int | None = None, threads: int = 1,
                     warmup: int = 2, repeats: int = 5, rounds: int = 10, seed: int = 0,
                     statistic: str = "min", data_sha256: str | None = None,
                     progress: Callable[[int, int], Any] | None = None) -> ProfileReport:
@@ -158,6 +168,8 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     docstring); files go to ``folder``.
 
     Args:
+        runtime: what runs the subnets (default: the profile's, ``device.runtime``).
+        batch: sequences per call (default: the profile's, ``device.batch``).
         progress: called as ``progress(done, total)`` after each (subnet, round) pair.
 
     Raises:
@@ -165,6 +177,12 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
             measured with other settings.
     """
     torch_device = measurable_torch_device(device)
+    runtime = runtime or device.runtime
+    batch = device.batch if batch is None else batch
+    check_runtime(runtime)
+    if runtime != "torch" and torch_device != "cpu":
+        raise NasxError(f"--runtime {runtime}: on {device.name} only torch is measured here "
+                        "(onnxruntime-CUDA is not installed); give --runtime torch")
     for name, value, least in (("samples", samples, 1), ("batch", batch, 1),
                                ("threads", threads, 1), ("warmup", warmup, 0),
                                ("repeats", repeats, 1), ("rounds", rounds, 1),
@@ -175,8 +193,8 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
         device=device.name, space=space.name, space_fingerprint=space_fingerprint(space),
         channels=channels, classes=classes, length=length, batch=batch,
         threads=threads if torch_device == "cpu" else 0, warmup=warmup, repeats=repeats,
-        torch=torch.__version__)
-    dataset = LatencyDataset(data_file(folder, device.name), settings)
+        torch=torch.__version__, runtime=runtime)
+    dataset = LatencyDataset(data_file(folder, device.name, runtime), settings)
     archs = profile_archs(space, samples, seed)
     codec = GenomeCodec(space)
     total = rounds * len(archs)
@@ -193,7 +211,7 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     try:
         torch.manual_seed(seed)
         net = Supernet(space, channels, classes).eval()
-        modules = _ModuleSource(net, torch_device)
+        modules = _ModuleSource(net, torch_device, runtime, threads, length)
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn(batch, channels, length, generator=gen).to(torch_device)  # (B, C, L)
         lengths = torch.full((batch,), length, dtype=torch.long, device=torch_device)  # (B,)
@@ -209,7 +227,7 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     genomes, latency = dataset.table(train_ids, statistic)
     held: dict[str, float] | None = None
     info: dict[str, Any] = {"rounds": rounds, "seed": seed, "samples": samples,
-                            "dataset": data_file(folder, device.name).name}
+                            "dataset": data_file(folder, device.name, runtime).name}
     if data_sha256 is not None:  # a record only: latency depends on the data's shape alone
         info["data_sha256"] = data_sha256
     predictor = LatencyPredictor.fit(space, settings, statistic, genomes, latency, info)
@@ -217,9 +235,9 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
         hg, hl = dataset.table(held_ids, statistic)
         held = holdout_metrics(predictor.predict(hg), hl)
         predictor.info["holdout"] = held
-    path = predictor_file(folder, device.name)
+    path = predictor_file(folder, device.name, runtime)
     predictor.save(path)
     return ProfileReport(predictor=predictor, predictor_path=path,
-                         data_path=data_file(folder, device.name), measured=measured,
+                         data_path=data_file(folder, device.name, runtime), measured=measured,
                          reused=total - measured, seconds=time.perf_counter() - start,
                          n_train=len(train_ids), holdout=held)

@@ -59,7 +59,7 @@ def readme_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["train", "--out", str(run), *train]) == 0
     assert main(["predictor", "fit", "--run", str(run), "--samples", "10", "--holdout", "10",
                  "--model", "ridge"]) == 0
-    assert main(["profile", "--run", str(run), "--samples", "4", "--rounds", "1"]) == 0
+    assert main(["profile", "--run", str(run), "--samples", "1", "--rounds", "1"]) == 0
     assert main(["export", "--run", str(run), "--pick", "smallest", "--format", "torch"]) == 0
     return home
 

@@ -32,6 +32,8 @@ def add_latency_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latency-samples", type=int, default=500, help="random subnets to measure")
     g.add_argument("--latency-rounds", type=int, default=10, help="interleaved rounds")
     g.add_argument("--latency-seed", type=int, default=0, help="seed of nasx profile")
+    g.add_argument("--latency-runtime", default="onnxruntime",
+                   choices=("onnxruntime", "torch", "pt2"), help="what runs the subnets")
     g.add_argument("--latency-out", default="bench-latency", help="folder of the measurements "
                    "and predictor (an existing one is resumed)")
     g.add_argument("--speed-genomes", type=int, default=20000, help="genomes to time predict on")
@@ -129,10 +131,12 @@ def run_latency(args: argparse.Namespace) -> int:
     report = profile_latency(space, device=load_device("host-cpu"), channels=splits.channels,
                              classes=splits.num_classes, length=splits.max_length,
                              folder=folder, samples=args.latency_samples,
-                             rounds=args.latency_rounds, seed=args.latency_seed)
+                             runtime=args.latency_runtime, rounds=args.latency_rounds,
+                             seed=args.latency_seed)
     print(f"- machine: {_machine_line()} (end)")
     s = report.predictor.settings
-    print(f"- space `{space.name}`, data `{args.latency_data}`: input (batch {s.batch}, "
+    print(f"- space `{space.name}`, data `{args.latency_data}`, runtime {s.runtime}: input "
+          f"(batch {s.batch}, "
           f"{s.channels} channels, length {s.length}), {s.threads} thread, "
           f"{args.latency_rounds} interleaved rounds x ({s.warmup} warm-up + {s.repeats} timed) "
           f"calls; {args.latency_samples} random subnets + largest + smallest; "
@@ -140,7 +144,7 @@ def run_latency(args: argparse.Namespace) -> int:
           f"({report.seconds:.0f} s), {report.reused} reused")
     archs = profile_archs(space, args.latency_samples, args.latency_seed)
     train_ids, held_ids = split_holdout(archs, args.latency_seed)
-    dataset = LatencyDataset(data_file(folder, "host-cpu"), s)
+    dataset = LatencyDataset(data_file(folder, "host-cpu", s.runtime), s)
     print("\n| latency statistic | train | held out | MAPE | within +-10% | within +-5% "
           "| max error | halves agree within 10% (noise floor) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -170,7 +174,8 @@ def run_speed(args: argparse.Namespace) -> int:
     from nasx.search_spaces import load_space
 
     space = load_space(args.latency_space)
-    predictor = LatencyPredictor.load(predictor_file(Path(args.latency_out), "host-cpu"), space)
+    predictor = LatencyPredictor.load(
+        predictor_file(Path(args.latency_out), "host-cpu", args.latency_runtime), space)
     print(f"- machine: {_machine_line()}")
     print("\n| predictor | genomes | predictions/s (first call) | predictions/s (second) |")
     print("|---|---:|---:|---:|")

@@ -59,7 +59,8 @@ def _summary(p: Any) -> dict[str, Any]:
     return {"name": p.name, "class": p.device_class, "clock_hz": p.clock_hz,
             "activation_sram_bytes": p.activation_sram_bytes, "flash_bytes": p.flash_bytes,
             "dram_bytes": p.dram_bytes, "peak_macs_per_s": dict(p.peak_macs_per_s),
-            "latency": latency_label(p), "description": p.description}
+            "latency": latency_label(p), "runtime": p.runtime, "batch": p.batch,
+            "description": p.description}
 
 
 def _print_profile(p: Any) -> None:
@@ -68,6 +69,7 @@ def _print_profile(p: Any) -> None:
     print(f"device {p.name}: {p.description}")
     print(f"  {'file':<16}{p.source}")
     print(f"  {'class':<16}{p.device_class} (latency: {latency_label(p)})")
+    print(f"  {'runtime':<16}{p.runtime}, batch {p.batch} (what its latency is for)")
     print(f"  {'clock':<16}{p.clock_hz / 1e6:g} MHz")
     for r in p.sram:
         mark = "  <- activations" if r.name == p.activation_region else ""

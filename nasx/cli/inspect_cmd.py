@@ -14,7 +14,8 @@ from typing import Any
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("index", "device", "id", "on_front", "best_for", "pred_accuracy",
-               "pred_accuracy_std", "latency_ms", "latency_label", "sram_kb", "flash_kb",
+               "pred_accuracy_std", "latency_ms", "latency_label", "latency_runtime", "sram_kb",
+               "flash_kb",
                "val_accuracy", "val_latency_ms", "arch")
 
 
@@ -53,6 +54,7 @@ def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "pred_accuracy": f"{p['accuracy']:.6g}",
             "pred_accuracy_std": f"{p['accuracy_std']:.6g}",
             "latency_ms": f"{p['latency_ms']:.6g}", "latency_label": p["latency_label"],
+            "latency_runtime": p.get("runtime", "torch"),
             "sram_kb": f"{p['sram_kb']:.6g}", "flash_kb": f"{p['flash_kb']:.6g}",
             "val_accuracy": "" if v.get("accuracy") is None else f"{v['accuracy']:.6g}",
             "val_latency_ms": "" if v.get("latency_ms") is None else f"{v['latency_ms']:.6g}",
@@ -67,8 +69,8 @@ def _table(doc: dict[str, Any], run_dir: Path) -> None:
     picks = ["; ".join(best.get(s["index"], [])) for s in doc["subnets"]]
     width = max([len("best for"), *map(len, picks)])
     head = (f"{'#':>3} {'device':<14} {'arch id':<13} {'front':<5} {'pred acc':>8} "
-            f"{'val acc':>7} {'latency ms':>11} {'kind':<8} {'SRAM KB':>8} {'flash KB':>8}  "
-            f"{'best for':<{width}}  arch")
+            f"{'val acc':>7} {'latency ms':>11} {'kind':<8} {'runtime':<11} {'SRAM KB':>8} "
+            f"{'flash KB':>8}  {'best for':<{width}}  arch")
     print(head)
     for s, pick in zip(doc["subnets"], picks, strict=True):
         p, v = s["predicted"], s["validated"]
@@ -78,15 +80,21 @@ def _table(doc: dict[str, Any], run_dir: Path) -> None:
             lat += f" ({v['latency_ms']:.3g})"
         print(f"{s['index']:>3} {s['device']:<14} {s['id']:<13} "
               f"{'yes' if s.get('on_front', True) else 'no':<5} {100 * p['accuracy']:>8.2f} "
-              f"{val:>7} {lat:>11} {p['latency_label']:<8} {p['sram_kb']:>8.1f} "
+              f"{val:>7} {lat:>11} {p['latency_label']:<8} {p.get('runtime', 'torch'):<11} "
+              f"{p['sram_kb']:>8.1f} "
               f"{p['flash_kb']:>8.1f}  {pick:<{width}}  {describe_arch(s['arch'])}")
     for b in doc["budgets"]:
         pick = "none meets it" if b["best"] is None else \
             f"#{b['best']} {doc['subnets'][b['best']]['id']}"
         print(f"budget {b['name']}: {pick}")
+        if b.get("pick"):
+            print(f"  picked as {b['pick']['rule']}"
+                  + (f"; {len(b['pick']['candidates'])} candidates" if b["pick"]["candidates"]
+                     else ""))
     for line in gap_lines(doc):
         print(line)
-    print("accuracy in %, validated latency (measured on this machine) in brackets")
+    print("accuracy in %, validated latency (measured on this machine) in brackets; runtime: "
+          "what the latency is for (files before runtimes were recorded: torch)")
     print(f"tensorboard --logdir {run_dir / 'tb'}")
 
 

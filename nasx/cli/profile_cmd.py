@@ -1,12 +1,14 @@
 """``nasx profile``: measure subnets on this machine and fit the latency predictor.
 
-    nasx profile [--device host-cpu] [--samples N] (--run R | --space S [--data D])
-                 [--batch B] [--threads T] [--seed S] [--length L] [--rounds R] [--warmup W]
-                 [--repeats K] [--statistic min|median] [--out DIR] [--format table|json]
+    nasx profile [--device host-cpu] [--runtime onnxruntime|torch|pt2] [--samples N]
+                 (--run R | --space S [--data D]) [--batch B] [--threads T] [--seed S]
+                 [--length L] [--rounds R] [--warmup W] [--repeats K] [--statistic min|median]
+                 [--out DIR] [--format table|json]
 
-Files: ``latency-<device>.json`` (the predictor) and ``latency-<device>-data.jsonl`` (the
-measurements, resumable) in ``R/predictors/`` with ``--run``, else in the user cache
-(``$NASX_CACHE_DIR``, else ``$XDG_CACHE_HOME/nasx``, else ``~/.cache/nasx``), or in ``--out``.
+Files: ``latency-<device>-<runtime>.json`` (the predictor) and
+``latency-<device>-<runtime>-data.jsonl`` (the measurements, resumable) in ``R/predictors/``
+with ``--run``, else in the user cache (``$NASX_CACHE_DIR``, else ``$XDG_CACHE_HOME/nasx``,
+else ``~/.cache/nasx``), or in ``--out``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "per-unit latency predictor and report its error on held-out subnets.")
     p.add_argument("--device", default="host-cpu", metavar="NAME|PATH",
                    help="device to measure: host-cpu (this machine; default)")
+    p.add_argument("--runtime", choices=("onnxruntime", "torch", "pt2", "c"), default=None,
+                   help="what runs the subnets: onnxruntime (each subnet exported as model.onnx, "
+                   "as nasx export writes it), torch (eager), pt2 (the torch.export program); "
+                   "default: the device profile's runtime (onnxruntime on host-cpu)")
     p.add_argument("--samples", type=_int_at_least(1), default=500, metavar="N",
                    help="random subnets to measure, besides the largest and smallest (default "
                    "500); min(100, N // 4) of them are held out")
@@ -50,10 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=None, metavar="D",
                    help="dataset giving channels, classes and length (with --space; default "
                    "japanese-vowels)")
-    p.add_argument("--batch", type=_int_at_least(1), default=1, metavar="B",
-                   help="sequences per forward call (default 1)")
+    p.add_argument("--batch", type=_int_at_least(1), default=None, metavar="B",
+                   help="sequences per forward call (default: the device profile's batch, 1)")
     p.add_argument("--threads", type=_int_at_least(1), default=1, metavar="T",
-                   help="torch CPU threads (default 1)")
+                   help="CPU threads of torch or onnxruntime (default 1)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="subnet sampling, weights, input, round order and hold-out (default 0)")
     p.add_argument("--length", type=_int_at_least(1), default=None, metavar="L",
@@ -115,10 +121,14 @@ def run(args: argparse.Namespace) -> int:
     from nasx.predictors.latency_model import cache_folder
     from nasx.predictors.latency_profile import holdout_count, measurable_torch_device
     from nasx.predictors.latency_profile import profile_latency as profile
+    from nasx.predictors.runtimes import check_runtime
     from nasx.runs import run_lock
 
     device = load_device(args.device)
     measurable_torch_device(device)  # refuse other devices before loading any data
+    runtime = args.runtime or device.runtime
+    check_runtime(runtime)
+    batch = device.batch if args.batch is None else args.batch
     space, channels, classes, max_length, data_name, data_sha256 = _space_and_shape(args)
     length = args.length or max_length
     folder = args.out or (args.run / "predictors" if args.run is not None
@@ -133,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with lock:
             report = profile(space, device=device, channels=channels, classes=classes,
-                             length=length, folder=folder, samples=args.samples, batch=args.batch,
+                             length=length, folder=folder, samples=args.samples,
+                             runtime=runtime, batch=batch,
                              threads=args.threads, warmup=args.warmup, repeats=args.repeats,
                              rounds=args.rounds, seed=args.seed, statistic=args.statistic,
                              data_sha256=data_sha256, progress=progress)
@@ -141,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     held = report.holdout
     if args.format == "json":
-        out = {"device": device.name, "space": space.name, "data": data_name,
-               "input": [args.batch, channels, length], "threads": args.threads,
+        out = {"device": device.name, "runtime": runtime, "space": space.name,
+               "data": data_name, "input": [batch, channels, length], "threads": args.threads,
                "rounds": args.rounds, "warmup": args.warmup, "repeats": args.repeats,
                "statistic": args.statistic, "subnets": args.samples + 2,
                "measured": report.measured, "reused": report.reused,
@@ -151,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                "predictor": str(report.predictor_path), "data_file": str(report.data_path)}
         print(json.dumps(out, indent=2))
         return 0
-    print(f"profiled {space.name} on {device.name}: input (batch {args.batch}, {channels} "
+    print(f"profiled {space.name} on {device.name} in {runtime}: input (batch {batch}, {channels} "
           f"channels, length {length}) from {data_name}, {args.threads} thread(s), "
           f"{args.rounds} rounds x ({args.warmup} warm-up + {args.repeats} timed) calls")
     print(f"  subnets    {args.samples + 2} ({args.samples} random + largest + smallest), "

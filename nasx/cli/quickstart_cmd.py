@@ -2,7 +2,8 @@
 
     nasx quickstart [--out runs/quickstart] [--space SPACE] [--data NAME]
                     [--overwrite | --resume] [--archs N] [--until STAGE] [--budgets SPEC]
-                    [--profile-samples N] [--predictor-samples N] [--evaluations N]
+                    [--runtime onnxruntime|torch|pt2] [--profile-samples N]
+                    [--predictor-samples N] [--evaluations N]
                     [--config PATH] [--print-config] [key=value ...]
 
 Train -> host-cpu latency profile -> accuracy predictor -> search (stm32f746 and host-cpu
@@ -45,6 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="budgets as for nasx search (default: 'stm32f746: sram<=256KB, "
                    "flash<=1MB; host-cpu: latency<=X ms' with X half-way between the fastest "
                    "and the largest subnet's predicted host latency)")
+    p.add_argument("--runtime", choices=("onnxruntime", "torch", "pt2"), default=None,
+                   help="what the host-cpu latency is profiled, searched and measured in "
+                   "(default: the host-cpu profile's, onnxruntime)")
     p.add_argument("--profile-samples", type=int, default=PipelineSettings.profile_samples,
                    metavar="N", help="subnets measured for the host-cpu latency predictor "
                    "(default: %(default)s)")
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                                ("--evaluations", args.evaluations, 100)):
         if value < least:
             raise NasxError(f"{flag} {value}: give an integer >= {least}")
-    settings = PipelineSettings(until=args.until, budgets=args.budgets,
+    settings = PipelineSettings(until=args.until, budgets=args.budgets, runtime=args.runtime,
                                 profile_samples=args.profile_samples,
                                 predictor_samples=args.predictor_samples,
                                 evaluations=args.evaluations, progress=sys.stderr.isatty())

@@ -2,6 +2,7 @@
 
     nasx search --run runs/NAME (--device NAME|PATH ... | --budgets SPEC)
                 [--max-latency-ms X] [--max-sram-kb Y] [--max-flash-kb Z]
+                [--runtime onnxruntime|torch|pt2]
                 [--backend pymoo|optuna] [--storage sqlite:///...] [--evaluations N]
                 [--population P] [--rounds R] [--validate K] [--objective sram|flash ...]
                 [--mode whole-sequence|streaming] [--seed S] [--overwrite]
@@ -39,6 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", metavar="SPEC",
                    help="several budgets: 'stm32f746: sram<=256KB, flash<=1MB; host-cpu: "
                    "latency<=2ms' (units ms/us, KB/MB)")
+    p.add_argument("--runtime", choices=("onnxruntime", "torch", "pt2"), default=None,
+                   help="what the latency of CPU/GPU devices is for: onnxruntime (the exported "
+                   "model.onnx), torch (eager) or pt2; it picks the latency predictor "
+                   "(latency-<device>-<runtime>.json) and what measures host-cpu candidates "
+                   "(default: the device profile's, onnxruntime)")
     p.add_argument("--backend", choices=("pymoo", "optuna"), default="pymoo",
                    help="NSGA-II implementation (default pymoo)")
     p.add_argument("--storage", metavar="URL",
@@ -82,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty())
     result = search_run(args.run, settings, devices=args.device, budgets=args.budgets,
                         max_latency_ms=args.max_latency_ms, max_sram_kb=args.max_sram_kb,
-                        max_flash_kb=args.max_flash_kb, overwrite=args.overwrite,
+                        max_flash_kb=args.max_flash_kb, runtime=args.runtime,
+                        overwrite=args.overwrite,
                         log=lambda line: print(line, flush=True))
     print_summary(result.document, result.pareto_path, args.run)
     return 0
@@ -98,9 +105,15 @@ def print_summary(doc: dict[str, Any], pareto_path: Path, run_dir: Path) -> None
         s = subnets[b["best"]]
         p, v = s["predicted"], s["validated"]
         val = "" if v is None else f", validated {100 * v['accuracy']:.2f}%"
+        if v is not None and v.get("latency_ms") is not None:
+            val += f" and {v['latency_ms']:.4g} ms measured"
+        runtime = f" {p['runtime']}" if p.get("runtime") else ""
         print(f"{b['name']}: best {s['id']} (index {s['index']}): predicted "
               f"{100 * p['accuracy']:.2f}%{val}, {p['latency_ms']:.4g} ms "
-              f"({p['latency_label']}), SRAM {p['sram_kb']:.1f} KB, flash {p['flash_kb']:.1f} KB")
+              f"({p['latency_label']}{runtime}), SRAM {p['sram_kb']:.1f} KB, flash "
+              f"{p['flash_kb']:.1f} KB")
+        if b.get("pick"):
+            print(f"  picked as {b['pick']['rule']}")
     fronts: dict[str, int] = {}
     for s in subnets:
         fronts[s["device"]] = fronts.get(s["device"], 0) + int(s["on_front"])

@@ -63,21 +63,25 @@ def device_costs(run: Any, arch: dict[str, Any], devices: Sequence[str]) -> dict
 
 def predicted_latency(run: Any, arch: dict[str, Any], device: str,
                        cost: dict[str, Any]) -> dict[str, Any]:
-    """The latency predictor's estimate where the run has one for ``device``, else the cost
-    model's (labelled)."""
+    """The latency predictor's estimate where the run has one for ``device`` in the runtime its
+    profile names (onnxruntime on ``host-cpu``), else the cost model's (labelled); ``runtime``
+    says which runtime the figure is for."""
     from nasx.predictors.latency_model import find_latency_predictor
     from nasx.search_spaces import GenomeCodec
 
     splits = run.splits
-    predictor = find_latency_predictor(run.run_dir, device, run.space, channels=splits.channels,
-                                       classes=splits.num_classes, length=splits.max_length)
+    runtime = load_device(device).runtime
+    predictor = find_latency_predictor(run.run_dir, device, run.space, runtime,
+                                       channels=splits.channels, classes=splits.num_classes,
+                                       length=splits.max_length)
     if predictor is not None:
         genome = GenomeCodec(run.space).encode(arch)[None, :]
-        return {"latency_ms": float(predictor.predict(genome)[0]) * 1e3,
-                "label": f"latency predictor ({predictor.device}, batch {predictor.batch}, "
-                         f"length {predictor.length})"}
+        return {"latency_ms": float(predictor.predict(genome)[0]) * 1e3, "runtime": runtime,
+                "label": f"latency predictor ({predictor.device}, {runtime}, batch "
+                         f"{predictor.batch}, length {predictor.length})"}
     whole = cost[device]["whole-sequence"]
-    return {"latency_ms": whole["latency_ms"], "label": whole["latency_label"]}
+    return {"latency_ms": whole["latency_ms"], "label": whole["latency_label"],
+            "runtime": runtime}
 
 
 def measure_ms(modules: dict[str, nn.Module], channels: int, length: int) -> dict[str, float]:

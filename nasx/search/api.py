@@ -24,24 +24,37 @@ def _say(log: Log, line: str) -> None:
     log(f"nasx search: {line}")
 
 
-def _latency_models(run_dir: Path, trained: Any, devices: list[str], log: Log
+def runtime_of(profile: Any, override: str | None) -> str:
+    """The runtime a device's latency is for: ``override`` (``--runtime``) on a CPU or GPU,
+    else the profile's (an MCU's is always its C runtime)."""
+    return override if override is not None and not profile.is_mcu else profile.runtime
+
+
+def _latency_models(run_dir: Path, trained: Any, devices: dict[str, str], log: Log
                     ) -> dict[str, tuple[Any, Path]]:
-    """Measured latency predictors of ``devices`` (profile names) that match the run's data,
-    with the folder each came from (the run's ``predictors/`` first, then the user cache)."""
+    """Measured latency predictors of ``devices`` (profile name -> runtime) that match the run's
+    data, with the folder each came from (the run's ``predictors/`` first, then the user
+    cache)."""
     from nasx.predictors.latency_model import LatencyPredictor, cache_folder, predictor_file
 
     s = trained.splits
     folders = [run_dir / "predictors",
                cache_folder(trained.space, s.channels, s.num_classes, s.max_length)]
     out = {}
-    for name in devices:
-        found = [f for f in folders if predictor_file(f, name).is_file()]
+    for name, runtime in devices.items():
+        found = [f for f in folders if predictor_file(f, name, runtime).is_file()]
+        old = [f / f"latency-{name}.json" for f in folders
+               if (f / f"latency-{name}.json").is_file()]
+        if not found and old:
+            _say(log, f"ignoring {old[0]}: it was measured before runtimes were recorded (eager "
+                 f"torch); rename it and its -data.jsonl to latency-{name}-torch.* to use it "
+                 f"with --runtime torch, or profile {runtime} with nasx profile")
         if not found:
             continue
-        pred = LatencyPredictor.load(predictor_file(found[0], name), trained.space)
+        pred = LatencyPredictor.load(predictor_file(found[0], name, runtime), trained.space)
         if (pred.channels, pred.classes, pred.length) != (s.channels, s.num_classes,
                                                           s.max_length):
-            _say(log, f"ignoring the {name} latency predictor: measured for "
+            _say(log, f"ignoring the {name} {runtime} latency predictor: measured for "
                  f"{pred.channels} channels, {pred.classes} classes, length {pred.length}, "
                  f"the run has {s.channels}, {s.num_classes}, {s.max_length}")
             continue
@@ -83,10 +96,12 @@ def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[A
 def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | None = None,
                budgets: str | None = None, max_latency_ms: float | None = None,
                max_sram_kb: float | None = None, max_flash_kb: float | None = None,
-               overwrite: bool = False, log: Log = print) -> SearchResult:
+               runtime: str | None = None, overwrite: bool = False,
+               log: Log = print) -> SearchResult:
     """Search the trained run in ``run_dir`` for ``devices`` under the budgets (see
     :func:`nasx.search.budgets.collect_budgets` for how ``devices``, ``budgets`` and the
-    ``max_*`` limits combine) and write its outputs.
+    ``max_*`` limits combine) and write its outputs. ``runtime`` (``--runtime``): what the
+    latency of CPU and GPU devices is for (default: each profile's, onnxruntime).
 
     Raises:
         NasxError: bad budgets or settings, an unknown device, an impossible budget, a run
@@ -110,18 +125,23 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     # an unknown device is an error before anything is loaded; budgets name profiles
     profiles = {d: load_device(d) for d in names}
     parsed = [replace(b, device=profiles[b.device].name) for b in parsed]
-    unique_names = list(dict.fromkeys(p.name for p in profiles.values()))
+    runtimes = {p.name: runtime_of(p, runtime) for p in profiles.values()}
+    if runtimes.get(HOST_DEVICE) is not None:
+        from nasx.predictors.runtimes import check_runtime
+
+        check_runtime(runtimes[HOST_DEVICE])
     check_outputs_free(run_dir, overwrite)
     with run_lock(run_dir, "search"):
         trained = load_trained_run(run_dir)
-        found = _latency_models(run_dir, trained, unique_names, log)
+        found = _latency_models(run_dir, trained, runtimes, log)
         latency = {name: pred for name, (pred, _) in found.items()}
-        host = HostLatency(trained, *found.get(HOST_DEVICE, (None, None)))
+        host = HostLatency(trained, *found.get(HOST_DEVICE, (None, None)),
+                           runtime=runtimes.get(HOST_DEVICE, "onnxruntime"))
         for name, (_, folder) in found.items():
-            _say(log, f"{name} latency from the measured predictor {folder}")
+            _say(log, f"{name} {runtimes[name]} latency from the measured predictor {folder}")
         unique = list({p.name: p for p in profiles.values()}.values())
         runner = SearchRunner(trained, unique, parsed, settings, accuracy=None,
-                              latency_models=latency, host=host,
+                              latency_models=latency, host=host, runtimes=runtimes,
                               log=lambda line: _say(log, line))
         runner.check_budgets()
         runner.accuracy, runner.refit = _accuracy_model(trained, settings, log)

@@ -1,10 +1,12 @@
 """Measured latency of the search's candidates on this machine, fed back into the latency
 predictor.
 
-When the run holds a measured ``host-cpu`` predictor (``R/predictors/latency-host-cpu.json``,
-made by ``nasx profile --run R``), each candidate is measured exactly as the profile measured
-its subnets (same input shape, threads, warm-up, repeats and number of interleaved rounds) into
-the profile's dataset (``latency-host-cpu-data.jsonl``), its validated latency is the
+The runtime is the predictor's when there is one, else the one the search asks for (the
+``host-cpu`` profile's, onnxruntime, unless ``--runtime``). When the run holds a measured
+``host-cpu`` predictor (``R/predictors/latency-host-cpu-<runtime>.json``, made by ``nasx
+profile --run R``), each candidate is measured exactly as the profile measured its subnets
+(same runtime, input shape, threads, warm-up, repeats and number of interleaved rounds) into
+the profile's dataset (``latency-host-cpu-<runtime>-data.jsonl``), its validated latency is the
 predictor's statistic of those samples, and :meth:`HostLatency.refit` refits the predictor on
 the profile's training subnets plus every candidate measured so far (the profile's held-out
 subnets stay out, and its held-out error is recomputed), saving it over the run's predictor.
@@ -31,10 +33,13 @@ class HostLatency:
         run: the trained run (its supernet gives the candidates' modules).
         predictor: the ``host-cpu`` ``LatencyPredictor`` in use, or ``None``.
         folder: the folder ``predictor`` was loaded from.
+        runtime: what runs the candidates when there is no predictor (else its runtime).
     """
 
-    def __init__(self, run: TrainedRun, predictor: Any | None, folder: Path | None) -> None:
+    def __init__(self, run: TrainedRun, predictor: Any | None, folder: Path | None,
+                 runtime: str = "onnxruntime") -> None:
         self.run, self.predictor = run, predictor
+        self.runtime = predictor.runtime if predictor is not None else runtime
         in_run = folder is not None and Path(folder).resolve() == (
             Path(run.run_dir) / "predictors").resolve()
         self.folder = Path(folder) if in_run and folder is not None else None
@@ -44,9 +49,9 @@ class HostLatency:
             # at least 30 calls when not pooled into the profile's rounds
             self.plain = MeasureSettings(batch=st.batch, length=st.length, threads=st.threads,
                                          warmup=st.warmup, repeats=max(st.repeats, 30),
-                                         statistic=predictor.statistic)
+                                         statistic=predictor.statistic, runtime=self.runtime)
         else:
-            self.plain = MeasureSettings()
+            self.plain = MeasureSettings(runtime=self.runtime)
 
     @property
     def feeds_predictor(self) -> bool:
@@ -59,13 +64,15 @@ class HostLatency:
             return measured_latency_ms(self.run, archs, self.plain)
         import torch
 
+        from nasx.export.preprocess import Preprocessing
         from nasx.predictors.latency_data import LatencyDataset, measure_rounds
         from nasx.predictors.latency_model import data_file
         from nasx.predictors.measure import measure_samples_s
+        from nasx.predictors.runtimes import runtime_module
 
         pred = self.predictor
         st = pred.settings
-        dataset = LatencyDataset(data_file(self.folder, HOST_DEVICE), st)
+        dataset = LatencyDataset(data_file(self.folder, HOST_DEVICE, st.runtime), st)
         codec = GenomeCodec(self.run.space)
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(st.batch, st.channels, st.length, generator=gen)  # (B, C, L)
@@ -75,7 +82,11 @@ class HostLatency:
         def measure(arch: Arch) -> list[float]:
             key = arch_id(arch)
             if key not in modules:
-                modules[key] = self.run.net.extract(arch).eval().to("cpu")
+                static = self.run.net.extract(arch).eval().to("cpu")
+                modules[key] = runtime_module(
+                    static, st.runtime, space=self.run.space, channels=st.channels,
+                    classes=st.classes, length=st.length, threads=st.threads,
+                    preprocessing=Preprocessing.of_splits(self.run.splits))
             return measure_samples_s(modules[key], x, lengths, warmup=st.warmup,
                                      repeats=st.repeats)
 
@@ -110,7 +121,7 @@ class HostLatency:
         train_ids, held_ids = split_holdout(profile_archs(self.run.space, samples, seed), seed)
         held = set(held_ids)
         ids = train_ids + [i for i in self.added if i not in held and i not in set(train_ids)]
-        dataset = LatencyDataset(data_file(self.folder, HOST_DEVICE), pred.settings)
+        dataset = LatencyDataset(data_file(self.folder, HOST_DEVICE, pred.runtime), pred.settings)
         genomes, latency = dataset.table(ids, pred.statistic)
         info["search_candidates"] = len(ids) - len(train_ids)
         new = LatencyPredictor.fit(self.run.space, pred.settings, pred.statistic, genomes,
@@ -119,6 +130,6 @@ class HostLatency:
         if held_ids:
             hg, hl = dataset.table(held_ids, pred.statistic)
             new.info["holdout"] = holdout_metrics(new.predict(hg), hl)
-        new.save(predictor_file(self.folder, HOST_DEVICE))
+        new.save(predictor_file(self.folder, HOST_DEVICE, pred.runtime))
         self.predictor = new
         return new

@@ -9,22 +9,26 @@
                                 "latency_label": "measured|estimate|analytic"},
                   "validated": {"accuracy": f, "latency_ms": f | null} | null}, ...],
      "budgets": [{"name": "stm32f746: sram<=256KB, flash<=1MB", "device": "stm32f746",
-                  "constraints": {"latency_ms", "sram_kb", "flash_kb"}, "best": <index> | null},
+                  "constraints": {"latency_ms", "sram_kb", "flash_kb"}, "best": <index> | null,
+                  "pick": {"rule", "noise_floor", "best_validated_accuracy", "candidates",
+                           "ties"}},
                  ...],
      "settings": {...}, "rounds": [...]}
 
 ``subnets`` holds, per device, its front (feasible, non-dominated on the objectives, by
 increasing latency), then any budget's best subnet not on the front (``on_front: false``).
-A budget's best is the evaluated subnet with the highest predicted accuracy that meets it (ties:
-lower latency); on ``host-cpu`` the runner then checks it against its measured latency
-(``SearchRunner._measured_pick``). ``validated`` holds the real validation accuracy (BatchNorm
-recalibrated) and, on ``host-cpu``, the measured latency, where the predictor-in-the-loop
-evaluated the subnet.
+A budget's ``best`` is its noise-aware pick (:mod:`nasx.search.noise_pick`): the cheapest
+validated subnet meeting it whose validated accuracy is within the validation noise floor of the
+best validated one; ``pick`` says so (``rule``, ``noise_floor``, ``best_validated_accuracy``,
+``candidates`` and ``ties`` as subnet indices). When no validated subnet meets it, the subnet
+with the highest predicted accuracy that meets it (ties: lower latency). ``validated`` holds
+the real validation accuracy (BatchNorm recalibrated) and, on ``host-cpu``, the measured
+latency, where the predictor-in-the-loop evaluated the subnet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,12 +100,16 @@ def predicted_of(archive: Archive, row: int) -> dict[str, Any]:
 
 def pareto_document(run_dir: Path, subnets: Sequence[SubnetEntry],
                     budgets: Sequence[tuple[Budget, int | None]], *,
-                    settings: dict[str, Any], rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The ``pareto.json`` object (see the module docstring)."""
+                    settings: dict[str, Any], rounds: Sequence[dict[str, Any]],
+                    picks: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``pareto.json`` object (see the module docstring); ``picks``: budget name -> how
+    its ``best`` was picked (:meth:`~nasx.search.noise_pick.NoisePick.as_json`)."""
+    picks = picks or {}
     return {FORMAT_KEY: FORMAT_VERSION, "run": str(run_dir),
             "subnets": [s.as_json(i) for i, s in enumerate(subnets)],
             "budgets": [{"name": b.name, "device": b.device, "constraints": b.constraints(),
-                         "best": best} for b, best in budgets],
+                         "best": best, **({"pick": picks[b.name]} if b.name in picks else {})}
+                        for b, best in budgets],
             "settings": settings, "rounds": list(rounds)}
 
 

@@ -32,6 +32,7 @@ from nasx.search.feasibility import check_budgets
 from nasx.search.gaps import gap_summary
 from nasx.search.host_latency import HostLatency
 from nasx.search.hypervolume import hypervolume, reference_point
+from nasx.search.noise_pick import NoisePick, pick_budgets
 from nasx.search.nsga import run_nsga2
 from nasx.search.objectives import AccuracyModel, DeviceObjective, LatencyModel
 from nasx.search.pareto import (
@@ -107,6 +108,7 @@ class DeviceRound:
     validated_acc: dict[int, float] = field(default_factory=dict)
     validated_ms: dict[int, float] = field(default_factory=dict)
     gaps: dict[str, Any] = field(default_factory=lambda: gap_summary([], [], [], None))
+    picks: dict[str, NoisePick] = field(default_factory=dict)  # budget name -> its pick
 
 
 @dataclass
@@ -149,6 +151,7 @@ class SearchRunner:
         latency_models: per device, a measured latency model (absent: analytic costs).
         host: measures ``host-cpu`` candidates (and refits its latency predictor); default:
             plain measurements with the default settings (:mod:`.validate`).
+        runtimes: per device, the runtime its latency is for (default: the profile's).
         log: where progress lines go.
     """
 
@@ -157,13 +160,15 @@ class SearchRunner:
                  accuracy: AccuracyModel | None,
                  refit: Callable[[Sequence[str]], AccuracyModel] | None = None,
                  latency_models: dict[str, LatencyModel] | None = None,
-                 host: HostLatency | None = None, log: Log = print) -> None:
+                 host: HostLatency | None = None, runtimes: dict[str, str] | None = None,
+                 log: Log = print) -> None:
         settings.check()
         self.run, self.settings, self.log = run, settings, log
         self.accuracy, self.refit = accuracy, refit
         self.codec = GenomeCodec(run.space)
         self.repair = GenomeRepair(self.codec)
         self.host = host or HostLatency(run, None, None)
+        self.runtimes = {p.name: p.runtime for p in devices} | dict(runtimes or {})
         latency_models = latency_models or {}
         splits = run.splits
         self.length = splits.max_length
@@ -174,6 +179,7 @@ class SearchRunner:
             self.devices[profile.name] = DeviceObjective(profile, model,
                                                          latency_models.get(profile.name))
         self.budgets = list(budgets)
+        self.pick_json: dict[str, dict[str, Any]] = {}  # budget name -> pareto.json "pick"
         unknown = [b.name for b in self.budgets if b.device not in self.devices]
         if unknown:
             raise ValueError(f"budgets for devices not searched: {unknown}")
@@ -230,8 +236,8 @@ class SearchRunner:
         dr.validated_acc.update(zip(rows, accs, strict=True))
         if dr.device == HOST_DEVICE:
             dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
-            dr.budgets = [(b, self._measured_pick(dr, i, b, r))
-                          for i, (b, r) in enumerate(dr.budgets)]
+        pick_budgets(dr, self.accuracy, self.host.runtime if dr.device == HOST_DEVICE
+                     else None, lambda r: row_id(self.codec, dr.archive, r), self.log)
         # a round's device is validated once, with the predictor that made its predictions
         now = dr.gaps = gap_summary([arch_id(a) for a in archs], dr.archive.accuracy[rows],
                                     accs, self.accuracy)
@@ -245,32 +251,6 @@ class SearchRunner:
             text += (f"; the validation split's noise alone gives about "
                      f"{100 * now['noise_abs_gap']:.2f}")
         self.log(text + ")")
-
-    def _measured_pick(self, dr: DeviceRound, index: int, budget: Budget, row: int | None
-                       ) -> int | None:
-        """A latency budget's pick on this machine, checked against its measured latency.
-
-        The pick stays when its measured latency meets the budget. Otherwise the validated
-        subnet with the highest predicted accuracy that meets the budget both by prediction
-        and by measurement replaces it (ties: lower measured latency); when none does, the
-        pick stays and the log says it is over budget when measured.
-        """
-        limit = budget.latency_ms
-        if row is None or limit is None or dr.validated_ms[row] <= limit:
-            return row
-        meets = dr.archive.meets[:, index]
-        ok = [r for r, ms in dr.validated_ms.items() if ms <= limit and meets[r]]
-        head = (f"round {dr.archive.round}, {dr.device}: budget '{budget.name}': pick "
-                f"{row_id(self.codec, dr.archive, row)} measured "
-                f"{dr.validated_ms[row]:.3f} ms")
-        if not ok:
-            self.log(f"{head}; no validated subnet meets the budget when measured, so it "
-                     "stays (raise the budget or validate more subnets with --validate)")
-            return row
-        best = min(ok, key=lambda r: (-dr.archive.accuracy[r], dr.validated_ms[r], r))
-        self.log(f"{head}; replaced by {row_id(self.codec, dr.archive, best)} "
-                 f"(measured {dr.validated_ms[best]:.3f} ms)")
-        return best
 
     # --- the whole search -----------------------------------------------------------------
 
@@ -301,7 +281,7 @@ class SearchRunner:
                 dr = self._search_device(name, r)
                 self._validate(dr)
                 log_round(self.run.run_dir, r, name, dr.archive, dr.front, dr.budgets,
-                          dr.validated_acc, dr.hv_curve)
+                          dr.validated_acc, dr.hv_curve, dr.validated_ms, self.runtimes[name])
                 this.append(dr)
             rounds.append(this)
         return rounds
@@ -314,7 +294,9 @@ class SearchRunner:
         budget_best: list[tuple[Budget, int | None]] = []
         for dr in last:
             index_of: dict[int, int] = {}
-            extra = [r for _, r in dr.budgets if r is not None and r not in set(dr.front)]
+            # every validated subnet (the picks' candidates among them) besides the front
+            extra = [r for r in [*dr.validated_acc, *(r for _, r in dr.budgets)]
+                     if r is not None and r not in set(dr.front)]
             all_genomes = dr.archive.genomes
             for row in [*dr.front, *dict.fromkeys(extra)]:
                 g = all_genomes[row]
@@ -326,10 +308,12 @@ class SearchRunner:
                 arch = self.codec.decode(g)
                 entries.append(SubnetEntry(
                     id=arch_id(arch), arch=arch, device=dr.device,
-                    on_front=bool(row in set(dr.front)), predicted=predicted_of(dr.archive, row),
+                    on_front=bool(row in set(dr.front)),
+                    predicted=predicted_of(dr.archive, row) | {"runtime": self.runtimes[dr.device]},
                     validated=validated))
                 genomes.append(g)
             budget_best += [(b, None if r is None else index_of[r]) for b, r in dr.budgets]
+            self.pick_json.update({name: p.as_json(index_of) for name, p in dr.picks.items()})
         order = {b.name: k for k, b in enumerate(self.budgets)}
         budget_best.sort(key=lambda x: order[x[0].name])
         return entries, genomes, budget_best
@@ -339,7 +323,8 @@ class SearchRunner:
         s = asdict(self.settings)
         s["objectives"] = ["error", "latency_ms", *(f"{o}_kb" for o in self.settings.objectives)]
         s.pop("progress")
-        s["devices"] = {n: {"latency": d.latency_label} for n, d in self.devices.items()}
+        s["devices"] = {n: {"latency": d.latency_label, "runtime": self.runtimes[n]}
+                        for n, d in self.devices.items()}
         s["length"] = self.length
         return s
 
@@ -367,10 +352,10 @@ class SearchRunner:
         Raises:
             UnmetBudgetError: a budget no subnet meets; nothing is written then.
         """
-        from nasx.search.tensorboard_log import log_hparams
+        from nasx.search.tb_hparams import log_hparams, log_summary
 
         self.check_met(rounds[-1])
-        entries, genomes, budget_best = self.entries(rounds[-1])
+        entries, _, budget_best = self.entries(rounds[-1])
         summary = []
         for r, this in enumerate(rounds, start=1):
             for dr in this:
@@ -379,8 +364,16 @@ class SearchRunner:
                                 **dr.gaps,
                                 "hypervolume": dr.hv_curve[-1][1] if dr.hv_curve else 0.0})
         doc = pareto_document(self.run.run_dir, entries, budget_best,
-                              settings=self.settings_json(), rounds=summary)
+                              settings=self.settings_json(), rounds=summary,
+                              picks=self.pick_json)
         text = history_csv([dr.archive for this in rounds for dr in this], self.codec)
         doc, pareto_path, history_path = write_search(self.run.run_dir, doc, text)
-        log_hparams(self.run.run_dir, self.repair, entries, genomes)
+        picks: dict[int, list[str]] = {}
+        for b, best in budget_best:
+            if best is not None:
+                picks.setdefault(best, []).append(b.name)
+        costs = [self.devices[e.device].cost_model.cost(e.arch) for e in entries]
+        log_hparams(self.run.run_dir, entries, picks, len(rounds), len(self.run.space.stages),
+                    [{"params": c.params, "macs": c.macs} for c in costs])
+        log_summary(self.run.run_dir, doc, getattr(self.accuracy, "info", None) or {})
         return SearchResult(doc, pareto_path, history_path, rounds)

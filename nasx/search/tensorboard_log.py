@@ -1,14 +1,15 @@
 """TensorBoard output of a search (``R/tb/search/``).
 
-- ``search/<device>/front`` (figure, step = round): every evaluated subnet (grey; infeasible
-  ones lighter), the feasible front, latency budget lines, each budget's best subnet (star) and
-  the validated accuracies of the validated subnets (open circles, joined to their prediction);
-- ``search/<device>/hypervolume/round<r>`` (scalar, step = generation): the normalised
-  hypervolume of everything evaluated so far (:mod:`nasx.search.hypervolume`);
-- one ``add_hparams`` run per front subnet of the last round (``hparams/<device>-<id>``):
-  hyperparameters are the arch's choices by gene name (``-`` for genes the arch does not
-  use) plus the device, metrics the predicted (and validated) numbers, so the HParams tab's
-  parallel coordinates and scatter plots show the front.
+- ``search/<device>/front`` (figure, step = round): accuracy against latency (of the
+  device's runtime), SRAM and flash, and latency again zoomed on the feasible region: every
+  evaluated subnet (grey; infeasible ones lighter) at its predicted accuracy, the feasible
+  front, each budget's limits (dashed), the validated subnets at their validated accuracy and,
+  where measured, their measured latency (open circles, joined to their prediction), and each
+  budget's pick (star);
+- ``search/<device>/hypervolume`` (scalar, step = generation) in run ``search/round<r>``: the
+  normalised hypervolume of everything evaluated so far (:mod:`nasx.search.hypervolume`); the
+  rounds overlay in one chart;
+- the HParams dashboard: :mod:`nasx.search.tb_hparams`.
 """
 
 from __future__ import annotations
@@ -21,103 +22,117 @@ import numpy as np
 
 from nasx.search.archive import Archive
 from nasx.search.budgets import Budget
-from nasx.search.pareto import SubnetEntry
-from nasx.search.repair import GenomeRepair
 
 TB_SUBDIR = Path("tb") / "search"
 
 
 def front_figure(device: str, archive: Archive, front: np.ndarray,
                  budgets: Sequence[tuple[Budget, int | None]],
-                 validated: dict[int, float]) -> Any:
-    """A matplotlib figure of one device's search (see the module docstring).
+                 validated: dict[int, float], measured_ms: dict[int, float] | None = None,
+                 runtime: str = "") -> Any:
+    """A matplotlib figure of one device's search (see the module docstring): accuracy against
+    latency, SRAM and flash, each with the budgets' limits, and the latency panel again zoomed
+    on the feasible region.
 
     Args:
         device: the device name (title).
         archive: everything evaluated.
         front: archive rows on the front.
-        budgets: this device's budgets with their best archive row.
+        budgets: this device's budgets with their picked archive row.
         validated: archive row -> validated accuracy.
+        measured_ms: archive row -> measured latency (validated points are drawn there).
+        runtime: what the latency is for (axis label).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lat = archive.cost("latency_ms")
-    acc = archive.accuracy * 100
-    feasible = archive.feasible
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    ax.scatter(lat[~feasible], acc[~feasible], s=4, c="0.85", label="infeasible", lw=0)
-    ax.scatter(lat[feasible], acc[feasible], s=4, c="0.6", label="evaluated", lw=0)
-    if len(front):
-        ax.plot(lat[front], acc[front], "-o", c="tab:blue", ms=3, lw=1, label="front")
-    colors = ("tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
-    for k, (b, best) in enumerate(budgets):
-        c = colors[k % len(colors)]
-        if b.latency_ms is not None:
-            ax.axvline(b.latency_ms, c=c, ls="--", lw=0.8)
-        if best is not None:
-            ax.plot(lat[best], acc[best], "*", c=c, ms=12, label=f"best: {b.name}")
-    if validated:
-        rows = np.array(sorted(validated))
-        vals = np.array([validated[r] for r in rows]) * 100
-        ax.scatter(lat[rows], vals, s=28, facecolors="none", edgecolors="k",
-                   label="validated", zorder=3)
-        for r, v in zip(rows, vals, strict=True):
-            ax.plot([lat[r], lat[r]], [acc[r], v], c="k", lw=0.5, alpha=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel(f"latency (ms, {archive.latency_label})")
-    ax.set_ylabel("validation accuracy (%): dots predicted, circles validated")
-    ax.set_title(f"{device}: {len(archive)} evaluated, {len(front)} on the front", fontsize=9)
-    ax.legend(fontsize=6, loc="lower right")
+    measured_ms = measured_ms or {}
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    unit = f"ms, {archive.latency_label}" + (f", {runtime}" if runtime else "")
+    panels = (("latency_ms", f"latency ({unit})", axes[0, 0], False),
+              ("latency_ms", f"latency ({unit}), feasible region", axes[0, 1], True),
+              ("sram_kb", "SRAM (KB)", axes[1, 0], False),
+              ("flash_kb", "flash (KB)", axes[1, 1], False))
+    for key, label, ax, zoom in panels:
+        _panel(ax, key, archive, front, budgets, validated,
+               measured_ms if key == "latency_ms" else {}, zoom)
+        ax.set_xlabel(label)
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=6, loc="lower right")
+    fig.suptitle(f"{device}: {len(archive)} evaluated, {len(front)} on the front; dots "
+                 "predicted, circles validated, stars the picks", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def hparams_of(repair: GenomeRepair, genome: np.ndarray) -> dict[str, str]:
-    """The arch choices of ``genome`` by gene name, as strings (``-`` where inactive)."""
-    active = repair.active(genome[None])[0]
-    return {g.name: (str(g.choices[int(v)]) if on else "-")
-            for g, v, on in zip(repair.codec.genes, genome, active, strict=True)}
+_COLORS = ("tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+
+
+def _panel(ax: Any, key: str, archive: Archive, front: np.ndarray,
+           budgets: Sequence[tuple[Budget, int | None]], validated: dict[int, float],
+           measured_ms: dict[int, float], zoom: bool) -> None:
+    """One panel of :func:`front_figure`: accuracy (%) against cost ``key``."""
+    x = archive.cost(key)
+    acc = archive.accuracy * 100
+    feasible = archive.feasible
+    if not zoom:
+        ax.scatter(x[~feasible], acc[~feasible], s=4, c="0.85", label="infeasible", lw=0)
+    ax.scatter(x[feasible], acc[feasible], s=4, c="0.6", label="evaluated (predicted)", lw=0)
+    if len(front):
+        ax.plot(x[front], acc[front], "-o", c="tab:blue", ms=3, lw=1, label="front")
+    if validated:
+        rows = sorted(validated)
+        xv = np.array([measured_ms.get(r, x[r]) for r in rows])
+        vals = np.array([validated[r] for r in rows]) * 100
+        ax.scatter(xv, vals, s=28, facecolors="none", edgecolors="k", zorder=3,
+                   label="validated" + (" (measured latency)" if measured_ms else ""))
+        for r, xr, v in zip(rows, xv, vals, strict=True):
+            ax.plot([x[r], xr], [acc[r], v], c="k", lw=0.5, alpha=0.5)
+    for k, (b, best) in enumerate(budgets):
+        c = _COLORS[k % len(_COLORS)]
+        limit = b.constraints().get(key)
+        if limit is not None:
+            ax.axvline(limit, c=c, ls="--", lw=0.8, label=f"limit: {b.name}")
+        if best is not None:
+            ax.plot(measured_ms.get(best, x[best]), 100 * validated.get(best, acc[best] / 100),
+                    "*", c=c, ms=13, mec="k", mew=0.5, zorder=4, label=f"pick: {b.name}")
+    if zoom and feasible.any():  # the feasible subnets, the validated points and the picks
+        xs = [*x[feasible], *(measured_ms.get(r, x[r]) for r in validated)]
+        ys = [*acc[feasible], *(100 * v for v in validated.values())]
+        top, low = max(ys), max(min(ys), max(ys) - 15)
+        pad = max(0.05 * (top - low), 0.05)
+        ax.set_xlim(min(xs) / 1.1, max(xs) * 1.1)
+        ax.set_ylim(low - pad, top + pad)
+    if np.all(x > 0):
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap
 
 
 def log_round(run_dir: Path, round_: int, device: str, archive: Archive, front: np.ndarray,
               budgets: Sequence[tuple[Budget, int | None]], validated: dict[int, float],
-              hv_curve: Sequence[tuple[int, float]]) -> None:
-    """Write one device's front figure and hypervolume curve for ``round_``."""
+              hv_curve: Sequence[tuple[int, float]], measured_ms: dict[int, float] | None = None,
+              runtime: str = "") -> None:
+    """Write one device's front figure and hypervolume curve for ``round_`` (the
+    hypervolumes of all rounds share one tag, ``search/<device>/hypervolume``, as runs
+    ``search/round<r>``, so they overlay)."""
     import matplotlib.pyplot as plt
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(Path(run_dir) / TB_SUBDIR))
     try:
-        fig = front_figure(device, archive, front, budgets, validated)
+        fig = front_figure(device, archive, front, budgets, validated, measured_ms, runtime)
         writer.add_figure(f"search/{device}/front", fig, global_step=round_)
         plt.close(fig)
-        for generation, hv in hv_curve:
-            writer.add_scalar(f"search/{device}/hypervolume/round{round_}", hv, generation)
     finally:
         writer.close()
-
-
-def log_hparams(run_dir: Path, repair: GenomeRepair, entries: Sequence[SubnetEntry],
-                genomes: Sequence[np.ndarray]) -> None:
-    """One ``add_hparams`` run per front subnet in ``entries`` (with its genome)."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    folder = Path(run_dir) / TB_SUBDIR
-    writer = SummaryWriter(str(folder))
+    curve = SummaryWriter(str(Path(run_dir) / TB_SUBDIR / f"round{round_}"))
     try:
-        for entry, genome in zip(entries, genomes, strict=True):
-            if not entry.on_front:
-                continue
-            hp: dict[str, Any] = {"device": entry.device, "arch_id": entry.id,
-                                  **hparams_of(repair, genome)}
-            p = entry.predicted
-            metrics = {"hparam/accuracy": p["accuracy"], "hparam/latency_ms": p["latency_ms"],
-                       "hparam/sram_kb": p["sram_kb"], "hparam/flash_kb": p["flash_kb"]}
-            if entry.validated is not None:
-                metrics["hparam/validated_accuracy"] = entry.validated["accuracy"]
-            writer.add_hparams(hp, metrics, run_name=f"hparams/{entry.device}-{entry.id}")
+        for generation, hv in hv_curve:
+            curve.add_scalar(f"search/{device}/hypervolume", hv, generation)
     finally:
-        writer.close()
+        curve.close()

@@ -2,8 +2,10 @@
 
 - Accuracy: :func:`nasx.predictors.accuracy_data.evaluate_archs` (validation split, BatchNorm
   recalibrated; each new subnet is appended to the run's predictor data, so a refit learns it).
-- Latency on ``host-cpu`` (this machine): the subnet is extracted as a static module and timed
-  with :func:`nasx.predictors.measure.measure_samples_s` on a ``(batch, channels, length)``
+- Latency on ``host-cpu`` (this machine): the subnet is extracted as a static module, put in
+  the runtime the latency is for (:func:`nasx.predictors.runtimes.runtime_module`: exported
+  as ``model.onnx`` for onnxruntime) and timed with
+  :func:`nasx.predictors.measure.measure_samples_s` on a ``(batch, channels, length)``
   input (every sequence full length), ``repeats`` calls after ``warmup``, with the CPU threads
   fixed, summarised by ``statistic`` (``min``, robust on a shared machine, or ``median``); the
   settings are the measured latency predictor's when there is one (as ``nasx profile``
@@ -31,6 +33,7 @@ class MeasureSettings:
     warmup: int = 5
     repeats: int = 30
     statistic: str = "min"  # or "median"
+    runtime: str = "onnxruntime"  # or "torch", "pt2"
 
 
 def validated_accuracy(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
@@ -49,7 +52,9 @@ def measured_latency_ms(run: TrainedRun, archs: Sequence[Arch], settings: Measur
 
     import torch
 
+    from nasx.export.preprocess import Preprocessing
     from nasx.predictors.measure import measure_samples_s
+    from nasx.predictors.runtimes import runtime_module
 
     length = settings.length or run.splits.max_length
     gen = torch.Generator().manual_seed(0)
@@ -60,7 +65,11 @@ def measured_latency_ms(run: TrainedRun, archs: Sequence[Arch], settings: Measur
     try:
         out = []
         for arch in archs:
-            module = run.net.extract(arch).eval().to("cpu")
+            module = runtime_module(run.net.extract(arch).eval().to("cpu"), settings.runtime,
+                                    space=run.space, channels=run.splits.channels,
+                                    classes=run.splits.num_classes, length=length,
+                                    threads=settings.threads,
+                                    preprocessing=Preprocessing.of_splits(run.splits))
             samples = measure_samples_s(module, x, lengths, warmup=settings.warmup,
                                         repeats=settings.repeats)
             pick = min(samples) if settings.statistic == "min" else statistics.median(samples)

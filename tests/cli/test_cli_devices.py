@@ -35,11 +35,14 @@ def test_devices_lists_every_profile_with_key_numbers(capsys) -> None:
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["nrf52840"]["activation_sram_bytes"] == 262144
     assert rows["rpi4"]["latency"] == "roofline estimate"
+    assert (rows["rpi4"]["runtime"], rows["stm32h743"]["runtime"], rows["rpi4"]["batch"]) == (
+        "onnxruntime", "c", 1)
 
 
 def test_devices_show_name_and_path(capsys, tmp_path: Path) -> None:
     code, out, _ = _run(capsys, "devices", "show", "stm32f746")
     assert code == 0 and "327,680 B  <- activations" in out and "assumption" in out
+    assert "  runtime         c, batch 1 (what its latency is for)\n" in out
     raw = profile_to_dict(load_device("stm32f746"))
     raw["name"] = "my-f7"
     path = tmp_path / "my.yaml"

@@ -13,7 +13,7 @@ from nasx.predictors.latency_data import space_fingerprint
 from nasx.predictors.latency_model import LatencyPredictor, find_latency_predictor
 from nasx.search_spaces import dump_space_yaml, load_space
 
-FAST = ["--rounds", "2", "--warmup", "0", "--repeats", "2"]
+FAST = ["--rounds", "2", "--warmup", "0", "--repeats", "2", "--runtime", "torch"]
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -31,35 +31,44 @@ def test_profile_measures_fits_saves_and_resumes(capsys, tmp_path: Path) -> None
     assert (rep["subnets"], rep["measured"], rep["reused"]) == (10, 20, 0)
     assert (rep["n_train"], rep["n_holdout"], rep["holdout"]["n"]) == (8, 2, 2)
     assert rep["input"] == [1, 12, 29] and rep["statistic"] == "min"
-    data = (out_dir / "latency-host-cpu-data.jsonl").read_text().splitlines()
+    assert rep["runtime"] == "torch"
+    data = (out_dir / "latency-host-cpu-torch-data.jsonl").read_text().splitlines()
     assert len(data) == 1 + 10 * 2
     header = json.loads(data[0])["settings"]
     assert (header["space"], header["space_fingerprint"], header["length"], header["threads"],
-            header["repeats"]) == ("tiny", space_fingerprint(load_space("tiny")), 29, 1, 2)
+            header["repeats"], header["runtime"]) == (
+        "tiny", space_fingerprint(load_space("tiny")), 29, 1, 2, "torch")
     rows = [json.loads(x) for x in data[1:]]
     assert all(len(r["samples_s"]) == 2 and min(r["samples_s"]) > 0 for r in rows)
-    predictor = LatencyPredictor.load(out_dir / "latency-host-cpu.json", load_space("tiny"))
+    predictor = LatencyPredictor.load(out_dir / "latency-host-cpu-torch.json",
+                                      load_space("tiny"))
     assert predictor.info["holdout"] == rep["holdout"] and predictor.info["n_train"] == 8
     # the same command again reuses every measurement; one more round measures only that round
     code, out, _ = _run(capsys, "profile", "--space", "tiny", "--samples", "8", "--rounds", "3",
-                        "--warmup", "0", "--repeats", "2", "--out", str(out_dir))
+                        "--warmup", "0", "--repeats", "2", "--runtime", "torch", "--out",
+                        str(out_dir))
     assert code == 0
     assert "measured   10 (subnet, round) pairs now, 20 reused from the file" in out
     assert "held out   2 subnets: MAPE " in out
 
 
-def test_profile_with_a_run_writes_into_the_run(capsys, tmp_path: Path) -> None:
+def test_profile_with_a_run_writes_into_the_run_in_onnxruntime(capsys, tmp_path: Path) -> None:
+    # host-cpu's runtime is onnxruntime: each subnet is exported as model.onnx and timed there
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text(dump_config(RunConfig()))
     (run / "space.yaml").write_text(dump_space_yaml(load_space("tiny")))
-    code, out, err = _run(capsys, "profile", "--run", str(run), "--samples", "3", "--rounds", "1",
+    code, out, err = _run(capsys, "profile", "--run", str(run), "--samples", "1", "--rounds", "1",
                           "--warmup", "0", "--repeats", "1")
     assert code == 0, err
-    assert f"saved      {run / 'predictors' / 'latency-host-cpu.json'}" in out
+    assert out.startswith("profiled tiny on host-cpu in onnxruntime: input (batch 1, ")
+    assert f"saved      {run / 'predictors' / 'latency-host-cpu-onnxruntime.json'}" in out
     assert "held out   none (give --samples >= 4 to hold some out)" in out
-    found = find_latency_predictor(run, "host-cpu", load_space(run / "space.yaml"))
+    space = load_space(run / "space.yaml")
+    assert find_latency_predictor(run, "host-cpu", space, "torch") is None
+    found = find_latency_predictor(run, "host-cpu", space, "onnxruntime")
     assert found is not None and (found.channels, found.classes, found.length) == (12, 9, 29)
+    assert found.runtime == "onnxruntime" and found.settings.runtime == "onnxruntime"
 
 
 @pytest.mark.parametrize(
@@ -78,6 +87,12 @@ def test_profile_with_a_run_writes_into_the_run(capsys, tmp_path: Path) -> None:
      (["--space", "tiny", "--samples", "many"],
       "nasx profile: error: argument --samples: invalid value 'many': give an integer >= 1; "
       "see 'nasx profile --help'\n"),
+     (["--space", "tiny", "--runtime", "c"],
+      "nasx: error: --runtime c: the C runtime is not timed by nasx profile yet (its host "
+      "build has no timing entry point); measure one of onnxruntime, torch, pt2\n"),
+     (["--space", "tiny", "--runtime", "tflite"],
+      "nasx profile: error: argument --runtime: invalid choice: 'tflite' (choose from "
+      "'onnxruntime', 'torch', 'pt2', 'c'); see 'nasx profile --help'\n"),
      (["--samples", "5"],
       "nasx profile: error: one of the arguments --run --space is required; see 'nasx profile "
       "--help'\n")],

@@ -11,8 +11,10 @@ import pytest
 from nasx.cli import main
 
 # a generous host-cpu budget: the default one (checked below) depends on measured latencies,
-# which a loaded machine moves between the profile and the search's refits
-FAST_PIPELINE = ("--profile-samples", "6", "--predictor-samples", "10", "--evaluations", "200",
+# which a loaded machine moves between the profile and the search's refits; host-cpu latency in
+# eager torch (the onnxruntime default exports every profiled subnet, seconds each)
+FAST_PIPELINE = ("--runtime", "torch", "--profile-samples", "6", "--predictor-samples", "10",
+                 "--evaluations", "200",
                  "--budgets", "stm32f746: sram<=256KB, flash<=1MB; host-cpu: latency<=50ms",
                  "space=tiny", "train.epochs=2", "train.batches_per_epoch=3",
                  "train.eval_random=1", "train.calib_batches=1", "refit.steps=20")
@@ -99,14 +101,15 @@ def _check_default_host_budget(run_dir: Path) -> None:
     from nasx.train.run_eval import load_trained_run, resolve_arch_specs
 
     run = load_trained_run(run_dir)
-    pred = LatencyPredictor.load(predictor_file(run_dir / "predictors", "host-cpu"), run.space)
+    pred = LatencyPredictor.load(predictor_file(run_dir / "predictors", "host-cpu", "torch"),
+                                 run.space)
     codec = GenomeCodec(run.space)
     fixed = dict(resolve_arch_specs(run, ["largest", "smallest"]))
     largest, smallest = (1e3 * float(pred.predict(codec.encode(fixed[k])[None])[0])
                          for k in ("largest", "smallest"))
 
     def limit(fraction: float) -> float:
-        text = host_budget(run, fraction, samples=300)
+        text = host_budget(run, fraction, runtime="torch", samples=300)
         assert text.startswith("host-cpu: latency<=") and text.endswith("ms")
         return float(text[len("host-cpu: latency<="):-2])
 

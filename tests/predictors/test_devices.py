@@ -28,6 +28,22 @@ def test_shipped_profiles() -> None:
     assert h7.efficiency["conv"]["int8"] == 0.5  # the TinyEngine figure
     assert {load_device(n).device_class for n in ("rpi4", "host-cpu")} == {"cpu"}
     assert {load_device(n).device_class for n in ("h100", "jetson-orin-nano")} == {"gpu"}
+    # the runtime each latency is for: what users deploy there, one sequence per call
+    assert {n: (load_device(n).runtime, load_device(n).batch) for n in device_names()} == {
+        "h100": ("onnxruntime", 1), "host-cpu": ("onnxruntime", 1),
+        "jetson-orin-nano": ("onnxruntime", 1), "nrf52840": ("c", 1), "rpi4": ("onnxruntime", 1),
+        "stm32f746": ("c", 1), "stm32h743": ("c", 1)}
+
+
+def test_runtime_and_batch_are_optional_with_class_defaults() -> None:
+    for name, runtime in (("stm32h743", "c"), ("rpi4", "onnxruntime")):
+        raw = profile_to_dict(load_device(name))
+        del raw["runtime"], raw["batch"]
+        p = profile_from_dict(raw, "x.yaml")
+        assert (p.runtime, p.batch) == (runtime, 1)
+    raw = {**profile_to_dict(load_device("rpi4")), "runtime": "torch", "batch": 8}
+    assert (profile_from_dict(raw, "x.yaml").runtime, profile_from_dict(raw, "x.yaml").batch) \
+        == ("torch", 8)
 
 
 NUMBER = re.compile(r"(^|[\s\[{,:])-?\d+(\.\d+)?(e[+-]?\d+)?\s*([,}\]]|$)")
@@ -80,6 +96,9 @@ def _raw() -> dict:
          "x.yaml: bits.weights.conv: expected a list of bit-widths 2..16 or 32, got [1, 8]"),
         (lambda d: d["overhead"].update(per_op_s=-1),
          "x.yaml: overhead.per_op_s: expected a number >= 0, got -1"),
+        (lambda d: d.update(runtime="tflite"),
+         "x.yaml: runtime: 'tflite' is not a runtime (allowed: onnxruntime, torch, pt2, c)"),
+        (lambda d: d.update(batch=0), "x.yaml: batch: expected an integer >= 1, got 0"),
     ],
 )
 def test_validation_errors_name_file_and_key(edit, message: str) -> None:

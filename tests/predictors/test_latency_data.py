@@ -101,3 +101,21 @@ def test_other_settings_are_refused_with_the_differing_key(tmp_path: Path) -> No
     path.write_text('{"something": 1}\n')
     with pytest.raises(NasxError, match="not a nasx latency dataset"):
         LatencyDataset(path, SETTINGS)
+
+
+def test_the_runtime_is_a_setting_and_older_files_were_torch(tmp_path: Path) -> None:
+    raw = SETTINGS.to_dict()
+    assert raw["runtime"] == "torch"
+    del raw["runtime"]  # a dataset written before runtimes were recorded measured eager torch
+    assert ProfileSettings.from_dict(raw, "old.jsonl") == SETTINGS
+    with pytest.raises(NasxError) as err:
+        ProfileSettings.from_dict({**raw, "runtime": "tflite"}, "x.jsonl")
+    assert str(err.value) == ("x.jsonl: settings.runtime 'tflite' is not a runtime (allowed: "
+                              "onnxruntime, torch, pt2, c); profile again")
+    path = tmp_path / "d.jsonl"
+    LatencyDataset(path, SETTINGS)
+    with pytest.raises(NasxError) as err:
+        LatencyDataset(path, dataclasses.replace(SETTINGS, runtime="onnxruntime"))
+    assert str(err.value) == (f"{path} was measured with runtime='torch', not 'onnxruntime'; "
+                              "profile with the same settings to extend it, or move the file "
+                              "away to start a new dataset")

@@ -101,7 +101,7 @@ def test_save_load_round_trip_is_bit_exact(tmp_path: Path) -> None:
     g = _genomes(80, 4)
     y = np.exp(np.random.default_rng(5).normal(-7, 0.3, 80))  # noisy: coefficients not round
     p = LatencyPredictor.fit(SPACE, _settings(), "median", g, y, {"note": "x"})
-    path = predictor_file(tmp_path / "predictors", "host-cpu")
+    path = predictor_file(tmp_path / "predictors", "host-cpu", "torch")
     p.save(path)
     q = LatencyPredictor.load(path, SPACE)
     test = _genomes(40, 6)
@@ -137,7 +137,7 @@ def test_a_file_from_before_an_op_was_added_loads_by_feature_name(tmp_path: Path
 def test_load_refuses_another_space_and_broken_files(tmp_path: Path) -> None:
     p = LatencyPredictor.fit(SPACE, _settings(), "min", _genomes(30, 7),
                              np.full(30, 1e-3))
-    path = tmp_path / "latency-host-cpu.json"
+    path = tmp_path / "latency-host-cpu-torch.json"
     p.save(path)
     tiny = load_space("tiny")
     with pytest.raises(NasxError) as err:
@@ -158,20 +158,25 @@ def test_load_refuses_another_space_and_broken_files(tmp_path: Path) -> None:
 def test_find_looks_in_the_run_then_the_cache(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("NASX_CACHE_DIR", str(tmp_path / "cache"))
     run = tmp_path / "run"
-    assert find_latency_predictor(run, "host-cpu", SPACE, channels=12, classes=9,
+    assert find_latency_predictor(run, "host-cpu", SPACE, "torch", channels=12, classes=9,
                                   length=29) is None
     p = LatencyPredictor.fit(SPACE, _settings(), "min", _genomes(30, 8), np.full(30, 2e-3))
-    cached = predictor_file(cache_folder(SPACE, 12, 9, 29), "host-cpu")
+    cached = predictor_file(cache_folder(SPACE, 12, 9, 29), "host-cpu", "torch")
     assert cached.parent == (tmp_path / "cache" / "latency"
                              / f"hybrid-mcu-{space_fingerprint(SPACE)}" / "c12-k9-l29")
     p.save(cached)
-    assert find_latency_predictor(run, "host-cpu", SPACE) is None  # no shape: run only
-    found = find_latency_predictor(run, "host-cpu", SPACE, channels=12, classes=9, length=29)
+    assert find_latency_predictor(run, "host-cpu", SPACE, "torch") is None  # no shape: run only
+    found = find_latency_predictor(run, "host-cpu", SPACE, "torch", channels=12, classes=9,
+                                   length=29)
     assert found is not None and np.array_equal(found.coef, p.coef)
+    # another runtime's predictor is another file
+    assert find_latency_predictor(run, "host-cpu", SPACE, "onnxruntime", channels=12,
+                                  classes=9, length=29) is None
     in_run = LatencyPredictor.fit(SPACE, _settings(length=40), "min", _genomes(30, 9),
                                   np.full(30, 3e-3))
-    in_run.save(predictor_file(run / "predictors", "host-cpu"))
-    found = find_latency_predictor(run, "host-cpu", SPACE, channels=12, classes=9, length=29)
+    in_run.save(predictor_file(run / "predictors", "host-cpu", "torch"))
+    found = find_latency_predictor(run, "host-cpu", SPACE, "torch", channels=12, classes=9,
+                                   length=29)
     assert found is not None and found.length == 40
 
 

@@ -5,7 +5,7 @@ another exception, and nothing written; accepted variants are used as the comman
 Kinds: ``search/pareto.json`` (``nasx inspect`` in its three formats and ``nasx export --pick``),
 ``archs.json`` (``--pick``/``--arch`` by id), ``config.yaml``, ``data.json``, the accuracy
 predictor (``predictors/accuracy/predictor.json``), the latency predictor
-(``predictors/latency-host-cpu.json``) and an export's ``arch.json`` (``load_exported``). A few
+(``predictors/latency-host-cpu-torch.json``) and an export's ``arch.json`` (``load_exported``). A few
 damaged files go through a real ``nasx`` process to check the exit status and stderr.
 """
 
@@ -48,7 +48,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write.write_text(json.dumps(valid_pareto(run)))
     assert main(["predictor", "fit", "--run", str(run), "--samples", "10", "--holdout", "10",
                  "--model", "ridge"]) == 0
-    assert main(["profile", "--run", str(run), "--samples", "4", "--rounds", "1", "--warmup",
+    assert main(["profile", "--run", str(run), "--samples", "4", "--rounds", "1", "--runtime", "torch", "--warmup",
                  "0", "--repeats", "1"]) == 0
     assert main(["export", "--run", str(run), "--pick", "smallest", "--format", "torch"]) == 0
     return run
@@ -149,7 +149,7 @@ def test_damaged_accuracy_predictor(run: Path, capsys: pytest.CaptureFixture[str
 def test_damaged_latency_predictor(run: Path) -> None:
     from nasx.predictors.latency_model import LatencyPredictor, predictor_file
 
-    path = predictor_file(run / "predictors", "host-cpu")
+    path = predictor_file(run / "predictors", "host-cpu", "torch")
     genomes = np.stack([GenomeCodec(SPACE).encode(random_arch(SPACE, np.random.default_rng(i)))
                         for i in range(4)])  # (4, G)
 

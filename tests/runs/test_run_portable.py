@@ -181,9 +181,9 @@ def test_quickstart_stages_show_progress_bars(byo_run: Path, tmp_path: Path,
 
 def test_the_latency_profile_records_the_data_fingerprint(byo_run: Path, tmp_path: Path) -> None:
     run = _copy(byo_run, tmp_path)
-    assert main(["profile", "--run", str(run), "--samples", "4", "--rounds", "1", "--warmup",
+    assert main(["profile", "--run", str(run), "--samples", "4", "--rounds", "1", "--runtime", "torch", "--warmup",
                  "0", "--repeats", "1"]) == 0
-    saved = json.loads((run / "predictors" / "latency-host-cpu.json").read_text())
+    saved = json.loads((run / "predictors" / "latency-host-cpu-torch.json").read_text())
     record = json.loads((run / "data.json").read_text())
     assert saved["info"]["data_sha256"] == record["sha256"]["all"]
 

@@ -19,8 +19,9 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A host-cpu measurement file of 4 random + the largest and smallest ``tiny`` subnets."""
     out = tmp_path_factory.mktemp("profile")
     assert main(["profile", "--space", "tiny", "--samples", "4", "--rounds", "1", "--warmup",
-                 "0", "--repeats", "2", "--length", "16", "--out", str(out)]) == 0
-    return out / "latency-host-cpu-data.jsonl"
+                 "0", "--repeats", "2", "--length", "16", "--runtime", "torch",
+                 "--out", str(out)]) == 0
+    return out / "latency-host-cpu-torch-data.jsonl"
 
 
 def test_rows_match_the_analytic_model_and_the_file(capsys, measured: Path) -> None:

@@ -34,6 +34,7 @@ def test_noise_floor_compares_even_and_odd_rounds(tmp_path: Path) -> None:
 def test_latency_part_prints_both_statistics_and_rates(capsys, tmp_path: Path) -> None:
     code = _load_module().main(["--part", "latency", "--latency-space", "tiny",
                                 "--latency-samples", "12", "--latency-rounds", "2",
+                                "--latency-runtime", "torch",
                                 "--latency-out", str(tmp_path), "--speed-genomes", "300"])
     out = capsys.readouterr().out
     assert code == 0
@@ -42,6 +43,7 @@ def test_latency_part_prints_both_statistics_and_rates(capsys, tmp_path: Path) -
     assert "| LatencyPredictor.predict | 300 |" in out
     assert "28 (subnet, round) pairs measured in this run" in out  # 14 x 2
     code = _load_module().main(["--part", "speed", "--latency-space", "tiny",
+                                "--latency-runtime", "torch",
                                 "--latency-out", str(tmp_path), "--speed-genomes", "300"])
     assert code == 0 and "| CostModel.costs (analytic, host-cpu roofline) | 300 |" in (
         capsys.readouterr().out)

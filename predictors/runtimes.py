@@ -1,0 +1,136 @@
+"""Run an extracted subnet the way a runtime runs it, to time it (:mod:`.measure`).
+
+- ``torch``: the extracted static module, eager PyTorch.
+- ``onnxruntime``: the subnet exported exactly as ``nasx export --format onnx`` writes
+  ``model.onnx`` (:func:`~nasx.export.graph_formats.export_onnx`: dynamic batch and length,
+  QDQ for quantized layers, the exporter's graph optimisation), run by an onnxruntime CPU
+  session with ``threads`` intra-op threads.
+- ``pt2``: the ``torch.export`` program of ``model.pt2`` (:func:`~nasx.export.graph_formats.
+  export_pt2`), loaded and run by torch.
+- ``c``: the C99 runtime; not timed on this machine yet (:func:`check_runtime` says so).
+
+Exporting costs seconds per subnet (the dynamo ONNX exporter: 8-30 s for a ``hybrid-mcu``
+subnet on the shared 2-core machine, see BENCHMARKS.md), so ``nasx profile`` in onnxruntime
+takes far longer than in torch; the timed call itself is what the predictor learns.
+
+An activation quantizer that never saw data (a profile's random supernet) gets the range 1.0 on
+a copy of the subnet before export: latency does not depend on the range's value.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from nasx.errors import NasxError
+from nasx.predictors.device_profile import RUNTIMES
+
+MEASURABLE: tuple[str, ...] = ("onnxruntime", "torch", "pt2")
+
+
+def check_runtime(runtime: str) -> None:
+    """Raise :class:`NasxError` unless ``runtime`` can be timed on this machine."""
+    if runtime not in RUNTIMES:
+        raise NasxError(f"--runtime {runtime}: unknown runtime (allowed: "
+                        f"{', '.join(MEASURABLE)})")
+    if runtime not in MEASURABLE:
+        raise NasxError(f"--runtime {runtime}: the C runtime is not timed by nasx profile yet "
+                        f"(its host build has no timing entry point); measure one of "
+                        f"{', '.join(MEASURABLE)}")
+
+
+def _with_ranges(static: nn.Module) -> nn.Module:
+    """``static`` (when every activation quantizer has a range) or a copy whose unseen
+    quantizers get the range 1.0."""
+    from nasx.supernet.quant import ActQuant
+
+    unseen = [m for m in static.modules() if isinstance(m, ActQuant) and not bool(m.seen)]
+    if not unseen:
+        return static
+    static = copy.deepcopy(static)
+    for m in static.modules():
+        if isinstance(m, ActQuant) and not bool(m.seen):
+            m.seen.fill_(True)
+            m.amax.fill_(1.0)
+    return static
+
+
+class _OrtModule(nn.Module):
+    """An onnxruntime session called like the torch modules: ``(x, lengths) -> logits``."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        super().__init__()
+        from nasx.export.graph_formats import onnx_session
+
+        self.session = onnx_session(path, threads)
+        self.bytes = path.stat().st_size
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Logits ``(B, K)``."""
+        from nasx.export.graph_formats import run_onnx
+
+        return run_onnx(self.session, x, lengths)
+
+
+class _ProgramModule(nn.Module):
+    """A loaded ``torch.export`` program (it does not take ``eval()``)."""
+
+    def __init__(self, module: Any) -> None:
+        super().__init__()
+        self._module = (module,)  # a tuple: not registered as a submodule
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Logits ``(B, K)``."""
+        return self._module[0](x, lengths)
+
+
+def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int,
+                   classes: int, length: int, threads: int = 1,
+                   preprocessing: Any = None) -> nn.Module:
+    """``static`` (an eval-mode extracted subnet) as ``runtime`` runs it: a module taking
+    ``(x (B, C, L), lengths (B,))``.
+
+    Args:
+        space: the search space ``static`` comes from (the export needs its spec).
+        length: the length the export is traced at.
+        threads: onnxruntime intra-op threads (torch's are the caller's).
+        preprocessing: the run's input normalisation (``Preprocessing``), as the exported
+            file carries it; None: none.
+
+    Raises:
+        NasxError: a runtime that cannot be timed here, or an export that fails.
+    """
+    check_runtime(runtime)
+    if runtime == "torch":
+        return static
+    from nasx.export.convert import export_static, spec_for
+
+    ready = _with_ranges(static)
+    spec = spec_for(space, ready.arch, channels, classes, preprocessing)
+    net = export_static(ready, spec)
+    with tempfile.TemporaryDirectory(prefix="nasx-runtime-") as tmp:
+        if runtime == "onnxruntime":
+            from nasx.export.graph_formats import export_onnx
+
+            path = Path(tmp) / "model.onnx"
+            export_onnx(net, path, length)
+            return _OrtModule(path, threads)  # the session holds the graph in memory
+        from nasx.export.graph_formats import export_pt2, load_pt2
+
+        path = Path(tmp) / "model.pt2"
+        export_pt2(net, path, length)
+        return _ProgramModule(load_pt2(path))
+
+
+def module_bytes(module: nn.Module) -> int:
+    """About how much memory a timed module holds (its parameters, or its ONNX file)."""
+    if isinstance(module, _OrtModule):
+        return module.bytes
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
+__all__ = ["MEASURABLE", "check_runtime", "module_bytes", "runtime_module"]
