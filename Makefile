@@ -21,7 +21,7 @@ $(VENV)/.dev: $(VENV)/.base
 	touch $@
 
 demo: $(VENV)/.base
-	$(VENV)/bin/nasx quickstart --out runs/quickstart --overwrite
+	$(VENV)/bin/nasx quickstart --out runs/quickstart --overwrite --runtime torch
 
 test: $(VENV)/.dev
 	$(PY) -m ruff check .
