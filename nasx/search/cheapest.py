@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasx.predictors import CostModel
-from nasx.predictors.schedule import act_bytes
 from nasx.search_spaces import OP_CHOICE_KEYS, Arch, entry_kernel
 
 METRIC_UNITS: dict[str, str] = {"latency": "ms", "sram": "KB", "flash": "KB"}
@@ -111,7 +110,7 @@ class _Chain:
         for w, k, s, (wb, ab) in itertools.product(sp.stem.width, sp.stem.kernel,
                                                    sp.stem.stride, bits):
             unit = ("convbn", m.in_channels, w, k, s, wb, ab)
-            c = self.contribution(unit, act_bytes(ab), m.length)
+            c = self.contribution(unit, m.input_elem(unit), m.length)
             if c is None:
                 continue
             mx, sm, oe, ol = c
