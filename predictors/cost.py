@@ -18,6 +18,11 @@ Definitions (exact; see :mod:`nasx.predictors.schedule` for the per-step rules):
   buffers (:mod:`nasx.predictors.runtime_memory`: float activations outside int8 conv chains,
   4-byte words), which the exported ``model.c``'s planned arena reaches.
 - ``sram_bytes``: ``peak_sram_bytes`` + the device's engine SRAM overhead.
+
+A device profile with a ``fit`` (``nasx profile --device stm32f746``) replaces, in
+whole-sequence mode, flash, SRAM and latency by the lines fitted to the Cortex-M7
+measurements (:mod:`nasx.predictors.mcu_fit`), labelled ``measured: qemu cortex-m7
+instructions``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 
 from nasx.predictors.device_profile import DeviceProfile
 from nasx.predictors.latency import latency_label, schedule_latency_s
+from nasx.predictors.mcu_fit import LABEL as FITTED_LABEL
 from nasx.predictors.runtime_memory import RAW_INPUT, WORD, unit_live_words
 from nasx.predictors.schedule import (
     Step,
@@ -213,6 +219,13 @@ class CostModel:
             in_elem, length = s.out_elem, s.out_length
         peak += state
         d = self.device
+        fit = d.fit if d is not None and not self.streaming else None
+        if fit is not None:  # fitted to the Cortex-M7 measurements (nasx.predictors.mcu_fit)
+            return ArchCost(
+                macs=macs, params=params, weight_bytes=flash, flash_bytes=fit.flash(flash),
+                peak_sram_bytes=peak, sram_bytes=fit.sram(peak),
+                latency_s=fit.latency_s(latency), latency_label=FITTED_LABEL,
+                supported=supported, mode=self.mode, length=self.length)
         return ArchCost(
             macs=macs, params=params, weight_bytes=flash,
             flash_bytes=flash + (d.engine_flash_bytes if d else 0),

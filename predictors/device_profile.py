@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nasx.predictors.mcu_fit import McuFit
+
 # Device classes; an ``mcu`` is costed analytically, ``cpu``/``gpu`` with a roofline estimate.
 DEVICE_CLASSES: tuple[str, ...] = ("mcu", "cpu", "gpu")
 
@@ -60,6 +62,7 @@ class DeviceProfile:
     act_bits: tuple[int, ...]
     provenance: str
     source: str = "<memory>"
+    fit: McuFit | None = None  # an MCU's cost model fitted to Cortex-M7 measurements
 
     def __hash__(self) -> int:  # dict fields make the default dataclass hash fail
         return hash((self.name, self.source))

@@ -13,6 +13,8 @@ required unless marked)::
     overhead: {engine_flash_bytes: int, engine_sram_bytes: int, per_op_s: number >= 0}
     bits: {weights: {conv: [..], dwconv: [..], linear: [..], lstm: [..]}, activations: [..]}
     provenance: str
+    fit: {flash_scale, flash_offset_bytes, sram_scale, ...} (optional; written by
+         ``nasx profile --device <mcu>``, see :mod:`nasx.predictors.mcu_fit`)
 
 ``efficiency`` needs every op class of :data:`OP_CLASSES`: MACs (elements for ``norm`` and
 ``pool``) per cycle on an ``mcu``, a fraction of the peak in (0, 1] on a ``cpu``/``gpu``.
@@ -34,6 +36,7 @@ from nasx.predictors.device_profile import (
     DeviceProfile,
     MemoryRegion,
 )
+from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
@@ -136,6 +139,10 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         DeviceError: one line naming ``source``, the key and the fix.
     """
     c = _Checker(source)
+    fit = None
+    if isinstance(raw, Mapping) and "fit" in raw:
+        fit = fit_from_dict(raw["fit"], c.fail)
+        raw = {k: v for k, v in raw.items() if k != "fit"}
     top = c.mapping(raw, "", _TOP)
     cls = top["class"]
     if cls not in DEVICE_CLASSES:
@@ -167,6 +174,7 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         act_bits=c.bits(bits["activations"], "bits.activations"),
         provenance=c.text(top["provenance"], "provenance"),
         source=source,
+        fit=fit,
     )
 
 
@@ -228,4 +236,5 @@ def profile_to_dict(profile: DeviceProfile) -> dict[str, Any]:
         "bits": {"weights": {op: list(b) for op, b in profile.weight_bits.items()},
                  "activations": list(profile.act_bits)},
         "provenance": profile.provenance,
+        **({"fit": fit_to_dict(profile.fit)} if profile.fit is not None else {}),
     }

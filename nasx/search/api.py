@@ -49,6 +49,35 @@ def _latency_models(run_dir: Path, trained: Any, devices: list[str], log: Log
     return out
 
 
+def _fitted_profiles(run_dir: Path, trained: Any, profiles: dict[str, Any], log: Log
+                     ) -> dict[str, Any]:
+    """``profiles`` with each MCU profile replaced by the run's fitted one
+    (``predictors/device-<name>.yaml``, written by ``nasx profile --device <name> --run``)
+    when it was fitted for the run's data shape."""
+    from nasx.predictors import load_device
+    from nasx.predictors.mcu_fit import LABEL, fitted_profile_file
+
+    s = trained.splits
+    out = dict(profiles)
+    for key, p in profiles.items():
+        path = fitted_profile_file(run_dir / "predictors", p.name)
+        if not p.is_mcu or not path.is_file():
+            continue
+        fitted = load_device(path)
+        if fitted.fit is None or fitted.name != p.name:
+            continue
+        if not fitted.fit.matches(s.channels, s.num_classes, s.max_length):
+            f = fitted.fit
+            _say(log, f"ignoring {path}: fitted for {f.channels} channels, {f.classes} "
+                 f"classes, length {f.length}, the run has {s.channels}, {s.num_classes}, "
+                 f"{s.max_length}")
+            continue
+        _say(log, f"{p.name} flash, SRAM and latency from the fitted profile {path} "
+             f"({fitted.fit.samples} subnets; {LABEL})")
+        out[key] = fitted
+    return out
+
+
 def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[Any, Any]:
     """The run's accuracy predictor (fitted first if there is none) and its refit function."""
     from nasx.predictors.accuracy import KINDS
@@ -114,6 +143,7 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     check_outputs_free(run_dir, overwrite)
     with run_lock(run_dir, "search"):
         trained = load_trained_run(run_dir)
+        profiles = _fitted_profiles(run_dir, trained, profiles, log)
         found = _latency_models(run_dir, trained, unique_names, log)
         latency = {name: pred for name, (pred, _) in found.items()}
         host = HostLatency(trained, *found.get(HOST_DEVICE, (None, None)))

@@ -199,6 +199,14 @@ def extreme_cost(model: CostModel, metric: str, *, largest: bool = False,
     if found is None:
         return Extreme(metric, float("nan"), None)
     total, records = found
+    if d.fit is not None and not model.streaming:  # fitted lines (positive slopes): the same
+        arch = _arch_from_records(records, len(model.space.stages))  # subnet, fitted value
+        c = model.cost(arch)
+        value = {"latency": c.latency_s * 1e3, "sram": c.sram_bytes / 1024.0,
+                 "flash": c.flash_bytes / 1024.0}[metric]
+        if metric == "latency" and unit_latency is not None:
+            value = total * 1e3
+        return Extreme(metric, value, arch)
     if metric == "latency":
         value = total * 1e3
     elif metric == "sram":
