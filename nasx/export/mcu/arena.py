@@ -18,8 +18,10 @@ def int_path(layer: Layer) -> bool:
 def requant_params(layer: Layer, nxt: Layer) -> tuple[list[int], list[int], list[int]]:
     """Fixed-point requantisation of ``layer``'s int32 sums into ``nxt``'s input grid, per
     output channel ``o``: the real multiplier ``M = s_in * s_w[o] / s_next`` as
-    ``mult / 2^(31 + shift)`` with ``mult`` in ``[2^30, 2^31)``, and the bias in accumulator
-    units ``round(b[o] / (s_in * s_w[o]))``. Returns ``(mult, shift, bias)``."""
+    ``mult / 2^(31 + shift)`` with ``mult`` in ``[2^30, 2^31)``, and the bias on the same
+    scale, ``round(b[o] / s_next * 2^(31 + shift))`` (int64; rounding it to whole accumulator
+    units instead moved an output code by one step now and then). Returns
+    ``(mult, shift, bias)``."""
     import math
 
     s_in, s_next = float(layer.act.scale_value), float(nxt.act.scale_value)
@@ -36,13 +38,14 @@ def requant_params(layer: Layer, nxt: Layer) -> tuple[list[int], list[int], list
             q, e = 0, 0
         mult.append(q)
         shift.append(-e)
-        bias.append(max(-(2**31), min(2**31 - 1, round(b_o / acc_scale))))
+        scaled = math.ldexp(b_o / s_next, 31 - e) if q else 0.0
+        bias.append(max(-(2**62), min(2**62, round(scaled))))
     return mult, shift, bias
 
 
-def c_array(ctype: str, name: str, values: list[int]) -> str:
-    """``static const <ctype> name[n] = {...};``."""
-    body = ", ".join(str(v) for v in values) or "0"
+def c_array(ctype: str, name: str, values: list[int], suffix: str = "") -> str:
+    """``static const <ctype> name[n] = {...};`` (``suffix`` on each literal, e.g. ``LL``)."""
+    body = ", ".join(f"{v}{suffix}" for v in values) or "0"
     return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{body}}};"
 
 FLOAT_BYTES = 4
@@ -143,7 +146,7 @@ class Emitter:
         name = f"{self.prefix}_rq_{key}"
         self.statics += [c_array("int32_t", f"{name}_mult", mult),
                          c_array("int8_t", f"{name}_shift", shift),
-                         c_array("int32_t", f"{name}_bias", bias),
+                         c_array("int64_t", f"{name}_bias", bias, "LL"),
                          f"static const nasx_requant_t {name} = {{{name}_mult, {name}_shift, "
                          f"{name}_bias, {nxt.act.qmax}}};"]
         return f"&{name}"
