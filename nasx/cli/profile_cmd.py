@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     device = load_device(args.device)
     if args.samples is None:
         args.samples = MCU_SAMPLES if device.is_mcu else HOST_SAMPLES
-    if device.is_mcu:
+    if device.is_mcu and "cortex-m7" in device.description.lower():  # QEMU's mps2-an500
         return _run_mcu(args, device)
     measurable_torch_device(device)  # refuse other devices before loading any data
     space, channels, classes, max_length, data_name, data_sha256 = _space_and_shape(args)
