@@ -36,7 +36,7 @@ from nasx.predictors.device_profile import (
     DeviceProfile,
     MemoryRegion,
 )
-from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict
+from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict, fitted_profile_file
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
@@ -238,3 +238,25 @@ def profile_to_dict(profile: DeviceProfile) -> dict[str, Any]:
         "provenance": profile.provenance,
         **({"fit": fit_to_dict(profile.fit)} if profile.fit is not None else {}),
     }
+
+
+def load_run_device(run_dir: Path, name: str, channels: int, classes: int,
+                    length: int) -> tuple[DeviceProfile, str | None]:
+    """The profile ``name`` for the run ``run_dir``: its fitted profile
+    (``predictors/device-<name>.yaml``, from ``nasx profile --device <mcu> --run``) when it
+    was fitted for this data shape, else the shipped one / the file. The second item says
+    which fit was taken or why one was ignored (None: no fit in the run)."""
+    profile = load_device(name)
+    path = fitted_profile_file(run_dir / "predictors", profile.name)
+    if not profile.is_mcu or not path.is_file():
+        return profile, None
+    fitted = load_device(path)
+    f = fitted.fit
+    if f is None or fitted.name != profile.name:
+        return profile, None
+    if not f.matches(channels, classes, length):
+        return profile, (f"ignoring {path}: fitted for {f.channels} channels, {f.classes} "
+                         f"classes, length {f.length}, the run has {channels}, {classes}, "
+                         f"{length}")
+    return fitted, (f"{profile.name} flash, SRAM and latency from the fitted profile {path} "
+                    f"({f.samples} subnets; {f.measured}, assumed {f.assumed})")

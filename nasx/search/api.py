@@ -53,28 +53,20 @@ def _fitted_profiles(run_dir: Path, trained: Any, profiles: dict[str, Any], log:
                      ) -> dict[str, Any]:
     """``profiles`` with each MCU profile replaced by the run's fitted one
     (``predictors/device-<name>.yaml``, written by ``nasx profile --device <name> --run``)
-    when it was fitted for the run's data shape."""
-    from nasx.predictors import load_device
-    from nasx.predictors.mcu_fit import LABEL, fitted_profile_file
+    when it was fitted for the run's data shape (:func:`~nasx.predictors.load_run_device`)."""
+    from nasx.predictors.devices import load_run_device
 
     s = trained.splits
     out = dict(profiles)
     for key, p in profiles.items():
-        path = fitted_profile_file(run_dir / "predictors", p.name)
-        if not p.is_mcu or not path.is_file():
+        if not p.is_mcu:
             continue
-        fitted = load_device(path)
-        if fitted.fit is None or fitted.name != p.name:
-            continue
-        if not fitted.fit.matches(s.channels, s.num_classes, s.max_length):
-            f = fitted.fit
-            _say(log, f"ignoring {path}: fitted for {f.channels} channels, {f.classes} "
-                 f"classes, length {f.length}, the run has {s.channels}, {s.num_classes}, "
-                 f"{s.max_length}")
-            continue
-        _say(log, f"{p.name} flash, SRAM and latency from the fitted profile {path} "
-             f"({fitted.fit.samples} subnets; {LABEL})")
-        out[key] = fitted
+        fitted, note = load_run_device(run_dir, p.source if p.source.endswith((".yaml", ".yml"))
+                                       else p.name, s.channels, s.num_classes, s.max_length)
+        if note is not None:
+            _say(log, note)
+        if fitted.fit is not None:
+            out[key] = fitted
     return out
 
 

@@ -73,3 +73,9 @@ def test_profile_fits_the_mcu_model_and_the_search_uses_it(
     lines: list[str] = []
     got = _fitted_profiles(run, SimpleNamespace(splits=s), {"stm32f746": stock}, lines.append)
     assert got["stm32f746"].fit == fitted.fit and "fitted profile" in lines[0]
+    # and so do the cost figures nasx export writes into metrics.json
+    from nasx.export.metrics import device_costs
+
+    costs = device_costs(trained, smallest_arch(trained.space), ["stm32f746"])["stm32f746"]
+    assert costs["whole-sequence"]["latency_label"] == LABEL
+    assert costs["streaming"]["latency_label"] == "analytic"
