@@ -173,6 +173,22 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class RefitConfig:
+    """The chosen subnet fine-tuned on the training and validation splits together before it
+    is exported (:mod:`nasx.train.refit`).
+
+    Attributes:
+        steps: optimizer steps of the refit; 0 exports the supernet's weights as they are;
+            ``auto``: the recipe decides from the training-set size.
+        lr: peak learning rate of the refit (cosine decay to 0, no warm-up: the weights are
+            trained already).
+    """
+
+    steps: Literal["auto"] | int = checked(AUTO, auto_or(at_least(0)))
+    lr: float = checked(1e-3, greater_than(0))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs; written to ``runs/<name>/config.yaml`` with every ``auto``
     value resolved (``space: auto`` picks a preset from the sequence length)."""
@@ -181,3 +197,4 @@ class RunConfig:
     space: str = AUTO
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    refit: RefitConfig = field(default_factory=RefitConfig)

@@ -55,7 +55,12 @@ class SubnetReport:
 
 @dataclass(frozen=True)
 class BudgetReport:
-    """The exported best subnet of one budget, with its validated figures and costs."""
+    """The exported best subnet of one budget, with its validated figures and costs.
+
+    ``val_accuracy`` is the supernet subnet's (the held-out figure the search chose by);
+    ``test_accuracy`` the exported model's, after ``refit_steps`` steps of refit on train + val
+    (0: no refit).
+    """
 
     budget: str
     device: str
@@ -69,6 +74,7 @@ class BudgetReport:
     flash_kb: float
     onnx_ms: float | None
     folder: Path
+    refit_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -248,9 +254,9 @@ def _export(run_dir: Path, doc: dict[str, Any], s: PipelineSettings,
                                               m["latency"]["predicted"][HOST])
         onnx = m["latency"]["measured_ms"].get("onnxruntime")
         reports.append(BudgetReport(
-            b["name"], device, m["id"], m["describe"], m["accuracy"]["val"],
+            b["name"], device, m["id"], m["describe"], m["accuracy"]["supernet_val"],
             m["accuracy"]["test"], latency_ms, label, cost["sram_kb"], cost["flash_kb"],
-            onnx, res.folder))
+            onnx, res.folder, (m.get("refit") or {}).get("steps", 0)))
     return reports
 
 

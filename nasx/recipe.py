@@ -28,6 +28,10 @@ validation split is carved out):
   :data:`AUGMENT_BELOW` sequences, off above; never the window crop, which moves events in
   time (on ItalyPowerDemand, whose series are aligned to the hour of the day, crop 0.8 with
   scale and noise cost 1.6 points over 7 subnets against no augmentation).
+- ``refit.steps``: the exported subnet fine-tuned for :data:`REFIT_STEPS` steps on the
+  training and validation splits together (:mod:`nasx.train.refit`) for training splits of at
+  most :data:`AUGMENT_BELOW` sequences, where the validation split is a large share of the
+  data; 0 above.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ SMALL_BATCH = 16
 BATCH = 32
 WHOLE_SPLIT_CALIB = 1024
 CALIB_BATCHES = 8
+REFIT_STEPS = 300
 AUGMENT_ON = {"crop": 1.0, "scale": 0.1, "noise": 0.05}
 AUGMENT_OFF = {"crop": 1.0, "scale": 0.0, "noise": 0.0}
 
@@ -135,8 +140,11 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
     calib = train.calib_batches
     if calib == AUTO:
         calib = 0 if p.n_train <= WHOLE_SPLIT_CALIB else CALIB_BATCHES
+    refit = cfg.refit
+    if refit.steps == AUTO:
+        refit = dataclasses.replace(refit, steps=REFIT_STEPS if p.n_train <= AUGMENT_BELOW else 0)
     out = dataclasses.replace(
-        cfg, space=space,
+        cfg, space=space, refit=refit,
         data=dataclasses.replace(data, normalize=normalize, augment=augment, batch_size=batch),
         train=dataclasses.replace(train, epochs=epochs, eps_warmup=eps_warmup,
                                   eval_every=eval_every, calib_batches=calib))

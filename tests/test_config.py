@@ -136,7 +136,7 @@ def test_wrong_types_of_generic_fields(override, message):
             "unknown config key 'data.val_frac' (valid keys under 'data': "
             "augment, batch_size, name, normalize, val_fraction)",
         ),
-        ("sed=1", "unknown config key 'sed' (valid keys: data, seed, space, train)"),
+        ("sed=1", "unknown config key 'sed' (valid keys: data, refit, seed, space, train)"),
         ("seed.x=1", "unknown config key 'seed.x' ('seed' is int, not a section)"),
         (
             "data={batch: 3}",
@@ -225,6 +225,7 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
         "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
         "  eval_every: auto\n  calib_batches: auto\n  batches_per_epoch: null\n  device: cpu\n"
         "  threads: 1\n  sync_bn: true\n  arch: null\n"
+        "refit:\n  steps: auto\n  lr: 0.001\n"
     )
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -252,6 +253,7 @@ def test_config_to_dict():
             "augment": {"crop": "auto", "scale": "auto", "noise": "auto"},
         },
         "train": config_to_dict(TrainConfig()),
+        "refit": {"steps": "auto", "lr": 0.001},
     }
     assert list(config_to_dict(Outer())) == ["steps", "names", "inner"]
     assert yaml.safe_load(dump_config(Outer())) == config_to_dict(Outer())

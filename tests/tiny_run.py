@@ -9,7 +9,7 @@ from nasx.cli import main
 
 TINY_TRAIN = ["--space", "tiny", "train.epochs=3", "train.batches_per_epoch=3",
               "data.batch_size=16", "train.calib_batches=1", "train.eval_random=1",
-              "train.delay=0"]
+              "train.delay=0", "refit.steps=0"]
 
 
 def train_tiny_run(run: Path) -> Path:

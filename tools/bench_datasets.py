@@ -5,7 +5,9 @@ For each data set, in one run of this script:
 - ``quickstart``: ``nasx quickstart --data NAME --out OUT/NAME/qs`` with no other flag (the
   data-aware recipe decides everything), timed; then the test accuracy of the best validated
   subnet overall (highest validation accuracy the search measured; ties: the higher predicted
-  accuracy), of the stm32f746 pick (<= 256 KB SRAM, <= 1 MB flash) and of the host-cpu pick;
+  accuracy), of the stm32f746 pick (<= 256 KB SRAM, <= 1 MB flash) and of the host-cpu pick:
+  of the model the export holds (refitted on train + val where the recipe refits) and, in
+  parentheses in the table, of the supernet's weights before the refit;
 - ``minirocket``: aeon's ``MiniRocketClassifier`` with ``random_state`` 0, 1, 2 on the whole
   training split (unequal lengths zero-padded at the end to the longest sequence), timed;
 - ``standalone``: the quickstart's largest subnet trained alone (``nasx train`` with the
@@ -68,17 +70,30 @@ def _run(cmd: list[str], log: Path) -> dict[str, Any]:
             "resumed": "--resume" in cmd}
 
 
-def _test_accuracy(run_dir: Path, archs: list[dict[str, Any]]) -> list[float]:
-    """Test accuracy of ``archs`` on the run's supernet (BatchNorm recalibrated)."""
+def _test_accuracy(run_dir: Path, archs: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Test accuracy of ``archs``: ``supernet`` on the run's supernet (BatchNorm recalibrated)
+    and ``final`` of what the export holds (the refit where the run's ``refit.steps`` is above
+    0, made now or reused from ``<run>/refit/``), with the refit's seconds."""
+    from nasx.export.metrics import accuracy, batched_logits
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
+    from nasx.train.refit import refit_subnet
     from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(run_dir)
-    cfg = run.cfg
+    cfg, test = run.cfg, run.splits.test
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
                                 cfg.seed, next(run.net.parameters()).device)
     named = [(f"a{i}", a) for i, a in enumerate(archs)]
-    return [e.accuracy for e in evaluate_subnets(run.net, named, run.splits.test, calib)]
+    out = [{"supernet": e.accuracy, "final": e.accuracy, "refit_seconds": 0.0,
+            "refit_cpu_seconds": 0.0} for e in evaluate_subnets(run.net, named, test, calib)]
+    if int(cfg.refit.steps) > 0:
+        for o, arch in zip(out, archs, strict=True):
+            c0 = time.process_time()
+            r = refit_subnet(run, arch, say=lambda _line: None)
+            o["final"] = accuracy(batched_logits(r.net, test), test.y)
+            o["refit_seconds"] = r.seconds
+            o["refit_cpu_seconds"] = time.process_time() - c0 if not r.reused else 0.0
+    return out
 
 
 def _picks(doc: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
@@ -111,9 +126,11 @@ def score_quickstart(qs: Path) -> dict[str, Any]:
     import yaml
 
     cfg = yaml.safe_load((qs / "config.yaml").read_text())
-    return {"config": cfg,
+    return {"config": cfg, "refit_seconds": sum(a["refit_seconds"] for a in accs),
+            "refit_cpu_seconds": sum(a["refit_cpu_seconds"] for a in accs),
             "picks": {k: {"id": picks[k]["id"], "val": picks[k]["validated"]["accuracy"],  # type: ignore[index]
-                          "test": acc} for k, acc in zip(keys, accs, strict=True)}}
+                          "test": a["final"], "test_supernet": a["supernet"]}
+                      for k, a in zip(keys, accs, strict=True)}}
 
 
 def _padded(x: Any, length: int) -> np.ndarray:
@@ -208,7 +225,10 @@ def markdown(out: Path, datasets: list[str]) -> str:
         if all(vals[k] is not None for k in ("best", "stm32f746", "host-cpu", "mr")):
             for k, v in vals.items():
                 cols[k].append(v)  # "alone" may be None: averaged over the rows that have it
-        cells = [_fmt(vals[k]) for k in ("best", "stm32f746", "host-cpu", "mr", "alone")]
+        before = {k: _get(q, "picks", k, "test_supernet") for k in ("best", "stm32f746",
+                                                                    "host-cpu")}
+        cells = [_fmt(vals[k]) + _before(vals[k], before.get(k))
+                 for k in ("best", "stm32f746", "host-cpu", "mr", "alone")]
         times = [_fmt_time(q), _fmt_s(m.get("seconds")), _fmt_time(a)]
         rows.append(f"| {name} | " + " | ".join(cells + times) + " |")
     n = len(cols["best"])
@@ -234,16 +254,24 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}"
 
 
+def _before(after: float | None, before: float | None) -> str:
+    """`` (x)``: the accuracy before the refit, where there was one that changed it."""
+    return "" if before is None or after is None or before == after else f" ({_fmt(before)})"
+
+
 def _fmt_s(v: float | None) -> str:
     return "-" if v is None else f"{v:.0f}"
 
 
 def _fmt_time(r: dict[str, Any]) -> str:
-    """Wall seconds (CPU seconds), or "-"; a resumed run says so (its time is partial)."""
+    """Wall seconds (CPU seconds), or "-"; a resumed run says so (its time is partial); a
+    refit made when the picks were scored (``--rescore`` of a run from before refits) adds its
+    seconds to both."""
     if r.get("seconds") is None:
         return "-"
-    cpu = f" ({r['cpu_seconds']:.0f})" if r.get("cpu_seconds") is not None else ""
-    return f"{r['seconds']:.0f}{cpu}" + (" resumed" if r.get("resumed") else "")
+    extra, extra_cpu = r.get("refit_seconds") or 0.0, r.get("refit_cpu_seconds") or 0.0
+    cpu = f" ({r['cpu_seconds'] + extra_cpu:.0f})" if r.get("cpu_seconds") is not None else ""
+    return f"{r['seconds'] + extra:.0f}{cpu}" + (" resumed" if r.get("resumed") else "")
 
 
 def _load(path: Path) -> dict[str, Any] | None:

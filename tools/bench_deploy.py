@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasx.export.exporter import _reference
 from nasx.export.files import ARCH_FILE, WEIGHTS_FILE, load_exported, weights_bytes
 from nasx.export.graph_formats import (
     export_onnx,
@@ -50,6 +49,7 @@ from nasx.export.mcu.build import build_and_run_host, write_c_export
 from nasx.export.metrics import accuracy, batched_logits
 from nasx.export.pick import Pick
 from nasx.export.preprocess import raw_splits
+from nasx.export.reference import reference
 from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, load_device
 from nasx.predictors.mcu_fit import fitted_profile_file
@@ -64,7 +64,8 @@ def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: An
                tmp: Path, fitted: Any = None) -> dict[str, Any]:
     """Every figure of one subnet (see the module docstring)."""
     test = raw.test
-    net, _, ref_test = _reference(_pick(arch), run)
+    ref = reference(_pick(arch), run, refit=False)
+    net, ref_test = ref.net, ref.test
     (tmp / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
     (tmp / WEIGHTS_FILE).write_bytes(weights_bytes(net))
     net = load_exported(tmp)

@@ -98,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"extracted subnets {'match' if ok else 'DO NOT match'} the supernet on the validation "
           f"split (worst max |diff| {worst:.2e})")
     if result.budgets:
-        print("\nbest subnet per budget (exported, verified against the supernet):")
+        refit = max(b.refit_steps for b in result.budgets)
+        print(f"\nbest subnet per budget (refitted for {refit} steps on train + val, exported, "
+              "every format verified against it; val acc: the supernet's, which chose it; "
+              "test acc: the exported model's):" if refit else
+              "\nbest subnet per budget (exported, verified against the supernet):")
         print(f"{'budget':<38} {'arch id':<13} {'val acc':>8} {'test acc':>8} "
               f"{'latency ms':>10} {'onnxrt ms':>9} {'SRAM KB':>8} {'flash KB':>9}  export")
         for b in result.budgets:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from nasx.data import SequenceSet
 from nasx.errors import NasxError, RunError
 from nasx.export import files as ef
-from nasx.export.convert import ExportError, export_static, spec_for
+from nasx.export.convert import ExportError
 from nasx.export.files import load_exported, weights_bytes
 from nasx.export.graph_formats import (
     QDQ_OPS,
@@ -40,8 +40,9 @@ from nasx.export.graph_formats import (
 from nasx.export.layers import QDQ_MAX_BITS
 from nasx.export.metrics import DEFAULT_DEVICE, batched_logits, build_metrics, print_summary
 from nasx.export.net import ExportedNet
-from nasx.export.pick import Pick, resolve_pick
-from nasx.export.preprocess import Preprocessing, raw_splits
+from nasx.export.pick import resolve_pick
+from nasx.export.preprocess import raw_splits
+from nasx.export.reference import reference
 from nasx.export.streaming import streaming_blocker
 from nasx.export.verify import (
     C_FLOAT_TOL,
@@ -103,30 +104,6 @@ class _Pt2Module(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         """Logits ``(B, K)``."""
         return self._module[0](x, lengths)
-
-
-def _reference(pick: Pick, run: Any) -> tuple[ExportedNet, Tensor, Tensor]:
-    """The subnet after BatchNorm recalibration: exported module and supernet logits on the
-    validation and test splits (the supernet's BatchNorm buffers are restored afterwards)."""
-    from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
-    from nasx.train.evaluate import calibration_batches
-
-    net, cfg, splits = run.net, run.cfg, run.splits
-    calib = calibration_batches(splits.train, cfg.data.batch_size, cfg.train.calib_batches,
-                                cfg.seed, "cpu")
-    mode = net.training
-    try:
-        with torch.no_grad(), preserved_bn_state(net):
-            recalibrate_bn(net, pick.arch, calib)
-            net.eval()
-            ref_val = batched_logits(lambda x, n: net(x, n, arch=pick.arch), splits.val)
-            ref_test = batched_logits(lambda x, n: net(x, n, arch=pick.arch), splits.test)
-            static = net.extract(pick.arch).eval()
-    finally:
-        net.train(mode)
-    spec = spec_for(run.space, static.arch, splits.channels, splits.num_classes,
-                    Preprocessing.of_splits(splits))
-    return export_static(static, spec), ref_val, ref_test
 
 
 def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: int,
@@ -323,7 +300,8 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
                        "--overwrite to replace it")
     say(f"nasx export: subnet {pick.id} from {pick.source}")
     say(f"  {describe_arch(pick.arch)}")
-    net, ref_val, ref_test = _reference(pick, run)
+    ref = reference(pick, run, say)
+    net, ref_val = ref.net, ref.val
     exports.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=exports, prefix=f".{pick.id}.tmp-"))
     try:
@@ -343,8 +321,8 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
                 + "; ".join(f"{c.format}: max|diff| {c.max_abs_diff:.2e}, argmax agreement "
                             f"{100 * c.argmax_agreement:.2f}% (needs {c.rule})" for c in failed)
                 + "; nothing was written")
-        metrics = build_metrics(run, raw, pick, loaded, ref_val, ref_test, names, checks,
-                                facts, runnable, tmp)
+        metrics = build_metrics(run, raw, pick, loaded, ref, names, checks, facts, runnable,
+                                tmp)
         atomic_write_text(tmp / ef.METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
         _install(tmp, target, overwrite)
     except BaseException:

@@ -98,8 +98,8 @@ def measure_ms(modules: dict[str, nn.Module], channels: int, length: int) -> dic
         torch.set_num_threads(threads)
 
 
-def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Tensor,
-                  ref_test: Tensor, devices: Sequence[str], checks: list[FormatCheck],
+def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref: Any,
+                  devices: Sequence[str], checks: list[FormatCheck],
                   facts: dict[str, Any], runnable: dict[str, nn.Module],
                   folder: Path) -> dict[str, Any]:
     """The ``metrics.json`` document.
@@ -109,7 +109,8 @@ def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Ten
         raw: its data as the user gave it (``DatasetSplits``, not normalised): the exported
             module's accuracy is measured on it, as users will run it.
         pick: the picked subnet; ``net``: its exported module.
-        ref_val, ref_test: the supernet subnet's logits on the validation and test splits.
+        ref: the :class:`~nasx.export.reference.Reference` the formats were checked against
+            (the supernet's accuracies, the refit).
         devices: device profiles to cost; checks, facts: the verification results.
         runnable: modules to time (name -> ``module(x, lengths)``).
         folder: where the files were written (their sizes are listed).
@@ -134,8 +135,9 @@ def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Ten
         "input": net.spec.input.to_json(),
         "accuracy": {"val": accuracy(val_logits, raw.val.y),
                      "test": accuracy(test_logits, raw.test.y),
-                     "supernet_val": accuracy(ref_val, splits.val.y),
-                     "supernet_test": accuracy(ref_test, splits.test.y)},
+                     "val_held_out": ref.refit is None,
+                     "supernet_val": ref.supernet_val, "supernet_test": ref.supernet_test},
+        "refit": ref.refit,
         "files": {p.relative_to(folder).as_posix(): p.stat().st_size
                   for p in sorted(folder.rglob("*")) if p.is_file()},
         "cost": cost,
@@ -149,9 +151,14 @@ def build_metrics(run: Any, raw: Any, pick: Pick, net: ExportedNet, ref_val: Ten
 
 def print_summary(m: dict[str, Any], target: Path, say: Callable[[str], None]) -> None:
     """The terminal summary of an export's metrics (``say`` prints one line)."""
-    acc = m["accuracy"]
-    say(f"  accuracy: val {acc['val']:.4f} (supernet {acc['supernet_val']:.4f}), "
-        f"test {acc['test']:.4f}")
+    acc, refit = m["accuracy"], m.get("refit")
+    if refit:
+        say(f"  accuracy: test {acc['test']:.4f} after a refit of {refit['steps']} steps on "
+            f"train + val ({refit['sequences']} sequences); before it, val "
+            f"{acc['supernet_val']:.4f}, test {acc['supernet_test']:.4f}")
+    else:
+        say(f"  accuracy: val {acc['val']:.4f} (supernet {acc['supernet_val']:.4f}), "
+            f"test {acc['test']:.4f}")
     lat = m["latency"]
     measured = ", ".join(f"{k} {v:.3f} ms" for k, v in lat["measured_ms"].items())
     for dev, p in lat["predicted"].items():
