@@ -14,7 +14,15 @@ Definitions (exact; see :mod:`nasx.predictors.schedule` for the per-step rules):
 - ``weight_bytes``: weights packed at their bits + biases + scales (BN folded), classifier fp32.
 - ``flash_bytes``: ``weight_bytes`` + the device's engine flash overhead.
 - ``peak_sram_bytes``: peak live activation/scratch bytes (+ persistent state when streaming).
+  On an MCU device in whole-sequence mode it is the peak of the nasx C runtime's arena
+  buffers (:mod:`nasx.predictors.runtime_memory`: float activations outside int8 conv chains,
+  4-byte words), which the exported ``model.c``'s planned arena reaches.
 - ``sram_bytes``: ``peak_sram_bytes`` + the device's engine SRAM overhead.
+
+A device profile with a ``fit`` (``nasx profile --device stm32f746``) replaces, in
+whole-sequence mode, flash, SRAM and latency by the lines fitted to the Cortex-M7
+measurements (:mod:`nasx.predictors.mcu_fit`), labelled ``measured: qemu cortex-m7
+instructions``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import numpy as np
 from nasx.ops import OPS
 from nasx.predictors.device_profile import DeviceProfile
 from nasx.predictors.latency import latency_label, schedule_latency_s
+from nasx.predictors.mcu_fit import LABEL as FITTED_LABEL
+from nasx.predictors.runtime_memory import RAW_INPUT, WORD, unit_live_words
 from nasx.predictors.schedule import Step, act_bytes, conv_bn_steps, head_steps
 from nasx.search_spaces import (
     OP_CHOICE_KEYS,
@@ -97,6 +107,8 @@ class CostModel:
         self.space, self.in_channels, self.num_classes = space, in_channels, num_classes
         self.length, self.mode, self.device = length, mode, device
         self.streaming = mode == "streaming"
+        # SRAM as the nasx C runtime holds it (whole sequence on a microcontroller)
+        self.runtime_memory = device is not None and device.is_mcu and not self.streaming
         self._cache: dict[tuple[Unit, int, int], UnitSummary] = {}
         self._codec = GenomeCodec(space)
         self._genome_plan = self._plan_genome()
@@ -133,6 +145,11 @@ class CostModel:
             return head_steps(*c, in_elem, length, st)
         return OPS[kind].load("steps")(name, *c, in_elem, length, st)
 
+    def input_elem(self, stem: Unit) -> int:
+        """The ``in_elem`` the stem unit is costed with: its activation bytes, or the runtime's
+        raw-input marker when SRAM is the C runtime's."""
+        return RAW_INPUT if self.runtime_memory else act_bytes(stem[-1])
+
     def _supported(self, unit: Unit) -> bool:
         d = self.device
         if d is None or unit[0] == "head":
@@ -148,14 +165,19 @@ class CostModel:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        steps = self._unit_steps(unit, in_elem, length, "")
+        steps = self._unit_steps(unit, in_elem or act_bytes(unit[-1]), length, "")
         kind = unit[0]
         out_length = -(-length // unit[4]) if kind == "convbn" else length
         out_elem = act_bytes(unit[-1]) if kind != "head" else 4
+        peak = max(x.live_bytes for x in steps)
+        state = sum(x.state_bytes for x in steps)
+        if self.runtime_memory:
+            words, out_elem = unit_live_words(unit, in_elem, length, self.in_channels,
+                                              self.length)
+            peak, state = WORD * max(words), 0
         s = UnitSummary(
             macs=sum(x.macs for x in steps), params=sum(x.params for x in steps),
-            flash=sum(x.flash_bytes for x in steps), peak=max(x.live_bytes for x in steps),
-            state=sum(x.state_bytes for x in steps),
+            flash=sum(x.flash_bytes for x in steps), peak=peak, state=state,
             latency_s=schedule_latency_s(steps, self.device) if self.device else math.nan,
             supported=self._supported(unit), out_elem=out_elem, out_length=out_length)
         self._cache[key] = s
@@ -164,7 +186,7 @@ class CostModel:
     # --- costs ------------------------------------------------------------------------------
 
     def _aggregate(self, units: list[Unit]) -> ArchCost:
-        in_elem, length = act_bytes(units[0][-1]), self.length
+        in_elem, length = self.input_elem(units[0]), self.length
         macs = params = flash = peak = state = 0
         latency, supported = 0.0, True
         for u in units:
@@ -179,6 +201,13 @@ class CostModel:
             in_elem, length = s.out_elem, s.out_length
         peak += state
         d = self.device
+        fit = d.fit if d is not None and not self.streaming else None
+        if fit is not None:  # fitted to the Cortex-M7 measurements (nasx.predictors.mcu_fit)
+            return ArchCost(
+                macs=macs, params=params, weight_bytes=flash, flash_bytes=fit.flash(flash),
+                peak_sram_bytes=peak, sram_bytes=fit.sram(peak),
+                latency_s=fit.latency_s(latency), latency_label=FITTED_LABEL,
+                supported=supported, mode=self.mode, length=self.length)
         return ArchCost(
             macs=macs, params=params, weight_bytes=flash,
             flash_bytes=flash + (d.engine_flash_bytes if d else 0),
@@ -200,9 +229,9 @@ class CostModel:
                                                for j in range(st["depth"])]
         names.append("head")
         steps: list[Step] = []
-        in_elem, length = act_bytes(units[0][-1]), self.length
+        in_elem, length = self.input_elem(units[0]), self.length
         for u, name in zip(units, names, strict=True):
-            steps += self._unit_steps(u, in_elem, length, name)
+            steps += self._unit_steps(u, in_elem or act_bytes(u[-1]), length, name)
             s = self.unit_summary(u, in_elem, length)
             in_elem, length = s.out_elem, s.out_length
         return steps

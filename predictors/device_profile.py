@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nasx.predictors.mcu_fit import McuFit
+
 # Device classes; an ``mcu`` is costed analytically, ``cpu``/``gpu`` with a roofline estimate.
 DEVICE_CLASSES: tuple[str, ...] = ("mcu", "cpu", "gpu")
 
@@ -71,6 +73,7 @@ class DeviceProfile:
     source: str = "<memory>"
     runtime: str = "onnxruntime"  # what its latency is for (:data:`RUNTIMES`)
     batch: int = 1  # sequences per forward call its latency is for
+    fit: McuFit | None = None  # an MCU's cost model fitted to Cortex-M7 measurements
 
     def __hash__(self) -> int:  # dict fields make the default dataclass hash fail
         return hash((self.name, self.source))

@@ -15,6 +15,8 @@ required unless marked)::
     provenance: str
     runtime: onnxruntime | torch | pt2 | c   (optional; default: c on an mcu, else onnxruntime)
     batch: int >= 1                         (optional; default 1)
+    fit: {flash_scale, flash_offset_bytes, sram_scale, ...} (optional; written by
+         ``nasx profile --device <mcu>``, see :mod:`nasx.predictors.mcu_fit`)
 
 ``runtime`` and ``batch`` say what the profile's latency is for (the runtime that runs the
 deployed model, the sequences per call); ``nasx profile`` measures them and ``--runtime``
@@ -41,6 +43,7 @@ from nasx.predictors.device_profile import (
     DeviceProfile,
     MemoryRegion,
 )
+from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict, fitted_profile_file
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
@@ -146,6 +149,10 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         DeviceError: one line naming ``source``, the key and the fix.
     """
     c = _Checker(source)
+    fit = None
+    if isinstance(raw, Mapping) and "fit" in raw:
+        fit = fit_from_dict(raw["fit"], c.fail)
+        raw = {k: v for k, v in raw.items() if k != "fit"}
     top = c.mapping(raw, "", _TOP, _OPTIONAL_TOP)
     cls = top["class"]
     if cls not in DEVICE_CLASSES:
@@ -185,6 +192,7 @@ def profile_from_dict(raw: Any, source: str = "<memory>") -> DeviceProfile:
         source=source,
         runtime=runtime,
         batch=batch,
+        fit=fit,
     )
 
 
@@ -248,4 +256,27 @@ def profile_to_dict(profile: DeviceProfile) -> dict[str, Any]:
         "provenance": profile.provenance,
         "runtime": profile.runtime,
         "batch": profile.batch,
+        **({"fit": fit_to_dict(profile.fit)} if profile.fit is not None else {}),
     }
+
+
+def load_run_device(run_dir: Path, name: str, channels: int, classes: int,
+                    length: int) -> tuple[DeviceProfile, str | None]:
+    """The profile ``name`` for the run ``run_dir``: its fitted profile
+    (``predictors/device-<name>.yaml``, from ``nasx profile --device <mcu> --run``) when it
+    was fitted for this data shape, else the shipped one / the file. The second item says
+    which fit was taken or why one was ignored (None: no fit in the run)."""
+    profile = load_device(name)
+    path = fitted_profile_file(run_dir / "predictors", profile.name)
+    if not profile.is_mcu or not path.is_file():
+        return profile, None
+    fitted = load_device(path)
+    f = fitted.fit
+    if f is None or fitted.name != profile.name:
+        return profile, None
+    if not f.matches(channels, classes, length):
+        return profile, (f"ignoring {path}: fitted for {f.channels} channels, {f.classes} "
+                         f"classes, length {f.length}, the run has {channels}, {classes}, "
+                         f"{length}")
+    return fitted, (f"{profile.name} flash, SRAM and latency from the fitted profile {path} "
+                    f"({f.samples} subnets; {f.measured}, assumed {f.assumed})")

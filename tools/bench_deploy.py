@@ -1,7 +1,9 @@
 """Deployed subnets end to end: raw data through every format, the C runtime on the host and on
 an emulated Cortex-M7, and the MCU cost model against what the Cortex-M7 ELF measures.
 
-For the largest, smallest and ``--subnets`` random subnets of a trained run (seeded):
+For the run's picks (each budget's best subnet in ``search/pareto.json``: the quickstart picks
+when the run is a quickstart), the largest, smallest and ``--subnets`` random subnets of a
+trained run (seeded):
 
 1. the supernet subnet after BatchNorm recalibration on the run's normalised test split (what
    ``nasx eval --split test`` reports) against the exported module, pt2 and ONNX on the *raw*
@@ -50,6 +52,7 @@ from nasx.export.preprocess import raw_splits
 from nasx.export.reference import reference
 from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, load_device
+from nasx.predictors.mcu_fit import fitted_profile_file
 from nasx.search_spaces import describe_arch, largest_arch, random_arch, smallest_arch
 
 
@@ -58,7 +61,7 @@ def _pick(arch: dict[str, Any]) -> Pick:
 
 
 def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: Any,
-               tmp: Path) -> dict[str, Any]:
+               tmp: Path, fitted: Any = None) -> dict[str, Any]:
     """Every figure of one subnet (see the module docstring)."""
     test = raw.test
     ref = reference(_pick(arch), run, refit=False)
@@ -99,8 +102,27 @@ def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: An
     cost = CostModel(run.space, raw.channels, raw.num_classes, length=raw.max_length,
                      mode="whole-sequence", device=device).cost(net.spec.arch)
     row.update(cost_flash=cost.flash_bytes, cost_sram=cost.sram_bytes,
-               cost_latency_s=cost.latency_s, cost_macs=cost.macs)
+               cost_latency_s=cost.latency_s, cost_macs=cost.macs,
+               cost_peak_sram=cost.peak_sram_bytes, run_peak_bytes=src.run_peak_bytes)
+    if fitted is not None:  # the fit `nasx profile --device stm32f746` stored in the run
+        fc = CostModel(run.space, raw.channels, raw.num_classes, length=raw.max_length,
+                       mode="whole-sequence", device=fitted).cost(net.spec.arch)
+        row.update(fit_flash=fc.flash_bytes, fit_sram=fc.sram_bytes,
+                   fit_latency_s=fc.latency_s)
     return row
+
+
+def run_picks(run_dir: Path, space: Any) -> list[dict[str, Any]]:
+    """Each budget's best subnet in ``run_dir/search/pareto.json`` (none without a search)."""
+    from nasx.search_spaces import canonical_arch
+
+    path = run_dir / "search" / "pareto.json"
+    if not path.is_file():
+        return []
+    pf = json.loads(path.read_text())
+    picks = [pf["subnets"][b["best"]]["arch"] for b in pf["budgets"] if b["best"] is not None]
+    print(f"picks: {', '.join(b['name'] for b in pf['budgets'] if b['best'] is not None)}")
+    return [canonical_arch(space, a) for a in picks]
 
 
 def loo_fit(pred: np.ndarray, meas: np.ndarray) -> np.ndarray:
@@ -126,23 +148,34 @@ def fit_report(rows: list[dict[str, Any]]) -> None:
     if len(rows) < 3:
         print("no Cortex-M7 figures (cross toolchain or QEMU missing)")
         return
-    print("\n| quantity | n | within 10% before | within 10% after (LOO fit) | MAPE before | "
-          "MAPE after | Spearman |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p_key, m_key in (("flash", "cost_flash", "m7_flash"),
-                               ("SRAM", "cost_sram", "m7_sram"),
-                               ("latency", "cost_latency_s", "m7_instructions")):
+    stored = all("fit_flash" in r for r in rows)
+    print("\n| quantity | n | within 10% before | within 10% after (LOO fit) | within 10% "
+          "(nasx profile fit) | MAPE before | MAPE after (LOO) | MAPE (nasx profile fit) | "
+          "Spearman |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, p_key, m_key, f_key in (
+            ("flash", "cost_flash", "m7_flash", "fit_flash"),
+            ("SRAM", "cost_sram", "m7_sram", "fit_sram"),
+            ("latency", "cost_latency_s", "m7_instructions", "fit_latency_s")):
         pred = np.array([float(r[p_key]) for r in rows])
         meas = np.array([float(r[m_key]) for r in rows])
+        prof = np.array([float(r[f_key]) for r in rows]) if stored else None
         if name == "latency":  # seconds -> cycles at the profile clock, to compare counts
             pred = pred * 216e6
+            prof = prof * 216e6 if prof is not None else None
         fitted = loo_fit(pred, meas)
         within_b = float(np.mean(np.abs(pred - meas) <= 0.1 * meas))
         within_a = float(np.mean(np.abs(fitted - meas) <= 0.1 * meas))
         mape_b = float(np.mean(np.abs(pred - meas) / meas))
         mape_a = float(np.mean(np.abs(fitted - meas) / meas))
-        print(f"| {name} | {len(rows)} | {100 * within_b:.0f}% | {100 * within_a:.0f}% | "
-              f"{100 * mape_b:.1f}% | {100 * mape_a:.1f}% | {spearman(pred, meas):.3f} |")
+        w_p = f"{100 * float(np.mean(np.abs(prof - meas) <= 0.1 * meas)):.0f}%" \
+            if prof is not None else "-"
+        m_p = f"{100 * float(np.mean(np.abs(prof - meas) / meas)):.1f}%" \
+            if prof is not None else "-"
+        print(f"| {name} | {len(rows)} | {100 * within_b:.0f}% | {100 * within_a:.0f}% | {w_p} | "
+              f"{100 * mape_b:.1f}% | {100 * mape_a:.1f}% | {m_p} | {spearman(pred, meas):.3f} |")
+    same = sum(r["run_peak_bytes"] == r["cost_peak_sram"] for r in rows)
+    print(f"cost model peak SRAM == the runtime's planned arena peak: {same}/{len(rows)}")
     a, b = np.polyfit([float(r["cost_flash"]) for r in rows],
                       [float(r["m7_flash"]) for r in rows], 1)
     print(f"flash fit (all): measured = {a:.3f} * predicted + {b / 1024:.1f} KB")
@@ -165,9 +198,11 @@ def main() -> None:
     run.net.cpu()
     raw = raw_splits(run.cfg)
     device = load_device("stm32f746")
+    fitted_path = fitted_profile_file(args.run / "predictors", "stm32f746")
+    fitted = load_device(fitted_path) if fitted_path.is_file() else None
     rng = np.random.default_rng(args.seed)
-    archs = [largest_arch(run.space), smallest_arch(run.space),
-             *(random_arch(run.space, rng) for _ in range(args.subnets))]
+    archs = [*run_picks(args.run, run.space), largest_arch(run.space),
+             smallest_arch(run.space), *(random_arch(run.space, rng) for _ in range(args.subnets))]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; torch "
           f"{torch.__version__}; run {args.run} ({run.space.name}, {raw.name}, test "
           f"{len(raw.test)} samples)")
@@ -176,7 +211,7 @@ def main() -> None:
         if i < len(rows):
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            row = one_subnet(run, raw, arch, i < args.graph, device, Path(tmp))
+            row = one_subnet(run, raw, arch, i < args.graph, device, Path(tmp), fitted)
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.out:

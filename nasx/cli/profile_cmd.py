@@ -5,6 +5,12 @@
                  [--length L] [--rounds R] [--warmup W] [--repeats K] [--statistic min|median]
                  [--out DIR] [--format table|json]
 
+    nasx profile --device stm32f746 --run R [--samples N] [--seed S] [--format table|json]
+
+With an MCU profile (``stm32f746``) the subnets of the trained run ``R`` are built for a
+Cortex-M7 and run on QEMU (:mod:`nasx.export.mcu.mcu_profile`); the MCU cost model fitted to
+them goes to ``R/predictors/device-<device>.yaml``, which ``nasx search`` on ``R`` uses.
+
 Files: ``latency-<device>-<runtime>.json`` (the predictor) and
 ``latency-<device>-<runtime>-data.jsonl`` (the measurements, resumable) in ``R/predictors/``
 with ``--run``, else in the user cache (``$NASX_CACHE_DIR``, else ``$XDG_CACHE_HOME/nasx``,
@@ -19,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from nasx.cli import seed_type
+
+HOST_SAMPLES = 500
+MCU_SAMPLES = 20  # each one is a cross-build and a QEMU run
 
 
 def _int_at_least(least: int) -> Any:
@@ -41,14 +50,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "weights, eval mode, inference mode, fixed threads, interleaved rounds), fit the "
         "per-unit latency predictor and report its error on held-out subnets.")
     p.add_argument("--device", default="host-cpu", metavar="NAME|PATH",
-                   help="device to measure: host-cpu (this machine; default)")
+                   help="device to measure: host-cpu (this machine; default), or an MCU "
+                   "profile such as stm32f746 (with --run: subnets built for a Cortex-M7 and "
+                   "run on QEMU; fits the MCU cost model)")
     p.add_argument("--runtime", choices=("onnxruntime", "torch", "pt2", "c"), default=None,
                    help="what runs the subnets: onnxruntime (each subnet exported as model.onnx, "
                    "as nasx export writes it), torch (eager), pt2 (the torch.export program); "
                    "default: the device profile's runtime (onnxruntime on host-cpu)")
-    p.add_argument("--samples", type=_int_at_least(1), default=500, metavar="N",
+    p.add_argument("--samples", type=_int_at_least(1), default=None, metavar="N",
                    help="random subnets to measure, besides the largest and smallest (default "
-                   "500); min(100, N // 4) of them are held out")
+                   "500; min(100, N // 4) of them are held out; 20 on an MCU, none held out)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", type=Path, metavar="R",
                      help="training run folder: its space.yaml and data; files go to R/predictors")
@@ -125,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
     from nasx.runs import run_lock
 
     device = load_device(args.device)
+    if args.samples is None:
+        args.samples = MCU_SAMPLES if device.is_mcu else HOST_SAMPLES
+    if device.is_mcu and "cortex-m7" in device.description.lower():  # QEMU's mps2-an500
+        return _run_mcu(args, device)
     measurable_torch_device(device)  # refuse other devices before loading any data
     runtime = args.runtime or device.runtime
     check_runtime(runtime)
@@ -180,3 +195,56 @@ def run(args: argparse.Namespace) -> int:
     print(f"  saved      {report.predictor_path}")
     print(f"  data       {report.data_path}")
     return 0
+
+
+def _run_mcu(args: argparse.Namespace, device: Any) -> int:
+    """``nasx profile --device <mcu> --run R``: Cortex-M7 on QEMU, then the fit."""
+    import sys
+
+    from nasx.errors import NasxError
+    from nasx.export.mcu.mcu_profile import profile_mcu
+    from nasx.predictors.mcu_fit import ASSUMED, MEASURED
+    from nasx.runs import run_lock
+
+    if args.run is None:
+        raise NasxError(f"--device {device.name} profiles the subnets of a trained run on an "
+                        "emulated Cortex-M7: give --run R (the folder of nasx train)")
+    _space_and_shape(args)  # a run folder with unchanged data, or a one-line error
+
+    def progress(done: int, total: int) -> None:
+        if args.format == "table":
+            print(f"\r  built and ran {done}/{total} subnets", end="", file=sys.stderr,
+                  flush=True)
+
+    with run_lock(args.run, "profile"):
+        report = profile_mcu(args.run, device, samples=args.samples, seed=args.seed,
+                             progress=progress)
+    fit = report.fit
+    if args.format == "json":
+        print(json.dumps({"device": device.name, "subnets": len(report.rows),
+                          "skipped": report.skipped, "measured": MEASURED,
+                          "assumed": ASSUMED, "fit": dataclasses_asdict(fit),
+                          "profile": str(report.profile_path),
+                          "data_file": str(report.data_path),
+                          "seconds": round(report.seconds, 3)}, indent=2))
+        return 0
+    print(f"\nprofiled {device.name}: {len(report.rows)} subnets built for a Cortex-M7 and run "
+          f"on QEMU mps2-an500 ({report.skipped} skipped: untrained quantizers), length "
+          f"{fit.length}, {report.seconds:.1f} s")
+    print(f"  flash      measured = {fit.flash_scale:.4f} x weight bytes + "
+          f"{fit.flash_offset_bytes / 1024:.1f} KB (ELF .text + .rodata + .data)")
+    print(f"  SRAM       measured = {fit.sram_scale:.4f} x runtime arena peak + "
+          f"{fit.sram_offset_bytes / 1024:.1f} KB (ELF .data + .bss + stack high-water)")
+    print(f"  latency    instructions = {fit.latency_scale:.4f} x analytic cycles + "
+          f"{fit.latency_offset_s * device.clock_hz:,.0f}; measured: {MEASURED}; assumed: "
+          f"{ASSUMED} ({device.clock_hz / 1e6:g} MHz)")
+    print(f"  saved      {report.profile_path} (nasx search on this run uses it)")
+    print(f"  data       {report.data_path}")
+    return 0
+
+
+def dataclasses_asdict(obj: Any) -> dict[str, Any]:
+    """``dataclasses.asdict`` (imported lazily)."""
+    import dataclasses
+
+    return dataclasses.asdict(obj)

@@ -169,7 +169,7 @@ def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: 
     src = build.write_c_export(tmp, net, length, gold.x, gold.lengths, ref, exact)
     checks = [check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net)]
     facts: dict[str, Any] = {"arena_bytes": src.arena_bytes, "max_length": src.max_length,
-                             "golden": len(gold)}
+                             "run_peak_bytes": src.run_peak_bytes, "golden": len(gold)}
     if build.host_compiler() is None:
         facts["host"] = "not built: no C compiler (cc) on PATH"
         return checks, facts

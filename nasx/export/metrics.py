@@ -17,7 +17,8 @@ from nasx.data import SequenceSet
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick
 from nasx.export.verify import FormatCheck
-from nasx.predictors import MODES, CostModel, load_device
+from nasx.predictors import MODES, CostModel
+from nasx.predictors.devices import load_run_device
 from nasx.search_spaces import describe_arch
 
 DEFAULT_DEVICE = "host-cpu"
@@ -46,8 +47,9 @@ def device_costs(run: Any, arch: dict[str, Any], devices: Sequence[str]) -> dict
     """Cost-model figures of ``arch`` per device and execution mode, at the data's length."""
     splits = run.splits
     out: dict[str, Any] = {}
-    for name in devices:
-        profile = load_device(name)
+    for name in devices:  # an MCU's fitted profile where the run has one (nasx profile)
+        profile, _ = load_run_device(run.run_dir, name, splits.channels, splits.num_classes,
+                                     splits.max_length)
         per_mode = {}
         for mode in MODES:
             c = CostModel(run.space, splits.channels, splits.num_classes,

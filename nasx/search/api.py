@@ -62,6 +62,27 @@ def _latency_models(run_dir: Path, trained: Any, devices: dict[str, str], log: L
     return out
 
 
+def _fitted_profiles(run_dir: Path, trained: Any, profiles: dict[str, Any], log: Log
+                     ) -> dict[str, Any]:
+    """``profiles`` with each MCU profile replaced by the run's fitted one
+    (``predictors/device-<name>.yaml``, written by ``nasx profile --device <name> --run``)
+    when it was fitted for the run's data shape (:func:`~nasx.predictors.load_run_device`)."""
+    from nasx.predictors.devices import load_run_device
+
+    s = trained.splits
+    out = dict(profiles)
+    for key, p in profiles.items():
+        if not p.is_mcu:
+            continue
+        fitted, note = load_run_device(run_dir, p.source if p.source.endswith((".yaml", ".yml"))
+                                       else p.name, s.channels, s.num_classes, s.max_length)
+        if note is not None:
+            _say(log, note)
+        if fitted.fit is not None:
+            out[key] = fitted
+    return out
+
+
 def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[Any, Any]:
     """The run's accuracy predictor (fitted first if there is none) and its refit function."""
     from nasx.predictors.accuracy import KINDS
@@ -133,6 +154,7 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     check_outputs_free(run_dir, overwrite)
     with run_lock(run_dir, "search"):
         trained = load_trained_run(run_dir)
+        profiles = _fitted_profiles(run_dir, trained, profiles, log)
         found = _latency_models(run_dir, trained, runtimes, log)
         latency = {name: pred for name, (pred, _) in found.items()}
         host = HostLatency(trained, *found.get(HOST_DEVICE, (None, None)),

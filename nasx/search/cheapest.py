@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasx.predictors import CostModel
-from nasx.predictors.schedule import act_bytes
 from nasx.search_spaces import OP_CHOICE_KEYS, Arch, entry_kernel
 
 METRIC_UNITS: dict[str, str] = {"latency": "ms", "sram": "KB", "flash": "KB"}
@@ -111,7 +110,7 @@ class _Chain:
         for w, k, s, (wb, ab) in itertools.product(sp.stem.width, sp.stem.kernel,
                                                    sp.stem.stride, bits):
             unit = ("convbn", m.in_channels, w, k, s, wb, ab)
-            c = self.contribution(unit, act_bytes(ab), m.length)
+            c = self.contribution(unit, m.input_elem(unit), m.length)
             if c is None:
                 continue
             mx, sm, oe, ol = c
@@ -200,6 +199,14 @@ def extreme_cost(model: CostModel, metric: str, *, largest: bool = False,
     if found is None:
         return Extreme(metric, float("nan"), None)
     total, records = found
+    if d.fit is not None and not model.streaming:  # fitted lines (positive slopes): the same
+        arch = _arch_from_records(records, len(model.space.stages))  # subnet, fitted value
+        c = model.cost(arch)
+        value = {"latency": c.latency_s * 1e3, "sram": c.sram_bytes / 1024.0,
+                 "flash": c.flash_bytes / 1024.0}[metric]
+        if metric == "latency" and unit_latency is not None:
+            value = total * 1e3
+        return Extreme(metric, value, arch)
     if metric == "latency":
         value = total * 1e3
     elif metric == "sram":

@@ -71,9 +71,10 @@ def test_cost_of_a_hand_arch_matches_the_hand_numbers(capsys, tmp_path: Path) ->
     code, out, _ = _run(capsys, *argv, "--format", "json")
     got = json.loads(out)
     assert code == 0
-    # see tests/predictors/test_cost_hand.py for the arithmetic
+    # see tests/predictors/test_cost_hand.py for the arithmetic (an MCU: SRAM is the C
+    # runtime's arena, 640 bytes)
     assert (got["macs"], got["params"], got["weight_bytes"], got["peak_sram_bytes"]) == (
-        3624, 491, 752, 400)
+        3624, 491, 752, 640)
     assert got["flash_bytes"] == 752 + 32768 and got["latency_kind"] == "analytic"
     code, out, _ = _run(capsys, *argv, "--steps")
     assert code == 0 and "  MACs       3,624" in out and "stages[0].blocks[0].dw" in out

@@ -73,10 +73,13 @@ def test_profile_with_a_run_writes_into_the_run_in_onnxruntime(capsys, tmp_path:
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--space", "tiny", "--device", "stm32h743"],
-      "nasx: error: device 'stm32h743' is not this machine, so it cannot be measured; its "
+    [(["--space", "tiny", "--device", "nrf52840"],  # a Cortex-M4: no emulator profile
+      "nasx: error: device 'nrf52840' is not this machine, so it cannot be measured; its "
       "latency comes from the analytic model, labelled 'analytic' (`nasx cost --device "
-      "stm32h743`); measure with --device host-cpu\n"),
+      "nrf52840`); measure with --device host-cpu\n"),
+     (["--space", "tiny", "--device", "stm32h743"],  # a Cortex-M7: QEMU needs a trained run
+      "nasx: error: --device stm32h743 profiles the subnets of a trained run on an emulated "
+      "Cortex-M7: give --run R (the folder of nasx train)\n"),
      (["--space", "tiny", "--device", "rpi4"],
       "nasx: error: device 'rpi4' is not this machine, so it cannot be measured; its latency "
       "comes from the analytic model, labelled 'roofline estimate' (`nasx cost --device "

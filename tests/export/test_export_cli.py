@@ -49,6 +49,7 @@ def test_export_writes_verified_files_and_never_overwrites_silently(
         "model.safetensors", "runtime"]
     m = json.loads((folder / "metrics.json").read_text())
     assert "runtime/nasx_conv.c" in m["files"] and m["verification"]["c"]["arena_bytes"] > 0
+    assert m["verification"]["c"]["run_peak_bytes"] == m["verification"]["c"]["arena_bytes"]
     assert m["id"] == smallest and m["pick"]["source"].endswith("archs.json (smallest)")
     assert m["accuracy"]["val"] == m["accuracy"]["supernet_val"]
     assert all(v["passed"] for k, v in m["verification"].items() if "passed" in v)

@@ -44,3 +44,19 @@ def test_m7_logits_equal_the_host_build_and_sizes_are_read(tmp_path: Path, causa
     assert len(m7.instructions) == 10 and m7.instructions[0] == max(m7.instructions)
     assert m7.instructions[0] > 3 * m7.instructions[-1] > 0  # lengths 19 vs 1
     assert m7.command.startswith("arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb")
+
+
+def test_m7_builds_an_export_folder_given_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    space = tiny_space()
+    arch = op_arch(space, "conv", second="ssm")
+    net = exported(warmed(space, [arch]), arch)
+    x, lengths = padded_batch(seed=4, batch=2, length=9)
+    with torch.no_grad():
+        ref = net(x, lengths)
+    folder = tmp_path / "exports" / "m"
+    folder.mkdir(parents=True)
+    write_c_export(folder, net, 9, x, lengths, ref, True)
+    monkeypatch.chdir(tmp_path)  # as `nasx export --run runs/jv` passes runs/jv/exports/...
+    m7 = run_m7(Path("exports/m"), ref.shape[1])
+    assert m7.returncode == 0 and (folder / "model.elf").is_file()

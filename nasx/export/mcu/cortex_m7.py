@@ -108,7 +108,7 @@ def run_m7(folder: Path, classes: int, timeout: float = 600.0) -> M7Run:
     reason = missing_tools()
     if reason:
         raise RuntimeError(reason)
-    elf = folder / "model.elf"
+    elf = folder.resolve() / "model.elf"  # the build runs in the folder: an absolute path
     command = build_m7(folder, elf)
     flash, static = elf_memory(elf)
     ran = subprocess.run([*QEMU, str(elf)], capture_output=True, text=True, timeout=timeout,

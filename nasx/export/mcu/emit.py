@@ -1,10 +1,11 @@
 """``model.c``: an exported subnet as calls into the C runtime, over one static arena sized
 here for sequences of up to ``max_length`` steps.
 
-Buffers are time-major, ``(n, channels)``. The main activation alternates between ``a`` and
-``b`` at stage entries (strided convs change the length ``n``); blocks work in place on it with
-``t1``..``t3`` for their inner tensors; ``state`` holds LSTM ``h, c`` / the SSM state,
-``scores`` one attention row, ``fscratch``/``qscratch`` a layer's quantized input.
+Buffers are time-major, ``(n, channels)``, one per tensor (``<role>_<k>``): ``x0`` the
+normalised input, ``act_<k>`` a stage's main activation (new at each stage entry: strided
+convs change the length ``n``), which its blocks update in place; ``t1``.. a block's inner
+tensors, ``hc``/``h`` the LSTM/SSM state, ``scores`` one attention row, ``qs``/``fs`` a layer's
+quantized input (scratch). Offsets come from the liveness planner (:mod:`.planner`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from nasx import __version__
 from nasx.export.c_header import RUNTIME_DIR, header_and_rows
 from nasx.export.mcu.arena import FLOAT_BYTES, Emitter, int_path
+from nasx.export.mcu.planner import peak_words
 from nasx.export.mcu.stream_emit import step_functions, step_source
 from nasx.export.net import ExportedNet
 from nasx.export.streaming import streaming_blocker
@@ -29,14 +31,19 @@ class ModelSource:
     Attributes:
         header: ``model.h`` (weights, layer table, API declarations).
         source: ``model.c`` (``nasx_<id>_run`` and its arena).
-        arena_bytes: size of the static arena.
+        arena_bytes: size of the static arena (the larger of ``run``'s and ``step``'s plans).
         max_length: the longest sequence the arena holds.
+        run_peak_bytes: the most bytes of ``run``'s buffers live at once (the plan's lower
+            bound; the cost model's MCU SRAM counts it).
+        run_arena_bytes: the bytes ``run``'s plan takes.
     """
 
     header: str
     source: str
     arena_bytes: int
     max_length: int
+    run_peak_bytes: int = 0
+    run_arena_bytes: int = 0
 
 
 def runtime_files() -> list[Path]:
@@ -48,36 +55,42 @@ def _body(net: ExportedNet, em: Emitter, max_length: int) -> None:
     spec = net.spec
     up = em.prefix.upper()
     channels = spec.in_channels
-    em.buf("x0", max_length * channels)
+    x0 = em.new("x0", max_length * channels)
     em.emit(f"nasx_normalize({up}_NORMALIZATION, {up}_INPUT_MEAN, {up}_INPUT_STD, x, n, "
-            f"{channels}, x0);")
+            f"{channels}, {x0});")
     stem, first = net.stem.conv, net.stages[0].entry.conv
     width = int(stem.weight.shape[0])
-    if int_path(stem) and int_path(first):  # int8 from the input to the first stage
-        q = em.quantize("stem", "x0", max_length, channels, "qscratch")
-        length = em.conv_int8(stem, "stem", q, max_length, "qa", width, update_n=True,
-                              stride=net.stem.stride, requant=em.requant(stem, first, "stem"))
-        cur = "qa"
-    else:
-        length = em.conv(stem, "stem", "x0", max_length, channels, "a", update_n=True,
-                         stride=net.stem.stride)
-        cur = "a"
-    for i, stage in enumerate(net.stages):
-        nxt = "b" if cur == "a" else "a"
-        if cur == "qa":
-            length = em.conv_int8(stage.entry.conv, f"stages.{i}.entry", cur, length, nxt,
-                                  int(stage.entry.conv.weight.shape[0]), update_n=True,
-                                  stride=stage.entry.stride)
+    length = -(-max_length // net.stem.stride)
+    if int_path(stem):  # int8 codes in; int8 out when the first stage's conv is int too
+        q = em.quantize("stem", x0, max_length, channels)
+        if int_path(first):
+            cur = em.new_int8("qa", length * width)
+            em.conv_int8(stem, "stem", q, cur, update_n=True,
+                         requant=em.requant(stem, first, "stem"))
         else:
-            length = em.conv(stage.entry.conv, f"stages.{i}.entry", cur, length, width, nxt,
-                             update_n=True, stride=stage.entry.stride)
-        cur, width = nxt, int(stage.entry.conv.weight.shape[0])
+            cur = em.new("act", length * width)
+            em.conv_int8(stem, "stem", q, cur, update_n=True)
+    else:
+        cur = em.new("act", length * width)
+        em.conv(stem, "stem", x0, max_length, channels, cur, update_n=True,
+                stride=net.stem.stride)
+    for i, stage in enumerate(net.stages):
+        out = int(stage.entry.conv.weight.shape[0])
+        lout = -(-length // stage.entry.stride)
+        nxt = em.new("act", lout * out)
+        if cur in em.int8:
+            em.conv_int8(stage.entry.conv, f"stages.{i}.entry", cur, nxt, update_n=True)
+        else:
+            em.conv(stage.entry.conv, f"stages.{i}.entry", cur, length, width, nxt,
+                    update_n=True, stride=stage.entry.stride)
+        cur, width, length = nxt, out, lout
         for j, block in enumerate(stage.blocks):
             op_of(block).load("c_emit")(em, f"stages.{i}.blocks.{j}", block, cur, length,
                                         width)
-    em.buf("pool", width)
-    em.emit(f"nasx_mean_pool({cur}, n, {width}, pool);")
-    em.emit(f"(void)nasx_conv1d({em.layer('classifier')}, pool, 1, logits, NULL, s);")
+    pool = em.new("pool", width)
+    em.emit(f"nasx_mean_pool({cur}, n, {width}, {pool});")
+    em.emit(f"s.q = NULL; s.f = NULL; (void)nasx_conv1d({em.layer('classifier')}, {pool}, 1, "
+            "logits, NULL, s);")
 
 
 def model_source(net: ExportedNet, max_length: int) -> ModelSource:
@@ -91,6 +104,7 @@ def model_source(net: ExportedNet, max_length: int) -> ModelSource:
     em = Emitter(prefix, rows)
     _body(net, em, max_length)
     decls, floats = em.arena()
+    run_floats, run_peak = floats, peak_words(em.buffers())
     step_statics: list[str] = []
     step_body: list[str] = []
     if streams:
@@ -110,9 +124,11 @@ def model_source(net: ExportedNet, max_length: int) -> ModelSource:
         f"  if (length < 1 || length > {up}_MAX_LENGTH) return -1;",
         *em.lines,
         "  return 0;", "}", "", *step_body]
-    return ModelSource(header, "\n".join(lines), floats * FLOAT_BYTES, max_length)
+    return ModelSource(header, "\n".join(lines), floats * FLOAT_BYTES, max_length,
+                       run_peak * FLOAT_BYTES, run_floats * FLOAT_BYTES)
 
 
 def describe(src: ModelSource) -> dict[str, Any]:
     """The facts ``metrics.json`` records about the generated C."""
-    return {"arena_bytes": src.arena_bytes, "max_length": src.max_length}
+    return {"arena_bytes": src.arena_bytes, "max_length": src.max_length,
+            "run_peak_bytes": src.run_peak_bytes}

@@ -11,13 +11,13 @@ def emit(em: Emitter, prefix: str, block: LSTMBlock, cur: str, length: int,
          width: int) -> None:
     """Calls computing ``cur (n, width)`` <- block(``cur``) in place."""
     hidden = block.hidden
-    em.buf("t1", length * width)
-    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, n, t1);")
-    em.conv(block.ih, f"{prefix}.ih", "t1", length, width, "t2")  # (n, 4H)
-    em.buf("t3", length * hidden)
-    em.buf("state", 2 * hidden)
-    em.emit(f"nasx_lstm({em.layer(f'{prefix}.hh')}, t2, n, t3, state, state + {hidden});")
-    em.conv(block.proj, f"{prefix}.proj", "t3", length, hidden, cur, residual=True)
+    t1, t2 = em.new("t1", length * width), em.new("t2", length * 4 * hidden)
+    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, n, {t1});")
+    em.conv(block.ih, f"{prefix}.ih", t1, length, width, t2)  # (n, 4H)
+    t3, state = em.new("t3", length * hidden), em.new("hc", 2 * hidden)
+    em.emit(f"nasx_lstm({em.layer(f'{prefix}.hh')}, {t2}, n, {t3}, {state}, "
+            f"{state} + {hidden});")
+    em.conv(block.proj, f"{prefix}.proj", t3, length, hidden, cur, residual=True)
 
 
 def emit_step(em: Emitter, prefix: str, block: LSTMBlock, cur: str, width: int,
@@ -26,8 +26,8 @@ def emit_step(em: Emitter, prefix: str, block: LSTMBlock, cur: str, width: int,
     del capacity
     hidden = block.hidden
     state = em.persistent(f"{prefix.replace('.', '_')}_hc", 2 * hidden)
-    em.buf("t1", width)
-    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, 1, t1);")
-    em.conv(block.ih, f"{prefix}.ih", "t1", 1, width, "t2")
-    em.emit(f"nasx_lstm_step({em.layer(f'{prefix}.hh')}, t2, {state}, {state} + {hidden});")
+    t1, t2 = em.new("t1", width), em.new("t2", 4 * hidden)
+    em.emit(f"nasx_layernorm({em.layer(f'{prefix}.ln')}, {cur}, 1, {t1});")
+    em.conv(block.ih, f"{prefix}.ih", t1, 1, width, t2)
+    em.emit(f"nasx_lstm_step({em.layer(f'{prefix}.hh')}, {t2}, {state}, {state} + {hidden});")
     em.conv(block.proj, f"{prefix}.proj", state, 1, hidden, cur, residual=True)

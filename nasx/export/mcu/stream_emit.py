@@ -34,17 +34,19 @@ def step_functions(net: ExportedNet, em: Emitter, max_length: int) -> None:
     """Append the body of ``step`` to ``em`` (state and scratch reserved in it)."""
     spec, up = net.spec, em.prefix.upper()
     channels = spec.in_channels
-    em.buf("x0", channels)
+    x0 = em.new("x0", channels)
     mode = 1 if spec.input.normalization == "channel" else 0
     em.emit(f"nasx_normalize({mode}, {up}_INPUT_MEAN, {up}_INPUT_STD, frame, 1, {channels}, "
-            "x0);")
-    _conv_unit(em, "stem", net.stem, "x0", channels, "a")
-    cur, width, frames = "a", int(net.stem.conv.weight.shape[0]), -(-max_length //
-                                                                     net.stem.stride)
+            f"{x0});")
+    width = int(net.stem.conv.weight.shape[0])
+    cur = em.new("act", width)
+    _conv_unit(em, "stem", net.stem, x0, channels, cur)
+    frames = -(-max_length // net.stem.stride)
     for i, stage in enumerate(net.stages):
-        nxt = "b" if cur == "a" else "a"
+        out = int(stage.entry.conv.weight.shape[0])
+        nxt = em.new("act", out)
         _conv_unit(em, f"stages.{i}.entry", stage.entry, cur, width, nxt)
-        cur, width = nxt, int(stage.entry.conv.weight.shape[0])
+        cur, width = nxt, out
         frames = -(-frames // stage.entry.stride)
         for j, block in enumerate(stage.blocks):
             op_of(block).load("c_emit_step")(em, f"stages.{i}.blocks.{j}", block, cur, width,
@@ -55,10 +57,11 @@ def step_functions(net: ExportedNet, em: Emitter, max_length: int) -> None:
     em.emit(f"{count} += 1;")
     if any("goto head;" in line for line in em.lines):
         em.lines.append("head:")
-    em.buf("pool", width)
-    em.emit(f"for (i = 0; i < {width}; ++i) pool[i] = {pool}[i] / "
+    mean = em.new("pool", width)
+    em.emit(f"for (i = 0; i < {width}; ++i) {mean}[i] = {pool}[i] / "
             f"(float)({count} > 0 ? {count} : 1);")
-    em.emit(f"(void)nasx_conv1d({em.layer('classifier')}, pool, 1, logits, NULL, s);")
+    em.emit(f"s.q = NULL; s.f = NULL; (void)nasx_conv1d({em.layer('classifier')}, {mean}, 1, "
+            "logits, NULL, s);")
 
 
 def step_source(em: Emitter, run_floats: int) -> tuple[list[str], list[str], int]:

@@ -56,7 +56,7 @@ void nasx_quantize(const nasx_layer_t *l, const float *x, size_t n, int8_t *q) {
 
 int8_t nasx_requantize(int32_t acc, const nasx_requant_t *rq, int o, int relu) {
   const int n = 31 + rq->shift[o];
-  const int64_t v = ((int64_t)acc + rq->bias[o]) * rq->mult[o];
+  const int64_t v = (int64_t)acc * rq->mult[o] + rq->bias[o];
   const int64_t half = (int64_t)1 << (n - 1);
   /* round half away from zero on the magnitude (arithmetic shifts round towards -inf) */
   int64_t q = v >= 0 ? (v + half) >> n : -((-v + half) >> n);

@@ -24,12 +24,13 @@ int8_t nasx_quant_int8(const nasx_layer_t *l, float x);     /* the int8 code of 
 void nasx_quantize(const nasx_layer_t *l, const float *x, size_t n, int8_t *q);
 
 /* Fixed-point requantisation of an int32 accumulator into the next layer's int8 grid:
- * q = clamp(round((acc + bias[o]) * mult[o] / 2^(31 + shift[o])), lo, qmax), lo = 0 after a
- * ReLU, else -qmax; mult[o] in [2^30, 2^31) (Q31), bias[o] the bias in accumulator units. */
+ * q = clamp(round((acc * mult[o] + bias[o]) / 2^(31 + shift[o])), lo, qmax), lo = 0 after a
+ * ReLU, else -qmax; mult[o] in [2^30, 2^31) (Q31), bias[o] the bias over the next layer's
+ * scale on the same 2^(31 + shift[o]) scale (int64). */
 typedef struct {
   const int32_t *mult;
   const int8_t *shift;
-  const int32_t *bias;
+  const int64_t *bias;
   int32_t qmax;
 } nasx_requant_t;
 int8_t nasx_requantize(int32_t acc, const nasx_requant_t *rq, int o, int relu);
