@@ -60,6 +60,29 @@ def _pick(arch: dict[str, Any]) -> Pick:
     return Pick(arch=arch, source="bench")
 
 
+def graph_checks(net: Any, raw: Any, tmp: Path) -> dict[str, float]:
+    """Test accuracy of the pt2 program and the ONNX graph of ``net`` on raw test data."""
+    test = raw.test
+    export_pt2(net, tmp / "m.pt2", raw.max_length)
+    program = load_pt2_program(tmp / "m.pt2")
+    out = {"pt2_raw_test_acc": accuracy(
+        batched_logits(program.module(), test, pt2_min_length(program)), test.y)}
+    export_onnx(net, tmp / "m.onnx", raw.max_length)
+    session = onnx_session(tmp / "m.onnx")
+    out["onnx_raw_test_acc"] = accuracy(
+        batched_logits(lambda x, n: run_onnx(session, x, n), test), test.y)
+    return out
+
+
+def add_graphs(run: Any, raw: Any, arch: dict[str, Any], row: dict[str, Any]) -> None:
+    """Add the pt2/ONNX checks to a row measured without them (``--resume --graph N``)."""
+    net = reference(_pick(arch), run, refit=False).net
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
+        (Path(tmp) / WEIGHTS_FILE).write_bytes(weights_bytes(net))
+        row.update(graph_checks(load_exported(Path(tmp)), raw, Path(tmp)))
+
+
 def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: Any,
                tmp: Path, fitted: Any = None) -> dict[str, Any]:
     """Every figure of one subnet (see the module docstring)."""
@@ -75,14 +98,7 @@ def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: An
                            "eval_test_acc": accuracy(ref_test, test.y),
                            "torch_raw_test_acc": accuracy(torch_logits, test.y)}
     if graph:
-        export_pt2(net, tmp / "m.pt2", raw.max_length)
-        program = load_pt2_program(tmp / "m.pt2")
-        row["pt2_raw_test_acc"] = accuracy(
-            batched_logits(program.module(), test, pt2_min_length(program)), test.y)
-        export_onnx(net, tmp / "m.onnx", raw.max_length)
-        session = onnx_session(tmp / "m.onnx")
-        row["onnx_raw_test_acc"] = accuracy(
-            batched_logits(lambda x, n: run_onnx(session, x, n), test), test.y)
+        row.update(graph_checks(net, raw, tmp))
     cdir = tmp / "c"
     cdir.mkdir()
     src = write_c_export(cdir, net, raw.max_length, test.x, test.lengths, torch_logits,
@@ -189,7 +205,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="rows as JSON")
     parser.add_argument("--resume", action="store_true",
-                        help="keep the rows already in --out and measure the rest")
+                        help="keep the rows already in --out and measure the rest (and add "
+                        "pt2/ONNX to kept rows below --graph that lack them)")
     args = parser.parse_args()
     from nasx.train.run_eval import load_trained_run
 
@@ -209,6 +226,11 @@ def main() -> None:
     rows = json.loads(args.out.read_text()) if args.resume and args.out else []
     for i, arch in enumerate(archs):
         if i < len(rows):
+            if i < args.graph and "pt2_raw_test_acc" not in rows[i]:
+                add_graphs(run, raw, arch, rows[i])
+                print(json.dumps(rows[i]), flush=True)
+                if args.out:
+                    args.out.write_text(json.dumps(rows, indent=1))
             continue
         with tempfile.TemporaryDirectory() as tmp:
             row = one_subnet(run, raw, arch, i < args.graph, device, Path(tmp), fitted)

@@ -17,7 +17,7 @@ from nasx.data import SequenceSet
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick
 from nasx.export.verify import FormatCheck
-from nasx.predictors import MODES, CostModel
+from nasx.predictors import MODES, CostModel, load_device
 from nasx.predictors.devices import load_run_device
 from nasx.search_spaces import describe_arch
 
