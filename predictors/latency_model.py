@@ -234,8 +234,8 @@ class LatencyPredictor:
         names = raw.get("features")
         # a file from before an op was added lacks that op's features: they are 0 for every
         # arch of the space it was profiled for, so its coefficients carry over by name
-        if not (isinstance(names, list) and len(set(names)) == len(names)
-                and set(names) <= set(FEATURE_NAMES)):
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)
+                and len(set(names)) == len(names) and set(names) <= set(FEATURE_NAMES)):
             raise NasxError(f"{path}: made with other features than this nasx version uses; "
                             "fit it again with `nasx profile` (the measurements are reused)")
         if raw.get("statistic") not in STATISTICS:
