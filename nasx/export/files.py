@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
 from nasx.export.preprocess import Preprocessing
 from nasx.jsonfiles import load_json
 from nasx.runs.schema import problem
+from nasx.supernet.io import safetensors_metadata
 
 ARCH_FILE = "arch.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -97,8 +97,7 @@ def read_weights(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         raise ExportFileError(f"{path}: not found; export the subnet again") from None
     try:
         tensors = load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        meta = dict(json.loads(data[8 : 8 + header_len]).get("__metadata__") or {})
+        meta = safetensors_metadata(data)
     except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
         raise ExportFileError(f"{path}: not a readable safetensors file "
                               f"({str(exc).splitlines()[0]}); the file is truncated or corrupt: "

@@ -42,7 +42,7 @@ def load_supernet(path: str | Path, space: SearchSpace) -> Supernet:
         raise NasxError(f"{p}: supernet file not found") from None
     try:
         tensors = load(data)
-        meta = _metadata(data)
+        meta = safetensors_metadata(data)
     except (SafetensorError, ValueError) as exc:
         raise NasxError(f"{p}: not a readable safetensors file ({str(exc).splitlines()[0]}); "
                         "the file is truncated or corrupt: restore it or retrain") from None
@@ -60,7 +60,14 @@ def load_supernet(path: str | Path, space: SearchSpace) -> Supernet:
     return net
 
 
-def _metadata(data: bytes) -> dict[str, str]:
-    """The ``__metadata__`` of a serialized safetensors blob."""
+def safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a serialized safetensors blob (``{}`` when it has none).
+
+    Raises:
+        ValueError: a header that is not a JSON object (``json.JSONDecodeError`` included).
+    """
     header_len = int.from_bytes(data[:8], "little")
-    return dict(json.loads(data[8 : 8 + header_len]).get("__metadata__") or {})
+    header = json.loads(data[8 : 8 + header_len])
+    if not isinstance(header, dict):
+        raise ValueError("the safetensors header is not a JSON object")
+    return dict(header.get("__metadata__") or {})

@@ -19,7 +19,6 @@ the test accuracy of the refitted model.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from nasx.data.augment import Augmentation, augment_batch
 from nasx.errors import RunError
 from nasx.runs import atomic_write_bytes
 from nasx.search_spaces import Arch, arch_id
+from nasx.supernet.io import safetensors_metadata
 from nasx.supernet.static_net import StaticNet
 from nasx.train.bn_recal import recalibrate_bn
 from nasx.train.evaluate import calibration_batches
@@ -104,15 +104,18 @@ def _reuse(run: Any, arch: Arch, path: Path) -> StaticNet | None:
     try:
         data = path.read_bytes()
         tensors = load(data)
-        n = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8:8 + n]).get("__metadata__", {})
-    except (SafetensorError, ValueError) as exc:
+        meta = safetensors_metadata(data)
+    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: not a readable refit file ({str(exc).splitlines()[0]}); "
                        "delete it and export again to refit the subnet") from None
     if meta != _settings(run, arch):
         return None
     net = run.net.extract(arch)
-    net.load_state_dict(tensors)
+    try:
+        net.load_state_dict(tensors)
+    except RuntimeError:  # missing, extra or misshapen tensors
+        raise RunError(f"{path}: its tensors do not fit subnet {arch_id(arch)}; delete it and "
+                       "export again to refit the subnet") from None
     return net.eval()
 
 

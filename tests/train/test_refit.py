@@ -132,3 +132,19 @@ def test_refit_steps_zero_exports_the_supernet_weights(tmp_path: Path):
     assert m["refit"] is None and m["accuracy"]["val_held_out"] is True
     assert m["accuracy"]["supernet_test"] == pytest.approx(m["accuracy"]["test"], abs=0.01)
     assert not (run_dir / "refit").exists()
+
+
+def test_a_refit_file_with_foreign_tensors_is_a_one_line_error(run_dir: Path, tmp_path: Path):
+    from safetensors.torch import save
+
+    from nasx.train.refit import _settings
+
+    run = load_trained_run(run_dir)
+    ((_, arch),) = resolve_arch_specs(run, ["largest"])
+    other = run.__class__(**{**run.__dict__, "run_dir": tmp_path})
+    path = refit_path(tmp_path, arch)
+    path.parent.mkdir()
+    path.write_bytes(save({"w": torch.zeros(2)}, metadata=_settings(other, arch)))
+    with pytest.raises(RunError, match=r"its tensors do not fit subnet [0-9a-f]{12}; delete it "
+                                       r"and export again to refit the subnet$"):
+        refit_subnet(other, arch, lambda _line: None)
