@@ -48,13 +48,12 @@ from nasx.predictors.reliability import (
     split_half_reliability,
     unpack_correct,
 )
+from nasx.runs.layout import ACCURACY_DATA
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, count_subnets, random_arch
 from nasx.train.distributed import Ranks, gather_to_main, ranks_from_env
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun
 
-PREDICTORS_DIR = "predictors"
-DATA_FILE = "accuracy-data.jsonl"
 TRAIN_STREAM, HOLDOUT_STREAM = 0, 1
 _SAMPLE_TAG = 0x61636375  # keeps these draws apart from training's and nasx eval's streams
 
@@ -87,7 +86,7 @@ class SubnetRecord:
 
 def data_path(run_dir: Path) -> Path:
     """``run_dir/predictors/accuracy-data.jsonl``."""
-    return Path(run_dir) / PREDICTORS_DIR / DATA_FILE
+    return Path(run_dir) / ACCURACY_DATA
 
 
 def read_records(path: Path, genome_length: int | None = None) -> dict[str, SubnetRecord]:

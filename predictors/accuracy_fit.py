@@ -26,7 +26,6 @@ import numpy as np
 from nasx.predictors.accuracy import KINDS, AccuracyPredictor, fit_accuracy_predictor
 from nasx.predictors.accuracy_data import (
     HOLDOUT_STREAM,
-    PREDICTORS_DIR,
     TRAIN_STREAM,
     SubnetRecord,
     build_records,
@@ -36,11 +35,11 @@ from nasx.predictors.accuracy_data import (
     split_sizes_ok,
 )
 from nasx.predictors.rank_metrics import rank_metrics
+from nasx.runs.layout import ACCURACY_DIR, ACCURACY_PREDICTOR_FILE, PREDICTORS_DIR, TB_DIR
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, SearchSpace, arch_id
 from nasx.train.distributed import Ranks
-from nasx.train.run_eval import TrainedRun
 
-PREDICTOR_DIR = "accuracy"
 # How much more a subnet the search validated weighs in the search's refits than a random one:
 # the refit predictor should reproduce what was measured where the search is looking.
 EMPHASIS_WEIGHT = 10.0
@@ -49,7 +48,7 @@ TB_TAG = "predictor/accuracy"
 
 def predictor_dir(run_dir: Path) -> Path:
     """``run_dir/predictors/accuracy``."""
-    return Path(run_dir) / PREDICTORS_DIR / PREDICTOR_DIR
+    return Path(run_dir) / PREDICTORS_DIR / ACCURACY_DIR
 
 
 def split_archs(space: SearchSpace, samples: int, holdout: int, seed: int
@@ -156,7 +155,7 @@ def load_run_predictor(run_dir: Path, space: SearchSpace) -> AccuracyPredictor |
         NasxError: a predictor is there but damaged or fitted for another genome layout.
     """
     folder = predictor_dir(run_dir)
-    if not (folder / "predictor.json").is_file():
+    if not (folder / ACCURACY_PREDICTOR_FILE).is_file():
         return None
     return AccuracyPredictor.load(folder, space)
 
@@ -185,7 +184,7 @@ def _log_scatter(run_dir: Path, predictor: AccuracyPredictor, held: list[SubnetR
     ax.set_xlabel("true validation accuracy")
     ax.set_ylabel("predicted validation accuracy")
     fig.tight_layout()
-    writer = SummaryWriter(str(Path(run_dir) / "tb"))
+    writer = SummaryWriter(str(Path(run_dir) / TB_DIR))
     try:
         writer.add_figure(TB_TAG, fig, global_step=n_train)
         for key in ("kendall_tau", "spearman", "rmse"):

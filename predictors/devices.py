@@ -44,6 +44,7 @@ from nasx.predictors.device_profile import (
     MemoryRegion,
 )
 from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict, fitted_profile_file
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
@@ -267,7 +268,7 @@ def load_run_device(run_dir: Path, name: str, channels: int, classes: int,
     was fitted for this data shape, else the shipped one / the file. The second item says
     which fit was taken or why one was ignored (None: no fit in the run)."""
     profile = load_device(name)
-    path = fitted_profile_file(run_dir / "predictors", profile.name)
+    path = fitted_profile_file(run_dir / PREDICTORS_DIR, profile.name)
     if not profile.is_mcu or not path.is_file():
         return profile, None
     fitted = load_device(path)

@@ -34,6 +34,7 @@ from nasx.predictors.latency_features import (
     unit_vector,
 )
 from nasx.runs import atomic_write_text
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.runs.predictor_schemas import LATENCY_INFO, check_document
 from nasx.search_spaces import SearchSpace
 
@@ -265,7 +266,7 @@ def find_latency_predictor(run_dir: Path, device: str, space: SearchSpace, runti
     Raises:
         NasxError: a file exists but is malformed or for another space.
     """
-    candidates = [predictor_file(run_dir / "predictors", device, runtime)]
+    candidates = [predictor_file(run_dir / PREDICTORS_DIR, device, runtime)]
     if channels is not None and classes is not None and length is not None:
         candidates.append(predictor_file(cache_folder(space, channels, classes, length), device,
                                          runtime))

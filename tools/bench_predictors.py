@@ -244,9 +244,9 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from nasx.predictors.accuracy_fit import build_run_dataset, split_archs
     from nasx.predictors.rank_metrics import rank_metrics
     from nasx.predictors.reliability import split_half_reliability as reliability
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import GenomeCodec, arch_id, random_arch
     from nasx.train.evaluate import calibration_batches
-    from nasx.train.run_eval import load_trained_run
 
     torch.set_num_threads(1)
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -385,7 +385,7 @@ def run_features(args: argparse.Namespace) -> int:
     from nasx.predictors.features import ArchFeatures
     from nasx.predictors.rank_metrics import rank_metrics
     from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     print("## Accuracy predictor features (issue 4)\n")
     print(f"- command: `.venv/bin/python tools/bench_predictors.py --part features "
@@ -441,9 +441,9 @@ def run_calibration(args: argparse.Namespace) -> int:
 
     from nasx.predictors.accuracy_fit import split_archs
     from nasx.predictors.rank_metrics import rank_metrics
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import arch_id
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
-    from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(Path(args.run))
     torch.set_num_threads(1)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.search.runner import SearchResult, SearchSettings
 
 Log = Callable[[str], None]
@@ -38,7 +39,7 @@ def _latency_models(run_dir: Path, trained: Any, devices: dict[str, str], log: L
     from nasx.predictors.latency_model import LatencyPredictor, cache_folder, predictor_file
 
     s = trained.splits
-    folders = [run_dir / "predictors",
+    folders = [run_dir / PREDICTORS_DIR,
                cache_folder(trained.space, s.channels, s.num_classes, s.max_length)]
     out = {}
     for name, runtime in devices.items():
@@ -130,11 +131,11 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     """
     from nasx.predictors import load_device
     from nasx.runs import run_lock
+    from nasx.runs.trained import load_trained_run
     from nasx.search.budgets import collect_budgets
     from nasx.search.host_latency import HostLatency
     from nasx.search.runner import SearchRunner, check_outputs_free
     from nasx.search.validate import HOST_DEVICE
-    from nasx.train.run_eval import load_trained_run
 
     names, parsed = collect_budgets(list(devices or []), budgets, max_latency_ms=max_latency_ms,
                                     max_sram_kb=max_sram_kb, max_flash_kb=max_flash_kb)

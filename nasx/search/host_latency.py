@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nasx.runs.layout import PREDICTORS_DIR
+from nasx.runs.trained import TrainedRun
 from nasx.search.validate import HOST_DEVICE, MeasureSettings, measured_latency_ms
 from nasx.search_spaces import Arch, GenomeCodec, arch_id
-from nasx.train.run_eval import TrainedRun
 
 
 class HostLatency:
@@ -41,7 +42,7 @@ class HostLatency:
         self.run, self.predictor = run, predictor
         self.runtime = predictor.runtime if predictor is not None else runtime
         in_run = folder is not None and Path(folder).resolve() == (
-            Path(run.run_dir) / "predictors").resolve()
+            Path(run.run_dir) / PREDICTORS_DIR).resolve()
         self.folder = Path(folder) if in_run and folder is not None else None
         self.added: list[str] = []  # candidate ids measured into the dataset
         if predictor is not None:

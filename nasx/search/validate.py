@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch
-from nasx.train.run_eval import TrainedRun
 
 HOST_DEVICE = "host-cpu"
 

@@ -97,8 +97,9 @@ def _check_default_host_budget(run_dir: Path) -> None:
     and the largest's, rounded up to 3 significant digits."""
     from nasx.predictors.latency_model import LatencyPredictor, predictor_file
     from nasx.quickstart import host_budget
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import GenomeCodec
-    from nasx.train.run_eval import load_trained_run, resolve_arch_specs
+    from nasx.train.run_eval import resolve_arch_specs
 
     run = load_trained_run(run_dir)
     pred = LatencyPredictor.load(predictor_file(run_dir / "predictors", "host-cpu", "torch"),

@@ -14,8 +14,8 @@ from nasx.cli import main
 from nasx.export.mcu.cortex_m7 import missing_tools
 from nasx.predictors import CostModel, load_device
 from nasx.predictors.mcu_fit import LABEL, fitted_profile_file
+from nasx.runs.trained import load_trained_run
 from nasx.search_spaces import largest_arch, smallest_arch
-from nasx.train.run_eval import load_trained_run
 
 REASON = missing_tools()
 

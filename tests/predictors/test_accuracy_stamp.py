@@ -22,8 +22,8 @@ from nasx.predictors.accuracy_stamp import (
     settings_path,
     weights_digest,
 )
+from nasx.runs.trained import TrainedRun
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun
 
 
 def _with(run: TrainedRun, **train: object) -> TrainedRun:

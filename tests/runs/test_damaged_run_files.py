@@ -118,7 +118,7 @@ def test_damaged_config_yaml(run: Path) -> None:
 
 
 def test_damaged_data_json(run: Path) -> None:
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     path = run / "data.json"
     splits = load_trained_run(run).splits

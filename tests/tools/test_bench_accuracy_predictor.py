@@ -16,7 +16,7 @@ from nasx.predictors.accuracy_data import records_arrays
 from nasx.predictors.accuracy_fit import build_run_dataset
 from nasx.predictors.rank_metrics import rank_metrics
 from nasx.predictors.reliability import split_half_reliability
-from nasx.train.run_eval import load_trained_run
+from nasx.runs.trained import load_trained_run
 
 TINY = ["--space", "tiny", "train.epochs=3", "train.batches_per_epoch=3", "data.batch_size=16",
         "train.calib_batches=1", "train.eval_random=1", "train.delay=0"]

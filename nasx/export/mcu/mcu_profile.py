@@ -38,6 +38,7 @@ from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, DeviceProfile, profile_to_dict
 from nasx.predictors.mcu_fit import McuFit, fit_mcu, fitted_profile_file
 from nasx.runs import atomic_write_text
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.search_spaces import arch_id
 
 
@@ -77,7 +78,7 @@ def profile_mcu(run_dir: Path, device: DeviceProfile, *, samples: int, seed: int
         NasxError: the cross toolchain or QEMU missing, or no subnet could be exported.
     """
     from nasx.predictors.latency_profile import profile_archs
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     reason = missing_tools()
     if reason:
@@ -121,7 +122,7 @@ def profile_mcu(run_dir: Path, device: DeviceProfile, *, samples: int, seed: int
         raise NasxError(f"none of the {len(archs)} subnets could be exported (their "
                         "quantizers never trained); train the supernet longer")
     fit = fit_mcu(rows, device.clock_hz, raw.channels, raw.num_classes, raw.max_length)
-    folder = run_dir / "predictors"
+    folder = run_dir / PREDICTORS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     data = data_file(folder, device.name)
     atomic_write_text(data, json.dumps({"device": device.name, "space": run.space.name,
