@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "conv"
+
+
+class ConvBlock(BlockBits):
+    """A ``conv`` block of an arch: depthwise kernel and expand ratio."""
+
+    op: Literal["conv"]
+    kernel: int
+    expand: float
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> ConvSpace:
                      kernel_transform=c.boolean(raw["kernel_transform"], f"{key}.kernel_transform"))
 
 
-def _unit(spec: ConvSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: ConvSpace, width: int, b: ConvBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["expand"]), b["kernel"])
 
 
@@ -60,7 +68,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
         m.causal)
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: ConvBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.export.blocks import MBConvBlock
 
@@ -123,7 +131,7 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 
 
 OP = OpDef(
-    name=NAME, space_type=ConvSpace,
+    name=NAME, block_type=ConvBlock, space_type=ConvSpace,
     yaml_keys=("kernel", "expand", "kernel_transform"), choice_keys=("kernel", "expand"),
     kernel_keys=("kernel",),
     defaults={"kernel": [3, 5, 7], "expand": [2, 4], "kernel_transform": False},
