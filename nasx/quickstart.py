@@ -158,7 +158,7 @@ def host_budget(run: TrainedRun, fraction: float, *, runtime: str = "onnxruntime
 
     import numpy as np
 
-    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, predictor_file
     from nasx.search_spaces import GenomeCodec, random_arch
     from nasx.train.run_eval import resolve_arch_specs
 
@@ -180,7 +180,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
     from tqdm import tqdm
 
     from nasx.predictors import load_device
-    from nasx.predictors.latency_profile import profile_latency
+    from nasx.predictors.latency.profile import profile_latency
 
     sp = run.splits
     bar = tqdm(total=s.profile_rounds * (s.profile_samples + 2), desc="profile", unit="subnet",
@@ -205,7 +205,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
 
 
 def _predictor(run: TrainedRun, s: PipelineSettings) -> str:
-    from nasx.predictors.accuracy_fit import fit_run_predictor
+    from nasx.predictors.accuracy.fit import fit_run_predictor
 
     _, rep = fit_run_predictor(run, samples=s.predictor_samples, holdout=s.predictor_holdout,
                                seed=run.cfg.seed, progress=s.progress)

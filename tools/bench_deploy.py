@@ -52,7 +52,7 @@ from nasx.export.preprocess import raw_splits
 from nasx.export.reference import reference
 from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.mcu_fit import fitted_profile_file
+from nasx.predictors.devices.mcu_fit import fitted_profile_file
 from nasx.runs.layout import EXPORT_ARCH_FILE, EXPORT_WEIGHTS_FILE
 from nasx.search_spaces import describe_arch, largest_arch, random_arch, smallest_arch
 

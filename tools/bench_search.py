@@ -47,7 +47,7 @@ from nasx.search_spaces import GenomeCodec
 
 def make_task(run_dir: Path, device: str, budgets: str) -> tuple[SearchTask, GenomeRepair, Any]:
     """The search task of ``device`` with the run's saved accuracy predictor (not refitted)."""
-    from nasx.predictors.accuracy_fit import load_run_predictor
+    from nasx.predictors.accuracy.fit import load_run_predictor
     from nasx.runs.trained import load_trained_run
 
     run = load_trained_run(run_dir)

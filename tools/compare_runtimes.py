@@ -40,8 +40,8 @@ def onnxruntime_ms(run_dir: Path, archs: list[dict[str, Any]], rounds: int) -> l
     import torch
 
     from nasx.export.preprocess import Preprocessing
-    from nasx.predictors.measure import measure_samples_s
-    from nasx.predictors.runtimes import runtime_module
+    from nasx.predictors.latency.measure import measure_samples_s
+    from nasx.predictors.latency.runtimes import runtime_module
     from nasx.runs.trained import load_trained_run
 
     run = load_trained_run(run_dir)

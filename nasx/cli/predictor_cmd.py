@@ -74,9 +74,9 @@ def run_fit(args: argparse.Namespace) -> int:
     """Build the dataset (shared across torchrun ranks), fit on rank 0 and print the report."""
     import contextlib
 
-    from nasx.predictors.accuracy import KINDS
-    from nasx.predictors.accuracy_data import data_path, split_sizes_ok
-    from nasx.predictors.accuracy_fit import build_run_dataset, fit_run_predictor
+    from nasx.predictors.accuracy.data import data_path, split_sizes_ok
+    from nasx.predictors.accuracy.fit import build_run_dataset, fit_run_predictor
+    from nasx.predictors.accuracy.predictor import KINDS
     from nasx.runs import run_lock
     from nasx.runs.trained import load_trained_run
     from nasx.train.distributed import Ranks, process_group, rank_device, ranks_from_env
@@ -141,8 +141,8 @@ def _print_measurement(measurement: dict[str, Any] | None) -> None:
 def run_show(args: argparse.Namespace) -> int:
     """Print the saved predictor's model, counts and held-out scores."""
     from nasx.errors import RunError
-    from nasx.predictors.accuracy_data import data_path, read_records
-    from nasx.predictors.accuracy_fit import load_run_predictor, predictor_dir
+    from nasx.predictors.accuracy.data import data_path, read_records
+    from nasx.predictors.accuracy.fit import load_run_predictor, predictor_dir
     from nasx.runs import layout
     from nasx.search_spaces import load_space
 

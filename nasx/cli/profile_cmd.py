@@ -130,10 +130,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nasx.predictors import load_device
-    from nasx.predictors.latency_model import cache_folder
-    from nasx.predictors.latency_profile import holdout_count, measurable_torch_device
-    from nasx.predictors.latency_profile import profile_latency as profile
-    from nasx.predictors.runtimes import check_runtime
+    from nasx.predictors.latency.model import cache_folder
+    from nasx.predictors.latency.profile import holdout_count, measurable_torch_device
+    from nasx.predictors.latency.profile import profile_latency as profile
+    from nasx.predictors.latency.runtimes import check_runtime
     from nasx.runs import run_lock
 
     device = load_device(args.device)
@@ -204,7 +204,7 @@ def _run_mcu(args: argparse.Namespace, device: Any) -> int:
 
     from nasx.errors import NasxError
     from nasx.export.mcu.mcu_profile import profile_mcu
-    from nasx.predictors.mcu_fit import ASSUMED, MEASURED
+    from nasx.predictors.devices.mcu_fit import ASSUMED, MEASURED
     from nasx.runs import run_lock
 
     if args.run is None:

@@ -119,7 +119,7 @@ def _from_id(run_dir: Path, space: SearchSpace, pick: str, pf: ParetoFile | None
                             source=f"{archs_path} ({name})")
     data = run_dir / ACCURACY_DATA
     if data.is_file():
-        from nasx.predictors.accuracy_data import read_records
+        from nasx.predictors.accuracy.data import read_records
 
         codec = GenomeCodec(space)
         record = read_records(data, codec.length).get(pick)  # (a torn last line is skipped)

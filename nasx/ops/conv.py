@@ -2,7 +2,8 @@
 pointwise project, residual; BatchNorm folded at export).
 
 Supernet block :class:`~nasx.supernet.conv_block.ElasticMBConv`, export block
-:class:`~nasx.export.blocks.MBConvBlock`, schedule :func:`~nasx.predictors.schedule.mbconv_steps`,
+:class:`~nasx.export.blocks.MBConvBlock`, schedule
+:func:`~nasx.predictors.cost.schedule.mbconv_steps`,
 C emitters :mod:`nasx.export.mcu.op_conv`; its streaming step, ONNX step graph and C header
 rows are here. Torch is imported inside the functions: this module is read with the search
 space, which must stay importable without torch.
@@ -140,7 +141,7 @@ OP = OpDef(
     elastic="nasx.supernet.conv_block:ElasticMBConv",
     static="nasx.supernet.conv_block:StaticMBConv",
     export="nasx.export.blocks:MBConvBlock",
-    steps="nasx.predictors.schedule:mbconv_steps",
+    steps="nasx.predictors.cost.schedule:mbconv_steps",
     c_emit="nasx.export.mcu.op_conv:emit", c_emit_step="nasx.export.mcu.op_conv:emit_step",
     hooks=__name__,
 )

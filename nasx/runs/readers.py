@@ -6,7 +6,7 @@ fix>``, and never with a traceback further on. The readers here cover ``config.y
 ``archs.json`` and ``search/pareto.json``; ``data.json`` is read by
 :mod:`nasx.runs.data_record`, an export's ``arch.json`` by :func:`nasx.export.files.read_spec`
 (with :mod:`nasx.runs.schema`), ``accuracy-data.jsonl`` by
-:func:`nasx.predictors.accuracy_data.read_records` and the predictor files by their classes in
+:func:`nasx.predictors.accuracy.data.read_records` and the predictor files by their classes in
 :mod:`nasx.predictors` (with :mod:`nasx.runs.predictor_schemas`).
 """
 

@@ -66,10 +66,10 @@ class HostLatency:
         import torch
 
         from nasx.export.preprocess import Preprocessing
-        from nasx.predictors.latency_data import LatencyDataset, measure_rounds
-        from nasx.predictors.latency_model import data_file
-        from nasx.predictors.measure import measure_samples_s
-        from nasx.predictors.runtimes import runtime_module
+        from nasx.predictors.latency.data import LatencyDataset, measure_rounds
+        from nasx.predictors.latency.measure import measure_samples_s
+        from nasx.predictors.latency.model import data_file
+        from nasx.predictors.latency.runtimes import runtime_module
 
         pred = self.predictor
         st = pred.settings
@@ -107,14 +107,14 @@ class HostLatency:
         or ``None`` when measurements do not feed a predictor."""
         if not self.feeds_predictor or not self.added:
             return None
-        from nasx.predictors.latency_data import LatencyDataset
-        from nasx.predictors.latency_model import (
+        from nasx.predictors.latency.data import LatencyDataset
+        from nasx.predictors.latency.model import (
             LatencyPredictor,
             data_file,
             holdout_metrics,
             predictor_file,
         )
-        from nasx.predictors.latency_profile import profile_archs, split_holdout
+        from nasx.predictors.latency.profile import profile_archs, split_holdout
 
         pred = self.predictor
         info = dict(pred.info)

@@ -9,7 +9,7 @@ recalibration; on ``host-cpu`` also the measured latency). The new evaluations j
 accuracy predictor's data (and the measured latencies the run's ``host-cpu`` latency
 predictor's, see :mod:`.host_latency`); before the next round the predictors are refitted on
 all of it, the subnets this search validated weighing more in the accuracy predictor's fit
-(:data:`~nasx.predictors.accuracy_fit.EMPHASIS_WEIGHT`), and the search repeated from
+(:data:`~nasx.predictors.accuracy.fit.EMPHASIS_WEIGHT`), and the search repeated from
 scratch. ``pareto.json`` holds the last round's fronts with validated numbers next to the
 predicted ones; ``history.csv`` every evaluation of every round.
 """

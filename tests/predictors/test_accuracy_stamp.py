@@ -15,8 +15,8 @@ import torch
 
 from nasx.cli import main
 from nasx.errors import NasxError
-from nasx.predictors import accuracy_data as ad
-from nasx.predictors.accuracy_stamp import (
+from nasx.predictors.accuracy import data as ad
+from nasx.predictors.accuracy.stamp import (
     FORMAT,
     evaluation_settings,
     settings_path,

@@ -1,6 +1,6 @@
 """The accuracy predictor: genome -> predicted validation accuracy (and an uncertainty).
 
-Three model families on the depth-masked features of :class:`~nasx.predictors.features.
+Three model families on the depth-masked features of :class:`~nasx.predictors.accuracy.features.
 ArchFeatures`: ridge regression (closed form, :mod:`.ridge`), an MLP ensemble
 (:mod:`.mlp_ensemble`) and extremely randomised trees (:mod:`.tree_ensemble`).
 :func:`fit_accuracy_predictor` scores every candidate (ridge at several penalties, the MLP
@@ -31,11 +31,11 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from nasx.errors import NasxError, RunError
-from nasx.predictors.features import ArchFeatures
-from nasx.predictors.mlp_ensemble import PARAM_NAMES, MLPEnsemble, MLPSettings
-from nasx.predictors.rank_metrics import rank_metrics
-from nasx.predictors.ridge import RidgeRegression
-from nasx.predictors.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
+from nasx.predictors.accuracy.features import ArchFeatures
+from nasx.predictors.accuracy.mlp_ensemble import PARAM_NAMES, MLPEnsemble, MLPSettings
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.ridge import RidgeRegression
+from nasx.predictors.accuracy.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
 from nasx.runs import atomic_write_bytes, atomic_write_text
 from nasx.runs.layout import ACCURACY_PREDICTOR_FILE
 from nasx.runs.predictor_schemas import ACCURACY_INFO, ACCURACY_MODELS, check_document

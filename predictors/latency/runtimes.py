@@ -27,7 +27,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from nasx.errors import NasxError
-from nasx.predictors.device_profile import RUNTIMES
+from nasx.predictors.devices.profile import RUNTIMES
 from nasx.runs.layout import EXPORT_ONNX_FILE, EXPORT_PT2_FILE
 
 MEASURABLE: tuple[str, ...] = ("onnxruntime", "torch", "pt2")

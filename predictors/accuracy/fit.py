@@ -1,6 +1,6 @@
 """Fit a run's accuracy predictor: build the dataset, fit, score on held-out subnets, save.
 
-``R/predictors/accuracy-data.jsonl`` (see :mod:`.accuracy_data`) gets ``holdout`` held-out
+``R/predictors/accuracy-data.jsonl`` (see :mod:`.data`) gets ``holdout`` held-out
 subnets (seeded stream 1) and ``samples`` training subnets (stream 0, disjoint from the
 held-out ones); records that other tools appended (the search's validated candidates) join the
 training set unless they are held out. The predictor (:func:`~.accuracy.fit_accuracy_predictor`:
@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nasx.predictors.accuracy import KINDS, AccuracyPredictor, fit_accuracy_predictor
-from nasx.predictors.accuracy_data import (
+from nasx.predictors.accuracy.data import (
     HOLDOUT_STREAM,
     TRAIN_STREAM,
     SubnetRecord,
@@ -34,7 +33,8 @@ from nasx.predictors.accuracy_data import (
     sample_archs,
     split_sizes_ok,
 )
-from nasx.predictors.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.predictor import KINDS, AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
 from nasx.runs.layout import ACCURACY_DIR, ACCURACY_PREDICTOR_FILE, PREDICTORS_DIR, TB_DIR
 from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, SearchSpace, arch_id
@@ -117,7 +117,7 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
         held-out subnets, ``n_train``, ``n_holdout``, ``model`` (the chosen candidate),
         ``kind``, ``selection`` (every candidate's cross-validated scores), ``measurement``
         (how precisely the validation split measures the held-out subnets' accuracy: see
-        :func:`~nasx.predictors.accuracy_data.measurement_reliability`; ``None`` when their
+        :func:`~nasx.predictors.accuracy.data.measurement_reliability`; ``None`` when their
         records carry no per-sequence correctness) and ``path``.
     """
     train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
