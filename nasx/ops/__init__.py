@@ -15,7 +15,7 @@ from typing import Any
 from nasx.ops.base import ChoiceChecker, LatencyWork, OpDef, Unit
 
 # The op modules, in canonical order (genome, feature and display order).
-OP_MODULES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn", "gru")
+OP_MODULES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn", "gru", "mamba")
 
 OPS: dict[str, OpDef] = {
     m: importlib.import_module(f"{__name__}.{m}").OP for m in OP_MODULES
