@@ -56,7 +56,8 @@ def test_op_module_declares_everything(name: str) -> None:
 
 
 def test_unknown_op_lookup_names_the_known_ops() -> None:
-    with pytest.raises(KeyError, match="unknown op 'tcn' \\(known: conv, lstm, ssm, attn, gru"):
+    with pytest.raises(KeyError,
+                       match="unknown op 'tcn' \\(known: conv, lstm, ssm, attn, gru, mamba\\)"):
         get_op("tcn")
 
 

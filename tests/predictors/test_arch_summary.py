@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from nasx.ops import OP_MODULES
 from nasx.predictors.arch_summary import ArchSummary
 from nasx.search_spaces import GenomeCodec, load_space, random_arch
 
@@ -19,7 +20,7 @@ def reference(space, arch: dict) -> dict[str, float]:
     out: dict[str, float] = {}
     cum, rf = arch["stem"]["stride"], arch["stem"]["kernel"]
     units = [(arch["stem"]["wbits"], arch["stem"]["abits"])]
-    runs: dict[str, list[float]] = {op: [] for op in ("conv", "lstm", "ssm", "attn")}
+    runs: dict[str, list[float]] = {op: [] for op in OP_MODULES}
     for i, (st, a) in enumerate(zip(space.stages, arch["stages"], strict=True)):
         rf += ((3 if max(st.stride) > 1 else 1) - 1) * cum
         cum *= a["stride"]
