@@ -28,12 +28,9 @@ HOOKS = ("to_export", "read", "blocker", "stream_state", "stream_step", "graph_s
 # Files where an op's name is a *device* op class (predictors/devices/*.yaml efficiencies and
 # bit-width support), a different vocabulary that happens to share "conv" and "lstm", or a
 # docstring example; with how many lines each.
-# predictors/runtime_memory.py (the C runtime's buffers per op, from issue 17) still branches on
-# op names: it belongs in a per-op hook, which is open work.
 DEVICE_CLASS_LINES = {"predictors/cost.py": 1, "predictors/device_profile.py": 1,
                       "predictors/devices.py": 1, "predictors/schedule.py": 5,
-                      "predictors/module_audit.py": 2, "search_spaces/arch.py": 2,
-                      "predictors/runtime_memory.py": 3}
+                      "predictors/module_audit.py": 2, "search_spaces/arch.py": 2}
 
 
 def test_registry_order_is_the_op_order_everywhere() -> None:
@@ -99,3 +96,24 @@ def test_no_op_name_literal_outside_the_op_modules() -> None:
             if lines:
                 found[rel] = len(lines)
     assert found == DEVICE_CLASS_LINES
+
+
+def test_c_runtime_buffers_are_an_op_hook() -> None:
+    # the ops the C runtime has a kernel for declare their arena words; the others do not
+    assert [n for n, op in OPS.items() if op.c_words is None] == ["gru", "mamba"]
+    raw = space_to_dict(load_space("tiny"))
+    for st in raw["stages"]:
+        st["ops"] = list(OP_MODULES)
+    space = space_from_dict(raw)
+    from nasx.predictors import CostModel, load_device
+    from nasx.predictors.runtime_memory import FLOAT_ACT, WORD
+
+    mcu = CostModel(space, 3, 2, length=20, device=load_device("stm32f746"))
+    # lstm, W = 16, H = 8, float, L = 20: cur + t1, t1 + gates + cur (the peak: 1280 words),
+    # gates + out + hc + cur (1136), out + cur
+    lstm = mcu.unit_summary(("lstm", 16, 8, 32, 32), FLOAT_ACT, 20)
+    assert lstm.peak == WORD * (20 * 16 + 20 * 4 * 8 + 20 * 16)
+    # no C kernel: the schedule's peak (live bytes of its largest step)
+    unit = ("mamba", 16, 16, 8, 8, 8)
+    steps = mcu._unit_steps(unit, FLOAT_ACT, 20, "")
+    assert mcu.unit_summary(unit, FLOAT_ACT, 20).peak == max(s.live_bytes for s in steps)
