@@ -66,7 +66,7 @@ def test_hybrid_long_columns_and_largest_arch() -> None:
     space = load_space("hybrid-long")
     codec = GenomeCodec(space)
     summary = ArchSummary(codec)
-    assert len(summary.names) == 17 and summary.names[:3] == [
+    assert len(summary.names) == 19 and summary.names[:3] == [  # blocks, stride per op (5)
         "summary.log2_stride[stages[0]]", "summary.log2_stride[stages[1]]",
         "summary.log2_receptive_field"]
     x = summary.transform(np.stack([codec.encode(largest_arch(space)),
