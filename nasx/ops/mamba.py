@@ -14,8 +14,7 @@ fp32, like the SSM's scan parameters.
 
 Its modules and schedule are in :mod:`nasx.ops.mamba_blocks` (they import torch and the
 supernet, which import the search space); its streaming step, ONNX step graph and export hooks
-are here. The C runtime has no selective-scan kernel: the C export of a subnet with a mamba
-block stops with a one-line error naming the block.
+are here; C emitters :mod:`nasx.export.mcu.op_mamba` (kernel ``runtime/nasx_mamba.c``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any
 
 from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "mamba"
 CONV_KERNEL = 4  # the depthwise causal convolution before the scan (Mamba's d_conv)
@@ -73,6 +73,16 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     numel = 3 * w * e  # the quantized projections
     return LatencyWork((numel + mix_macs(e, n, dt_rank(w))) * length, (2 * w + 5 * e) * length,
                        numel, (float(length), e * n * length / 1e3))
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: ``cur + t1``, ``t1 + uz (2LE) + scr(LW) + cur``, ``uz + y (LE) + h (EN)
+    + scratch (2E + R + 2N) + cur``, ``y + cur + scr(LE)``."""
+    w, e, state, wb, ab = c
+    cur, t1, uz, y = words(n * w), words(n * w), words(2 * n * e), words(n * e)
+    mix = words(e * state + 2 * e + dt_rank(w) + 2 * state)
+    return [cur + t1, t1 + uz + scratch_words(wb, ab, n * w) + cur, uz + y + mix + cur,
+            y + cur + scratch_words(wb, ab, n * e)]
 
 
 # --- export hooks (``b``: a MambaBlock) ----------------------------------------------------
@@ -132,23 +142,25 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
     return y
 
 
-def c_rows(wr: Any, p: str, b: Any) -> None:
-    """No C kernel: a one-line export error."""
-    no_c_kernel(None, p)
-
-
-def no_c_kernel(em: Any, prefix: str, *rest: Any) -> None:
-    """The C runtime has no selective-scan kernel: raise the export error naming the block."""
-    from nasx.export.convert import ExportError
-
-    raise ExportError(f"cannot export {prefix} (mamba) to C: the C runtime has no selective-"
-                      "scan kernel; leave 'c' out of --format or pick a subnet without mamba "
-                      "blocks")
-
-
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
-    """Deployed arrays besides the file tensors: none."""
-    return {}
+    """The deployed ``A = -exp(A_log)`` ``(E, N)`` (it replaces ``A_log`` in ``model.h``)."""
+    return {f"{prefix}.A": b.A}
+
+
+def c_rows(wr: Any, p: str, b: Any) -> None:
+    """Its rows (and arrays) of the C layer table: ``dt_proj`` (a float linear ``R -> E``) and
+    ``mix`` (an ``NASX_SSM`` row: ``in = E``, ``kernel = N``, weight ``x_proj``, ``aux`` conv
+    weight and bias, ``A``, ``D``; see ``runtime/nasx_mamba.c``)."""
+    e, n = b.A.shape
+    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
+    wr.layer(f"{p}.in_proj", b.in_proj, "NASX_LINEAR", ())
+    wr.row(f"{p}.dt_proj", "NASX_LINEAR", (), out=e, inp=b.dt_w.shape[1],
+           weight=wr.array(f"{p}.dt_w", b.dt_w), bias=wr.array(f"{p}.dt_b", b.dt_b))
+    aux = (wr.array(f"{p}.conv_w", b.conv_w), wr.array(f"{p}.conv_b", b.conv_b),
+           wr.array(f"{p}.A", b.A), wr.array(f"{p}.D", b.D))
+    wr.row(f"{p}.mix", "NASX_SSM", (), out=e, inp=e, kernel=n,
+           weight=wr.array(f"{p}.x_proj", b.x_proj), aux=aux)
+    wr.layer(f"{p}.out_proj", b.out_proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
 
 
 OP = OpDef(
@@ -160,6 +172,6 @@ OP = OpDef(
     static="nasx.ops.mamba_blocks:StaticMamba",
     export="nasx.ops.mamba_blocks:MambaBlock",
     steps="nasx.ops.mamba_blocks:mamba_steps",
-    c_emit=f"{__name__}:no_c_kernel", c_emit_step=f"{__name__}:no_c_kernel",
-    hooks=__name__,
+    c_emit="nasx.export.mcu.op_mamba:emit", c_emit_step="nasx.export.mcu.op_mamba:emit_step",
+    hooks=__name__, c_words=_c_words,
 )

@@ -1,10 +1,12 @@
 """The ``mamba`` op (issue 19: a selective SSM added as an op module): extract equals the
-supernet, streaming equals the whole sequence, every export format agrees, and the analytic
-cost equals the independent counts on the extracted module."""
+supernet, streaming equals the whole sequence, every export format agrees (the C runtime's
+``nasx_mamba`` included, built with the host's cc), and the analytic cost equals the independent
+counts on the extracted module and the C runtime's arena."""
 
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasx.export import ExportError, build_exported, export_static, spec_for
+from nasx.export import build_exported, export_static, spec_for
 from nasx.export.c_header import c_header
 from nasx.export.graph_formats import (
     export_onnx,
@@ -21,9 +23,13 @@ from nasx.export.graph_formats import (
     onnx_session,
     run_onnx,
 )
+from nasx.export.mcu.build import build_and_run_host, write_c_export
+from nasx.export.mcu.cortex_m7 import missing_tools, run_m7
+from nasx.export.mcu.emit import model_source
 from nasx.export.onnx_step import check_onnx_step, export_onnx_step
 from nasx.export.streaming import StreamingNet
-from nasx.predictors import CostModel
+from nasx.export.verify import check_c_header, has_act_quant
+from nasx.predictors import CostModel, load_device
 from nasx.predictors.latency_features import FEATURE_NAMES, unit_vector
 from nasx.predictors.module_audit import module_weight_bytes, trace_module
 from nasx.search_spaces import (
@@ -170,15 +176,77 @@ def test_onnx_step_graph_equals_whole_sequence(tmp_path: Path) -> None:
     assert got.shape[0] == int(lengths.sum()) and (got - want).abs().max() <= 1e-5
 
 
-def test_c_export_is_a_one_line_error_naming_the_block() -> None:
+C_CASES = [(False, 32, 32), (True, 32, 32), (True, 8, 32), (False, 4, 8), (True, 8, 8)]
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on PATH")
+@pytest.mark.parametrize(("causal", "wbits", "abits"), C_CASES)
+def test_c_runtime_matches_the_torch_module(tmp_path: Path, causal: bool, wbits: int,
+                                            abits: int) -> None:
+    space = mamba_space(causal=causal)
+    arch = mamba_arch(space, wbits, abits)
+    net = exported(warmed(space, [arch]), arch)
+    x, lengths = batch(2, 24, 19)
+    with torch.no_grad():
+        ref = net(x, lengths)
+    exact = not has_act_quant(arch)
+    write_c_export(tmp_path, net, 19, x, lengths, ref, exact)
+    assert "nasx_mamba(" in (tmp_path / "model.c").read_text()
+    ran = build_and_run_host(tmp_path, ref.shape[1])
+    assert ran.returncode == 0 and ran.logits.shape == ref.shape
+    diff = float((ran.logits - ref).abs().max())
+    assert diff == pytest.approx(ran.max_abs_diff, rel=1e-6, abs=1e-9)
+    if exact:
+        assert diff <= 1e-4
+    else:
+        assert float((ran.logits.argmax(1) == ref.argmax(1)).float().mean()) >= 0.99
+    if causal:  # reset()/step(): after every frame equal to run() on the prefix
+        assert "nasx_mamba_step(" in (tmp_path / "model.c").read_text()
+        assert ran.stream_max_diff is not None
+        assert ran.stream_max_diff <= (1e-5 if exact else 0.05)
+
+
+def test_c_header_holds_every_tensor_and_the_deployed_a() -> None:
     space = mamba_space()
     arch = mamba_arch(space)
     ex = exported(warmed(space, [arch]), arch)
-    with pytest.raises(ExportError, match=r"^cannot export stages\.0\.blocks\.0 \(mamba\) to C: "
-                                          "the C runtime has no selective-scan kernel; leave "
-                                          "'c' out of --format or pick a subnet without mamba "
-                                          "blocks$"):
-        c_header(ex)
+    text = c_header(ex, max_length=19)
+    check = check_c_header(text, ex)
+    assert check.passed and check.max_abs_diff == 0.0, check
+    assert "nasx_" in text and "_stages_0_blocks_0_A[" in text  # -exp(A_log), not A_log
+    assert "_stages_0_blocks_0_A_log[" not in text
+
+
+@pytest.mark.skipif(missing_tools() is not None, reason=f"Cortex-M7 checks: {missing_tools()}")
+def test_cortex_m7_logits_equal_the_host_build(tmp_path: Path) -> None:
+    space = mamba_space()
+    arch = mamba_arch(space, 8, 8)  # int8 in- and out-projections around the float scan
+    net = exported(warmed(space, [arch]), arch)
+    x, lengths = batch(4, 10, 19)
+    with torch.no_grad():
+        ref = net(x, lengths)
+    write_c_export(tmp_path, net, 19, x, lengths, ref, False)
+    host = build_and_run_host(tmp_path, ref.shape[1])
+    m7 = run_m7(tmp_path, ref.shape[1])
+    assert m7.returncode == host.returncode == 0
+    assert torch.equal(m7.logits.argmax(1), host.logits.argmax(1))
+    assert float((m7.logits - host.logits).abs().max()) <= 1e-4
+
+
+def test_cost_model_sram_is_the_runtime_arena_with_mamba_blocks() -> None:
+    space = mamba_space()
+    rng = np.random.default_rng(11)
+    archs = [random_arch(space, rng) for _ in range(12)]
+    archs = [a for a in archs if any(b["op"] == "mamba" for st in a["stages"]
+                                     for b in st["blocks"])]
+    assert len(archs) >= 8
+    net = warmed(space, archs)
+    device = load_device("stm32f746")
+    for length in (29, 7):
+        model = CostModel(space, CHANNELS, CLASSES, length=length, device=device)
+        for arch in archs:
+            src = model_source(exported(net, arch), length)
+            assert src.run_peak_bytes == model.cost(arch).peak_sram_bytes
 
 
 @pytest.mark.parametrize("mode", ["whole-sequence", "streaming"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 
@@ -98,22 +99,24 @@ def test_no_op_name_literal_outside_the_op_modules() -> None:
     assert found == DEVICE_CLASS_LINES
 
 
-def test_c_runtime_buffers_are_an_op_hook() -> None:
-    # the ops the C runtime has a kernel for declare their arena words; the others do not
-    assert [n for n, op in OPS.items() if op.c_words is None] == ["mamba"]
+def test_c_runtime_buffers_are_an_op_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every op has a C kernel and declares its arena words
+    assert [n for n, op in OPS.items() if op.c_words is None] == []
+    from nasx.predictors import CostModel, load_device
+    from nasx.predictors.runtime_memory import FLOAT_ACT, WORD
+
     raw = space_to_dict(load_space("tiny"))
     for st in raw["stages"]:
         st["ops"] = list(OP_MODULES)
     space = space_from_dict(raw)
-    from nasx.predictors import CostModel, load_device
-    from nasx.predictors.runtime_memory import FLOAT_ACT, WORD
-
     mcu = CostModel(space, 3, 2, length=20, device=load_device("stm32f746"))
     # lstm, W = 16, H = 8, float, L = 20: cur + t1, t1 + gates + cur (the peak: 1280 words),
     # gates + out + hc + cur (1136), out + cur
     lstm = mcu.unit_summary(("lstm", 16, 8, 32, 32), FLOAT_ACT, 20)
     assert lstm.peak == WORD * (20 * 16 + 20 * 4 * 8 + 20 * 16)
-    # no C kernel: the schedule's peak (live bytes of its largest step)
+    # an op without a C kernel (c_words None) keeps the schedule's peak (its largest step)
+    monkeypatch.setitem(OPS, "mamba", dataclasses.replace(OPS["mamba"], c_words=None))
+    mcu = CostModel(space, 3, 2, length=20, device=load_device("stm32f746"))
     unit = ("mamba", 16, 16, 8, 8, 8)
     steps = mcu._unit_steps(unit, FLOAT_ACT, 20, "")
     assert mcu.unit_summary(unit, FLOAT_ACT, 20).peak == max(s.live_bytes for s in steps)

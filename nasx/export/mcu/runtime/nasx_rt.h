@@ -71,6 +71,14 @@ void nasx_gru_step(const nasx_layer_t *hh, const float *gi, float *gh, float *h)
 void nasx_ssm(const nasx_layer_t *l, const float *uz, int length, float *y, float *h);
 void nasx_ssm_step(const nasx_layer_t *l, const float *uz, float *y, float *h); /* one step */
 
+/* nasx_mamba.c: the selective SSM after the in-projection: uz (length, 2E) -> y (length, E),
+ * state h (E * N), scratch 2E + R + 2N floats; kernel the causal conv's K. The step reads the
+ * conv window (K, E) of the last K signal frames (oldest first) and the gate z (E). */
+void nasx_mamba(const nasx_layer_t *mix, const nasx_layer_t *dt, int kernel, const float *uz,
+                int length, float *y, float *h, float *scratch);
+void nasx_mamba_step(const nasx_layer_t *mix, const nasx_layer_t *dt, int kernel,
+                     const float *window, const float *z, float *y, float *h, float *scratch);
+
 /* nasx_attention.c: qkv (length, 3 * heads * d) -> out (length, heads * d); scores (length).
  * Keys are the valid steps (the valid-length mask); causal layers see keys <= the query. */
 void nasx_attention(const nasx_layer_t *l, const float *qkv, int length, float *out,
