@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 from nasx.ops.runtime_words import scratch_words, words
 
@@ -51,6 +51,14 @@ def mix_params(inner: int, state: int, rank: int) -> int:
     return inner * (CONV_KERNEL + 1 + rank + 2 * state + rank + 1 + state + 1)
 
 
+class MambaBlock(BlockBits):
+    """A ``mamba`` block of an arch: state size and expand ratio."""
+
+    op: Literal["mamba"]
+    state: int
+    expand: float
+
+
 @dataclass(frozen=True)
 class MambaSpace:
     """Selective SSM block; inner width = expand x stage width, state size N."""
@@ -64,7 +72,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> MambaSpace:
                       expand=c.ratios(raw["expand"], f"{key}.expand"))
 
 
-def _unit(spec: MambaSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: MambaSpace, width: int, b: MambaBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["expand"]), b["state"])
 
 
@@ -164,7 +172,7 @@ def c_rows(wr: Any, p: str, b: Any) -> None:
 
 
 OP = OpDef(
-    name=NAME, space_type=MambaSpace, yaml_keys=("state", "expand"),
+    name=NAME, space_type=MambaSpace, block_type=MambaBlock, yaml_keys=("state", "expand"),
     choice_keys=("state", "expand"), defaults={"state": [8, 16], "expand": [1, 2]},
     parse=_parse, unit=_unit, latency_work=_latency, latency_terms=("steps", "scan"),
     no_decay=("A_log", "D"),

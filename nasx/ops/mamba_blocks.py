@@ -32,7 +32,7 @@ from nasx.kernels.causal_dwconv import causal_dwconv1d
 from nasx.kernels.ssm_scan import ssm_scan
 from nasx.ops.layout import inner_width
 from nasx.ops.mamba import CONV_KERNEL, MambaSpace, dt_rank, mix_macs, mix_params
-from nasx.predictors.schedule import WORD, Step, act_bytes, linear_step, norm_step
+from nasx.predictors.cost.schedule import WORD, Step, act_bytes, linear_step, norm_step
 from nasx.supernet.quant import ActQuant, qw
 
 

@@ -34,6 +34,7 @@ from nasx.data import SequenceSet, iterate_batches
 from nasx.data.augment import Augmentation, augment_batch
 from nasx.errors import RunError
 from nasx.runs import atomic_write_bytes
+from nasx.runs.layout import REFIT_DIR
 from nasx.search_spaces import Arch, arch_id
 from nasx.supernet.io import safetensors_metadata
 from nasx.supernet.static_net import StaticNet
@@ -42,7 +43,6 @@ from nasx.train.evaluate import calibration_batches
 from nasx.train.optim import build_scheduler, param_groups
 from nasx.train.seeds import derived_seed
 
-REFIT_DIR = "refit"
 FORMAT = "nasx-refit-1"
 _REFIT_STREAM = 5
 

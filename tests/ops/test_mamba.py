@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from module_audit import module_weight_bytes, trace_module
 
 from nasx.export import build_exported, export_static, spec_for
 from nasx.export.c_header import c_header
@@ -30,8 +31,7 @@ from nasx.export.onnx_step import check_onnx_step, export_onnx_step
 from nasx.export.streaming import StreamingNet
 from nasx.export.verify import check_c_header, has_act_quant
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.latency_features import FEATURE_NAMES, unit_vector
-from nasx.predictors.module_audit import module_weight_bytes, trace_module
+from nasx.predictors.latency.features import FEATURE_NAMES, unit_vector
 from nasx.search_spaces import (
     SearchSpace,
     canonical_arch,

@@ -15,8 +15,9 @@ from nasx.errors import RunError
 from nasx.export.metrics import accuracy, batched_logits
 from nasx.recipe import AUGMENT_BELOW, REFIT_STEPS, DataProfile, resolve_recipe
 from nasx.runs.readers import read_run_config
+from nasx.runs.trained import load_trained_run
 from nasx.train.refit import refit_path, refit_subnet, train_and_val
-from nasx.train.run_eval import load_trained_run, resolve_arch_specs
+from nasx.train.run_eval import resolve_arch_specs
 
 STEPS = 6
 
