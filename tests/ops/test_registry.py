@@ -103,7 +103,7 @@ def test_c_runtime_buffers_are_an_op_hook(monkeypatch: pytest.MonkeyPatch) -> No
     # every op has a C kernel and declares its arena words
     assert [n for n, op in OPS.items() if op.c_words is None] == []
     from nasx.predictors import CostModel, load_device
-    from nasx.predictors.runtime_memory import FLOAT_ACT, WORD
+    from nasx.predictors.cost.runtime_memory import FLOAT_ACT, WORD
 
     raw = space_to_dict(load_space("tiny"))
     for st in raw["stages"]:
