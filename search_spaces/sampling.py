@@ -4,7 +4,7 @@ Every ordinal choice has a "larger" end: more width, depth, kernel, expand, hidd
 FFN and bits are larger; a *smaller* stride is larger (it keeps more time steps). The op type of
 a slot has no order: the largest and smallest archs draw it per slot from ``rng`` (uniformly, or
 by the space's ``sampling.op_weights``); without an ``rng`` they take the first allowed op in the
-registry order (conv, lstm, ssm, attn, gru).
+registry order (conv, lstm, ssm, attn, gru, mamba).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from nasx.ops import OPS
+from nasx.ops import OPS, mamba_blocks
+from nasx.ops.mamba_blocks import StaticMamba
 from nasx.supernet import ssm_block
 from nasx.supernet.conv_bn import StaticConvBN
 from nasx.supernet.quant import ActQuant
@@ -79,6 +80,8 @@ def module_weight_bytes(net: StaticNet) -> int:
             total += 4 * rows
         if isinstance(unit, StaticSSM):
             total += 4 * (unit.A_log.numel() + unit.B.numel() + unit.C.numel() + unit.D.numel())
+        if isinstance(unit, StaticMamba):  # the selective part: fp32 parameters, not layers
+            total += 4 * sum(p.numel() for p in vars(unit.mix_params()).values())
     c = net.classifier
     return total + 4 * (c.weight.numel() + c.bias.numel())
 
@@ -159,6 +162,24 @@ class _Tracer(TorchFunctionMode):
         self.trace.state_bytes += state if self.streaming else 0
         return y
 
+    def mamba_mix(self, original: Any, u: Tensor, z: Tensor, p: Any) -> Tensor:
+        """Wrapper around the block's ``mamba_mix``: one fp32 ``mix`` step walking the sequence
+        (scratch: the convolved column, ``dt``, ``dt|B|C`` and, whole-sequence, the state)."""
+        self.inside = True
+        try:
+            y = original(u, z, p)
+        finally:
+            self.inside = False
+        (e, n), r, k = p.A_log.shape, p.dt_w.shape[1], p.conv_w.shape[1]
+        per_column = e * k + e * (r + 2 * n) + r * e + e * (4 * n + 3)
+        self.trace.macs += per_column * u.shape[0] * u.shape[2]
+        state = 4 * e * n
+        scratch = 4 * (2 * e + r + 2 * n) + (0 if self.streaming else state)
+        self._step("mix", u.numel() + z.numel(), y.numel(), scratch)
+        if self.streaming:  # the state and the convolution's last k - 1 signal columns
+            self.trace.state_bytes += state + (k - 1) * e * self.unit_elem
+        return y
+
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
@@ -217,11 +238,13 @@ def _run(net: StaticNet, length: int, streaming: bool, contexts: list[int]) -> _
         handles.append(unit.register_forward_pre_hook(tracer.unit_start))
         handles.append(unit.register_forward_hook(tracer.unit_end))
     handles.append(net.classifier.register_forward_pre_hook(tracer.head_start))
-    original = ssm_block.ssm_scan
+    original, original_mix = ssm_block.ssm_scan, mamba_blocks.mamba_mix
     x = torch.randn(1, net.stem.conv.in_channels, length)
     try:
         with torch.no_grad(), mock.patch.object(
             ssm_block, "ssm_scan", lambda *a: tracer.ssm_scan(original, *a)
+        ), mock.patch.object(
+            mamba_blocks, "mamba_mix", lambda *a: tracer.mamba_mix(original_mix, *a)
         ), tracer:
             net(x, torch.tensor([length]))
     finally:

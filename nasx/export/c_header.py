@@ -11,8 +11,9 @@ several models can live in one program. Layer kinds:
   and bias; stride, groups, 'same' or causal (flag) padding.
 - ``NASX_LINEAR``: ``(out, in)``.
 - ``NASX_LAYERNORM``: ``aux[0]`` gamma, ``aux[1]`` beta (``in`` values, eps 1e-5).
-- ``NASX_LSTM_INPUT`` / ``NASX_LSTM_RECURRENT``: ``W_ih (4H, W)`` / ``W_hh (4H, H)`` with their
-  biases, gate order i, f, g, o.
+- ``NASX_LSTM_INPUT`` / ``NASX_LSTM_RECURRENT``: the input / recurrent weights of a recurrent
+  block with their biases: LSTM ``W_ih (4H, W)`` / ``W_hh (4H, H)``, gate order i, f, g, o;
+  GRU ``(3H, W)`` / ``(3H, H)``, gate order r, z, n (the recurrent row's ``out`` is ``3 x in``).
 - ``NASX_SSM``: inner width ``in``, state size ``kernel``; ``aux[0] = exp(dt A)``,
   ``aux[1] = dt B`` (both ``(E, N)``), ``aux[2] = C (E, N)``, ``aux[3] = D (E,)``; per step
   ``h = aux0 * h + aux1 * u``, ``y = (sum_n aux2 h + aux3 u) * silu(z)``.

@@ -17,12 +17,13 @@ from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, OpDef, Unit
 from nasx.ops.conv import ConvBlock
 from nasx.ops.gru import GRUBlock
 from nasx.ops.lstm import LSTMBlock
+from nasx.ops.mamba import MambaBlock
 from nasx.ops.ssm import SSMBlock
 
 # The op modules, in canonical order (genome, feature and display order).
-OP_MODULES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn", "gru")
+OP_MODULES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn", "gru", "mamba")
 # A block of an arch: one of the ops' block types (``OpDef.block_type``), told apart by "op".
-Block = Union[ConvBlock, LSTMBlock, SSMBlock, AttnBlock, GRUBlock]  # noqa: UP007  (an alias)
+Block = Union[ConvBlock, LSTMBlock, SSMBlock, AttnBlock, GRUBlock, MambaBlock]  # noqa: UP007
 
 OPS: dict[str, OpDef] = {
     m: importlib.import_module(f"{__name__}.{m}").OP for m in OP_MODULES

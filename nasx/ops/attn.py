@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "attn"
 
@@ -58,6 +59,23 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     numel = 4 * hd * w + 2 * w * f
     return LatencyWork(numel * length + 2 * heads * length * length * d,
                        (4 * w + 4 * hd + f) * length, numel, (heads * length * length / 1e3,))
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: ``cur + t1``, ``t1 + qkv (3LI) + scr(LW) + cur``, ``qkv + o (LI) +
+    scores (L) + cur``, ``o + cur + scr(LI)``, ``cur + t4``, ``t4 + ffn (LF) + scr(LW) + cur``,
+    ``ffn + cur + scr(LF)``."""
+    w, heads, head_dim, ffn, wb, ab = c
+    inner = heads * head_dim
+    cur = t1 = words(n * w)
+    qkv, o, hid = words(3 * n * inner), words(n * inner), words(n * ffn)
+
+    def scr(count: int) -> int:
+        return scratch_words(wb, ab, count)
+
+    return [cur + t1, t1 + qkv + scr(n * w) + cur, qkv + o + words(n) + cur,
+            o + cur + scr(n * inner), cur + t1, t1 + hid + scr(n * w) + cur,
+            hid + cur + scr(n * ffn)]
 
 
 # --- export hooks (``b``: an AttentionBlock) -----------------------------------------------
@@ -169,5 +187,5 @@ OP = OpDef(
     export="nasx.export.blocks:AttentionBlock",
     steps="nasx.predictors.cost.schedule:attn_steps",
     c_emit="nasx.export.mcu.op_attn:emit", c_emit_step="nasx.export.mcu.op_attn:emit_step",
-    hooks=__name__,
+    hooks=__name__, c_words=_c_words,
 )

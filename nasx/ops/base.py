@@ -98,6 +98,10 @@ class OpDef:
         steps: ``"module:function"`` of its deployment schedule
             (``(name, *unit[1:], in_elem, length, streaming) -> list[Step]``).
         c_emit, c_emit_step: ``"module:function"`` of its C emitters (whole sequence, frame).
+        c_words: ``(unit choices after the op name, with the bits, input length) ->`` the
+            4-byte words live in each statement of its whole-sequence C runtime code (what the
+            arena planner packs; :mod:`nasx.ops.runtime_words`); None when the C runtime has no
+            kernel for it (an MCU cost then keeps the schedule's peak for the block).
         hooks: the module (usually the op module itself) with the functions that take its
             export block ``b``: ``to_export(static block, where, head_dim)``,
             ``read(reader, prefix, width, block, spec)``, ``blocker(b)`` (why it cannot
@@ -128,6 +132,7 @@ class OpDef:
     weight_classes: tuple[str, ...] = ("linear",)
     local: bool = False
     no_decay: tuple[str, ...] = ()
+    c_words: Callable[[tuple[Any, ...], int], list[int]] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def load(self, what: str) -> Any:

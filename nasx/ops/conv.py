@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import int8_words, int_path, scratch_words, words
 
 NAME = "conv"
 
@@ -52,6 +53,19 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     w, h, k = c
     numel = 2 * w * h + h * k
     return LatencyWork(numel * length, (2 * w + 2 * h) * length, numel)
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: int ``cur + q``, ``q + q1 + cur``, ``q1 + q2 + cur``, ``q2 + cur``;
+    float ``cur + t1 + scr(LW)``, ``t1 + t2 + scr(LH) + cur``, ``t2 + cur + scr(LH)``."""
+    w, hidden, _, wb, ab = c
+    cur = words(n * w)
+    if int_path(wb, ab):
+        q, q1 = int8_words(n * w), int8_words(n * hidden)
+        return [cur + q, q + q1 + cur, 2 * q1 + cur, q1 + cur]
+    t = words(n * hidden)
+    return [cur + t + scratch_words(wb, ab, n * w), 2 * t + scratch_words(wb, ab, n * hidden)
+            + cur, t + cur + scratch_words(wb, ab, n * hidden)]
 
 
 # --- export hooks (``b``: an MBConvBlock) ---------------------------------------------------
@@ -137,7 +151,7 @@ OP = OpDef(
     kernel_keys=("kernel",),
     defaults={"kernel": [3, 5, 7], "expand": [2, 4], "kernel_transform": False},
     parse=_parse, unit=_unit, latency_work=_latency, weight_classes=("conv", "dwconv"),
-    local=True,
+    local=True, c_words=_c_words,
     elastic="nasx.supernet.conv_block:ElasticMBConv",
     static="nasx.supernet.conv_block:StaticMBConv",
     export="nasx.export.blocks:MBConvBlock",

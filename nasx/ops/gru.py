@@ -3,8 +3,7 @@ GRU with its gate matrices sliced per gate, as the LSTM), linear projection, res
 
 Its modules and schedule are in :mod:`nasx.ops.gru_blocks`; its streaming step, ONNX step graph
 and export hooks are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
-The C runtime has no GRU kernel: the C export of a subnet with a GRU block stops with a
-one-line error naming the block.
+C emitters :mod:`nasx.export.mcu.op_gru` (kernel ``runtime/nasx_gru.c``).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "gru"
 
@@ -45,6 +45,15 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     w, h = c
     numel = 3 * h * (w + h) + h * w
     return LatencyWork(numel * length, (2 * w + 4 * h) * length, numel, (float(length),))
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: ``cur + t1``, ``t1 + gates (3LH) + scr(LW) + cur``, ``gates + out (LH)
+    + h, gh (4H) + cur``, ``out + cur + scr(LH)``."""
+    w, h, wb, ab = c
+    cur, t1, gates, out = words(n * w), words(n * w), words(3 * n * h), words(n * h)
+    return [cur + t1, t1 + gates + scratch_words(wb, ab, n * w) + cur,
+            gates + out + words(4 * h) + cur, out + cur + scratch_words(wb, ab, n * h)]
 
 
 # --- export hooks (``b``: a GRUBlock) ------------------------------------------------------
@@ -109,16 +118,11 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
 
 
 def c_rows(wr: Any, p: str, b: Any) -> None:
-    """No C kernel: a one-line export error."""
-    no_c_kernel(None, p)
-
-
-def no_c_kernel(em: Any, prefix: str, *rest: Any) -> None:
-    """The C runtime has no GRU kernel: raise the export error naming the block."""
-    from nasx.export.convert import ExportError
-
-    raise ExportError(f"cannot export {prefix} (gru) to C: the C runtime has no GRU kernel; "
-                      "leave 'c' out of --format or pick a subnet without GRU blocks")
+    """Its rows of the C layer table (the recurrent kinds are the LSTM's: ``out = 3 x in``)."""
+    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
+    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
+    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
+    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
 
 
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
@@ -135,6 +139,6 @@ OP = OpDef(
     static="nasx.ops.gru_blocks:StaticGRU",
     export="nasx.ops.gru_blocks:GRUBlock",
     steps="nasx.ops.gru_blocks:gru_steps",
-    c_emit=f"{__name__}:no_c_kernel", c_emit_step=f"{__name__}:no_c_kernel",
-    hooks=__name__,
+    c_emit="nasx.export.mcu.op_gru:emit", c_emit_step="nasx.export.mcu.op_gru:emit_step",
+    hooks=__name__, c_words=_c_words,
 )

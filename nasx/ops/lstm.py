@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "lstm"
 
@@ -45,6 +46,15 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     w, h = c
     numel = 4 * h * (w + h) + h * w
     return LatencyWork(numel * length, (2 * w + 5 * h) * length, numel, (float(length),))
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: ``cur + t1``, ``t1 + gates (4LH) + scr(LW) + cur``, ``gates + out (LH)
+    + hc (2H) + cur``, ``out + cur + scr(LH)``."""
+    w, h, wb, ab = c
+    cur, t1, gates, out = words(n * w), words(n * w), words(4 * n * h), words(n * h)
+    return [cur + t1, t1 + gates + scratch_words(wb, ab, n * w) + cur,
+            gates + out + words(2 * h) + cur, out + cur + scratch_words(wb, ab, n * h)]
 
 
 # --- export hooks (``b``: an LSTMBlock) ----------------------------------------------------
@@ -136,5 +146,5 @@ OP = OpDef(
     export="nasx.export.blocks:LSTMBlock",
     steps="nasx.predictors.cost.schedule:lstm_steps",
     c_emit="nasx.export.mcu.op_lstm:emit", c_emit_step="nasx.export.mcu.op_lstm:emit_step",
-    hooks=__name__,
+    hooks=__name__, c_words=_c_words,
 )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
+from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "ssm"
 
@@ -60,6 +61,15 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
     numel = 3 * w * e
     return LatencyWork(numel * length, (2 * w + 4 * e) * length, numel,
                        (_scan_work(e, length) / 1e3, e * n * length / 1e3))
+
+
+def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
+    """C runtime words: ``cur + t1``, ``t1 + uz (2LE) + scr(LW) + cur``, ``uz + y (LE) + h (EN)
+    + cur``, ``y + cur + scr(LE)``."""
+    w, e, state, wb, ab = c
+    cur, t1, uz, y = words(n * w), words(n * w), words(2 * n * e), words(n * e)
+    return [cur + t1, t1 + uz + scratch_words(wb, ab, n * w) + cur,
+            uz + y + words(e * state) + cur, y + cur + scratch_words(wb, ab, n * e)]
 
 
 # --- export hooks (``b``: an SSMBlock) -----------------------------------------------------
@@ -159,5 +169,5 @@ OP = OpDef(
     export="nasx.export.blocks:SSMBlock",
     steps="nasx.predictors.cost.schedule:ssm_steps",
     c_emit="nasx.export.mcu.op_ssm:emit", c_emit_step="nasx.export.mcu.op_ssm:emit_step",
-    hooks=__name__,
+    hooks=__name__, c_words=_c_words,
 )

@@ -174,7 +174,8 @@ class CostModel:
         if self.runtime_memory:
             words, out_elem = unit_live_words(unit, in_elem, length, self.in_channels,
                                               self.length)
-            peak, state = WORD * max(words), 0
+            if words is not None:  # else no C kernel: the schedule's peak
+                peak, state = WORD * max(words), 0
         s = UnitSummary(
             macs=sum(x.macs for x in steps), params=sum(x.params for x in steps),
             flash=sum(x.flash_bytes for x in steps), peak=peak, state=state,

@@ -41,7 +41,7 @@ stages:
         ("name: s\nstem: {width: [8]\n", "invalid YAML at line 3: "),
         (
             GOOD.replace("[conv]", "[conv, tcn]"),
-            "stages[0].ops: unknown op 'tcn' (allowed: conv, lstm, ssm, attn, gru)",
+            "stages[0].ops: unknown op 'tcn' (allowed: conv, lstm, ssm, attn, gru, mamba)",
         ),
         (
             GOOD.replace("width: [8]}\nstages", "width: []}\nstages"),
@@ -214,7 +214,7 @@ def test_malformed_npz_and_bad_space_file_exit_2_without_a_run_folder(
     assert (code, err) == (
         2,
         f"nasx: error: {space}: stages[0].ops: empty choice list "
-        "(allowed: conv, lstm, ssm, attn, gru)\n",
+        "(allowed: conv, lstm, ssm, attn, gru, mamba)\n",
     )
     assert not out_dir.exists()
 

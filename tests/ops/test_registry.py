@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 
@@ -28,12 +29,9 @@ HOOKS = ("to_export", "read", "blocker", "stream_state", "stream_step", "graph_s
 # Files where an op's name is a *device* op class (predictors/devices/*.yaml efficiencies and
 # bit-width support), a different vocabulary that happens to share "conv" and "lstm", or a
 # docstring example; with how many lines each.
-# predictors/cost/runtime_memory.py (the C runtime's buffers per op, from issue 17) still branches
-# on op names: it belongs in a per-op hook, which is open work.
 DEVICE_CLASS_LINES = {"predictors/cost/model.py": 1, "predictors/devices/profile.py": 1,
                       "predictors/devices/registry.py": 1, "predictors/cost/schedule.py": 5,
-                      "search_spaces/arch.py": 2,
-                      "predictors/cost/runtime_memory.py": 3}
+                      "search_spaces/arch.py": 2}
 
 
 def test_registry_order_is_the_op_order_everywhere() -> None:
@@ -56,7 +54,8 @@ def test_op_module_declares_everything(name: str) -> None:
 
 
 def test_unknown_op_lookup_names_the_known_ops() -> None:
-    with pytest.raises(KeyError, match="unknown op 'tcn' \\(known: conv, lstm, ssm, attn, gru"):
+    with pytest.raises(KeyError,
+                       match="unknown op 'tcn' \\(known: conv, lstm, ssm, attn, gru, mamba\\)"):
         get_op("tcn")
 
 
@@ -98,3 +97,26 @@ def test_no_op_name_literal_outside_the_op_modules() -> None:
             if lines:
                 found[rel] = len(lines)
     assert found == DEVICE_CLASS_LINES
+
+
+def test_c_runtime_buffers_are_an_op_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every op has a C kernel and declares its arena words
+    assert [n for n, op in OPS.items() if op.c_words is None] == []
+    from nasx.predictors import CostModel, load_device
+    from nasx.predictors.cost.runtime_memory import FLOAT_ACT, WORD
+
+    raw = space_to_dict(load_space("tiny"))
+    for st in raw["stages"]:
+        st["ops"] = list(OP_MODULES)
+    space = space_from_dict(raw)
+    mcu = CostModel(space, 3, 2, length=20, device=load_device("stm32f746"))
+    # lstm, W = 16, H = 8, float, L = 20: cur + t1, t1 + gates + cur (the peak: 1280 words),
+    # gates + out + hc + cur (1136), out + cur
+    lstm = mcu.unit_summary(("lstm", 16, 8, 32, 32), FLOAT_ACT, 20)
+    assert lstm.peak == WORD * (20 * 16 + 20 * 4 * 8 + 20 * 16)
+    # an op without a C kernel (c_words None) keeps the schedule's peak (its largest step)
+    monkeypatch.setitem(OPS, "mamba", dataclasses.replace(OPS["mamba"], c_words=None))
+    mcu = CostModel(space, 3, 2, length=20, device=load_device("stm32f746"))
+    unit = ("mamba", 16, 16, 8, 8, 8)
+    steps = mcu._unit_steps(unit, FLOAT_ACT, 20, "")
+    assert mcu.unit_summary(unit, FLOAT_ACT, 20).peak == max(s.live_bytes for s in steps)

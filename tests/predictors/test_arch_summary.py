@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from nasx.ops import OP_MODULES
 from nasx.predictors.accuracy.arch_summary import ArchSummary
 from nasx.search_spaces import GenomeCodec, load_space, random_arch
 
@@ -19,7 +20,7 @@ def reference(space, arch: dict) -> dict[str, float]:
     out: dict[str, float] = {}
     cum, rf = arch["stem"]["stride"], arch["stem"]["kernel"]
     units = [(arch["stem"]["wbits"], arch["stem"]["abits"])]
-    runs: dict[str, list[float]] = {op: [] for op in ("conv", "lstm", "ssm", "attn")}
+    runs: dict[str, list[float]] = {op: [] for op in OP_MODULES}
     for i, (st, a) in enumerate(zip(space.stages, arch["stages"], strict=True)):
         rf += ((3 if max(st.stride) > 1 else 1) - 1) * cum
         cum *= a["stride"]
@@ -65,7 +66,7 @@ def test_hybrid_long_columns_and_largest_arch() -> None:
     space = load_space("hybrid-long")
     codec = GenomeCodec(space)
     summary = ArchSummary(codec)
-    assert len(summary.names) == 17 and summary.names[:3] == [
+    assert len(summary.names) == 19 and summary.names[:3] == [  # blocks, stride per op (5)
         "summary.log2_stride[stages[0]]", "summary.log2_stride[stages[1]]",
         "summary.log2_receptive_field"]
     x = summary.transform(np.stack([codec.encode(largest_arch(space)),

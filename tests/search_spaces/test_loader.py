@@ -65,7 +65,7 @@ def _err(raw: object, source: str = "s.yaml") -> str:
         ),
         (
             {"stages": [{"depth": [1], "width": [8], "ops": ["conv", "tcn"]}]},
-            "s.yaml: stages[0].ops: unknown op 'tcn' (allowed: conv, lstm, ssm, attn, gru)",
+            "s.yaml: stages[0].ops: unknown op 'tcn' (allowed: conv, lstm, ssm, attn, gru, mamba)",
         ),
         (
             {"stages": [{"depth": [], "width": [8], "ops": ["conv"]}]},
@@ -73,7 +73,7 @@ def _err(raw: object, source: str = "s.yaml") -> str:
         ),
         (
             {"stages": [{"depth": [1], "width": [8], "ops": []}]},
-            "s.yaml: stages[0].ops: empty choice list (allowed: conv, lstm, ssm, attn, gru)",
+            "s.yaml: stages[0].ops: empty choice list (allowed: conv, lstm, ssm, attn, gru, mamba)",
         ),
         (
             {"stem": {"width": [8], "kernel": [4]}},

@@ -61,9 +61,23 @@ void nasx_lstm(const nasx_layer_t *hh, float *gates, int length, float *out, flo
                float *c);
 void nasx_lstm_step(const nasx_layer_t *hh, float *g, float *h, float *c);
 
+/* nasx_gru.c: gates (length, 3H) hold W_ih x + b_ih on entry; h (H) the state, gh (3H)
+ * scratch for W_hh h + b_hh. out (length, H). nasx_gru_step advances one step from gi (3H). */
+void nasx_gru(const nasx_layer_t *hh, const float *gates, int length, float *out, float *h,
+              float *gh);
+void nasx_gru_step(const nasx_layer_t *hh, const float *gi, float *gh, float *h);
+
 /* nasx_ssm.c: uz (length, 2E) -> y (length, E), state h (E * N). */
 void nasx_ssm(const nasx_layer_t *l, const float *uz, int length, float *y, float *h);
 void nasx_ssm_step(const nasx_layer_t *l, const float *uz, float *y, float *h); /* one step */
+
+/* nasx_mamba.c: the selective SSM after the in-projection: uz (length, 2E) -> y (length, E),
+ * state h (E * N), scratch 2E + R + 2N floats; kernel the causal conv's K. The step reads the
+ * conv window (K, E) of the last K signal frames (oldest first) and the gate z (E). */
+void nasx_mamba(const nasx_layer_t *mix, const nasx_layer_t *dt, int kernel, const float *uz,
+                int length, float *y, float *h, float *scratch);
+void nasx_mamba_step(const nasx_layer_t *mix, const nasx_layer_t *dt, int kernel,
+                     const float *window, const float *z, float *y, float *h, float *scratch);
 
 /* nasx_attention.c: qkv (length, 3 * heads * d) -> out (length, heads * d); scores (length).
  * Keys are the valid steps (the valid-length mask); causal layers see keys <= the query. */
