@@ -131,13 +131,17 @@ def refit_subnet(run: Any, arch: Arch, say: Callable[[str], None] = print) -> Re
         return RefitResult(reused, path, steps, len(data), 0.0, True)
     say(f"  refit: {steps} steps on train + val ({len(data)} sequences)")
     start = time.perf_counter()
-    net = copy.deepcopy(run.net).cpu()
-    _fine_tune(net, arch, data, cfg, steps)
-    with torch.no_grad():
-        calib = calibration_batches(data, cfg.data.batch_size, cfg.train.calib_batches,
-                                    cfg.seed, "cpu")
-        recalibrate_bn(net, arch, calib)
-    static = net.extract(arch).eval()
+    # the head's dropout draws from torch's global generator: seed it here (and leave the
+    # caller's state as it was) so that a refit gives the same weights whatever ran before it
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(cfg.seed, _REFIT_STREAM))
+        net = copy.deepcopy(run.net).cpu()
+        _fine_tune(net, arch, data, cfg, steps)
+        with torch.no_grad():
+            calib = calibration_batches(data, cfg.data.batch_size, cfg.train.calib_batches,
+                                        cfg.seed, "cpu")
+            recalibrate_bn(net, arch, calib)
+        static = net.extract(arch).eval()
     tensors = {k: v.detach().contiguous() for k, v in static.state_dict().items()}
     path.parent.mkdir(exist_ok=True)
     atomic_write_bytes(path, save(tensors, metadata=_settings(run, arch)))
