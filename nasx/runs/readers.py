@@ -156,7 +156,8 @@ def _check_subnet(check: FileCheck, i: int, s: Any) -> None:
         check.require(is_number(p.get(key)), f"{where}.predicted.{key}", "expected a number")
     check.require(isinstance(p.get("latency_label"), str), f"{where}.predicted.latency_label",
                   "expected a string")
-    v = s.get("validated")
+    check.require("validated" in s, f"{where}.validated", "missing (an object or null)")
+    v = s["validated"]
     check.require(v is None or isinstance(v, dict), f"{where}.validated",
                   "expected an object or null")
     if v is not None:

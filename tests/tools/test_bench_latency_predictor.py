@@ -22,11 +22,11 @@ def test_noise_floor_compares_even_and_odd_rounds(tmp_path: Path) -> None:
     ds.append([("a", [0], 0, [1.0, 2.0]), ("a", [0], 1, [1.05, 3.0]),
                ("b", [1], 0, [1.0, 1.2]), ("b", [1], 1, [1.5, 1.6]), ("b", [1], 2, [0.9, 5.0]),
                ("c", [2], 0, [7.0])])  # c has one round only: not counted
-    floor = _load_module().noise_floor(ds, ["a", "b", "c"], "min")
+    floor = load_tool("predictor_latency_parts").noise_floor(ds, ["a", "b", "c"], "min")
     # a: 1.0 vs 1.05 -> 4.76 %; b: min(1.0, 1.2, 0.9, 5.0) = 0.9 vs 1.5 -> 40 %
     assert floor["n"] == 2 and floor["within_10"] == 0.5
     assert floor["median_diff"] == pytest.approx((100 * (1 - 1 / 1.05) + 40.0) / 2)
-    floor = _load_module().noise_floor(ds, ["a", "b"], "median")
+    floor = load_tool("predictor_latency_parts").noise_floor(ds, ["a", "b"], "median")
     # a: 1.5 vs 2.025; b: median(1.0, 1.2, 0.9, 5.0) = 1.1 vs 1.55
     assert floor["median_diff"] == pytest.approx(100 * ((1 - 1.5 / 2.025) + (1 - 1.1 / 1.55)) / 2)
 

@@ -21,6 +21,8 @@ def _load_module() -> ModuleType:
     name = "bench_supernet_under_test"
     if name in sys.modules:
         return sys.modules[name]
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))  # its sibling modules (supernet_report)
     spec = importlib.util.spec_from_file_location(name, SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

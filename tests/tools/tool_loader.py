@@ -1,4 +1,5 @@
-"""Import a script of ``tools/`` by path (``tools/`` is not a package) for its tests."""
+"""Import a script of ``tools/`` by path (``tools/`` is not a package) for its tests, with
+``tools/`` on ``sys.path`` as when the script runs, so it can import its sibling modules."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ TOOLS = Path(__file__).resolve().parents[2] / "tools"
 def load_tool(name: str) -> ModuleType:
     """``tools/<name>.py`` as a module (imported once per test process)."""
     key = f"{name}_under_test"
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, TOOLS / f"{name}.py")
         assert spec is not None and spec.loader is not None
