@@ -4,7 +4,6 @@ the accuracy predictor."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -181,22 +180,21 @@ def test_rank_metrics_golden_values() -> None:
     assert np.isnan(rank_metrics(np.ones(3), np.arange(3.0))["kendall_tau"])
 
 
-def test_predict_runs_at_least_10000_per_second() -> None:
+def test_a_batch_of_20000_genomes_predicts_as_its_chunks_do() -> None:
+    """Each family predicts a genome the same alone or in a batch of 20,000 (the search's batch).
+    Its speed (>= 10,000 predictions/s) is measured by ``tools/bench_predictors.py``, not here."""
     torch.set_num_threads(1)
     space = load_space("hybrid-mcu")
     train = _genomes("hybrid-mcu", 60, 0)
     acc = np.linspace(0.3, 0.9, 60)
-    genomes = _genomes("hybrid-mcu", 2000, 1)
-    genomes = np.tile(genomes, (10, 1))  # (20000, 65)
+    genomes = np.tile(_genomes("hybrid-mcu", 2000, 1), (10, 1))  # (20000, 65)
     for kind in ("mlp", "ridge", "trees"):
         pred = fit_accuracy_predictor(space, train, acc, kinds=(kind,),
                                       mlp=MLPSettings(steps=20))
-        pred.predict(genomes[:100])
-        best = min(_timed(pred, genomes) for _ in range(3))
-        assert len(genomes) / best >= 10_000, (kind, len(genomes) / best)
-
-
-def _timed(pred: AccuracyPredictor, genomes: np.ndarray) -> float:
-    start = time.perf_counter()
-    pred.predict(genomes)
-    return time.perf_counter() - start
+        mean, std = pred.predict(genomes)
+        assert mean.shape == std.shape == (20000,)
+        chunks = [pred.predict(genomes[i:i + 100]) for i in (0, 2000, 19900)]
+        for i, (m, s) in zip((0, 2000, 19900), chunks, strict=True):
+            np.testing.assert_allclose(m, mean[i:i + 100], rtol=1e-5, atol=1e-6, err_msg=kind)
+            np.testing.assert_allclose(s, std[i:i + 100], rtol=1e-5, atol=1e-6, err_msg=kind)
+        np.testing.assert_allclose(mean[:2000], mean[2000:4000], rtol=1e-5, atol=1e-6)
