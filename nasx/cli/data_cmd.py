@@ -48,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(
         show,
         metavar="NAME | key=value",
-        help_text="dataset name (japanese-vowels, ucr:<Name>, npz:<path>; default: the "
-        "config's data.name) and config overrides, e.g. data.val_fraction=0.1",
+        help_text="dataset name (japanese-vowels, ucr:<Name>, npz:<path>, npy:<folder>; "
+        "default: the config's data.name) and config overrides, e.g. data.val_fraction=0.1",
     )
 
 

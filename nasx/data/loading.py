@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from nasx.data.fingerprint import data_fingerprint
+from nasx.data.folder_loading import load_npy_folder
 from nasx.data.labels import class_order, encode_labels
 from nasx.data.normalize import channel_stats, mode_of, series_standardize, standardize
 from nasx.data.raw import RawSplit
@@ -27,7 +30,9 @@ def load_dataset(
     Names: ``japanese-vowels`` (the default), ``ucr:<Name>`` for a UCR/UEA dataset
     bundled with aeon (offline; nothing is downloaded), ``npz:<path>`` for your own
     data (see :func:`nasx.data.npz_source.load_npz`; without test arrays, a stratified
-    20% test split is carved from the file's data with ``seed``).
+    20% test split is carved from the file's data with ``seed``), ``npy:<folder>`` for data
+    too large for memory (:func:`nasx.data.folder_loading.load_npy_folder`: the splits are
+    :class:`~nasx.data.lazy_sequences.LazySequenceSet` s, read one batch at a time).
 
     - Class names map to ``0..K-1`` in sorted order (numerically if all are numbers).
     - ``val`` is a stratified ``val_fraction`` of the *training* data: per class
@@ -51,6 +56,12 @@ def load_dataset(
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
     if seed < 0:
         raise DataError(f"seed must be a non-negative int, got {seed}")
+    kind, sep, rest = name.partition(":")
+    if sep and kind == "npy":
+        if not rest:
+            raise DataError("dataset 'npy:' needs a folder, e.g. npy:data/kws")
+        return load_npy_folder(Path(rest), name, val_fraction=val_fraction, seed=seed,
+                               normalize=normalize)
     raw = read_dataset(name, seed)
     classes = class_order(raw.train.labels.tolist())
     unseen = sorted(set(raw.test.labels.tolist()) - set(classes))

@@ -71,7 +71,7 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
                        f"{rf.SPACE_FILE}); give the --out folder of nasx train")
     cfg = resolve_recipe(read_run_config(run_dir))  # a hand-written "auto" too
     kind, _, path = cfg.data.name.partition(":")
-    if kind == "npz" and not Path(path).is_absolute() and not Path(path).is_file():
+    if kind in ("npz", "npy") and not Path(path).is_absolute() and not Path(path).exists():
         raise RunError(f"{run_dir / CONFIG_FILE}: data.name {cfg.data.name} is relative to the "
                        "folder the run was trained in (written by an older nasx); run the "
                        "command from that folder, or write the absolute path into data.name")
