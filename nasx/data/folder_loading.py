@@ -21,9 +21,12 @@ from nasx.errors import DataError
 TEST_FRACTION = 0.2  # as an npz file without test arrays
 
 
-def _int_digest(values: np.ndarray) -> str:
-    digest = hashlib.sha256(f"{values.dtype.str}|{values.shape}|".encode())
-    digest.update(np.ascontiguousarray(values).tobytes())
+def _int_digest(*arrays: np.ndarray) -> str:
+    """SHA-256 (hex) of the dtypes, shapes and bytes of ``arrays``."""
+    digest = hashlib.sha256()
+    for values in arrays:
+        digest.update(f"{values.dtype.str}|{values.shape}|".encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
 
 
@@ -109,12 +112,15 @@ def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
 
     train, val = lazy(data, train_rows), lazy(data, val_rows)
     test_set = lazy(data, test_rows) if test is None else lazy(test, np.arange(test.x.rows))
-    t = test if test is not None else data
+    if test is not None:
+        assert test_scan is not None
+        x_test, y_test, lengths_test = test_scan.digest, test.labels, test.lengths
+    else:  # the carved rows of X: their positions stand for their values
+        x_test = _int_digest(np.frombuffer(scan.digest.encode(), dtype=np.uint8), test_rows)
+        y_test, lengths_test = data.labels[test_rows], data.lengths[test_rows]
     parts = {"X": scan.digest, "y": labels_digest(data.labels),
-             "lengths": _int_digest(data.lengths),
-             "X_test": test_scan.digest if test_scan is not None else "carved",
-             "y_test": labels_digest(t.labels) if test is not None else "carved",
-             "lengths_test": _int_digest(t.lengths) if test is not None else "carved"}
+             "lengths": _int_digest(data.lengths), "X_test": x_test,
+             "y_test": labels_digest(y_test), "lengths_test": _int_digest(lengths_test)}
     if data.groups is not None:
         parts["groups"] = labels_digest(data.groups)
     joined = "|".join(f"{k}={parts[k]}" for k in ARRAY_NAMES if k in parts)

@@ -62,6 +62,6 @@ def read_dataset(name: str, seed: int) -> RawDataset:
             raise DataError("dataset 'npz:' needs a path, e.g. npz:data/train.npz")
         return load_npz(Path(rest), name, seed)
     raise DataError(
-        f"unknown dataset '{name}'; use japanese-vowels, ucr:<Name> (see 'nasx data list') "
+        f"unknown dataset '{name}'; use japanese-vowels, ucr:<Name> (see 'nasx data list'), "
         "npz:<path> or npy:<folder>"
     )

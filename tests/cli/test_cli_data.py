@@ -114,7 +114,8 @@ def test_list_table(capsys):
     assert lines[1].startswith("  japanese-vowels  (default) UEA JapaneseVowels")
     assert lines[2].startswith("  ucr:<Name>       ")
     assert lines[3].startswith("  npz:<path>       ")
-    assert lines[4:] == [
+    assert lines[4].startswith("  npy:<folder>     your own data too large for memory")
+    assert lines[5:] == [
         "bundled with aeon (use as ucr:<Name>):",
         "  " + ", ".join(bundled_classification_names()),
     ]
@@ -128,6 +129,7 @@ def test_list_json(capsys):
         "japanese-vowels",
         "ucr:<Name>",
         "npz:<path>",
+        "npy:<folder>",
     ]
     assert listing["bundled"] == list(bundled_classification_names())
 
@@ -147,8 +149,8 @@ def test_malformed_npz(capsys, write_npz):
     [
         (
             ["mnist"],
-            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list') "
-            "or npz:<path>",
+            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list'), "
+            "npz:<path> or npy:<folder>",
         ),
         (["seed=abc"], "config key 'seed' expects int, got 'abc' (str)"),
         (
