@@ -293,7 +293,8 @@ def _check_inputs(cfg: RunConfig) -> None:
 
     validate_config(cfg)
     load_space(cfg.space)
-    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                  normalize=cfg.data.normalize)
 
 

@@ -82,7 +82,8 @@ def profile_data(cfg: RunConfig) -> DataProfile:
     from nasx.data import load_dataset
     from nasx.data.normalize import auto_mode
 
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize="none")
     train = splits.train
     return DataProfile(n_train=len(train), channels=splits.channels,

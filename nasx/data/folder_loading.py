@@ -15,7 +15,7 @@ from nasx.data.lazy_sequences import LazySequenceSet, Normalization
 from nasx.data.normalize import MODES, SERIES_SPREAD
 from nasx.data.npy_folder import FolderSplit, NpyFolder
 from nasx.data.splits import DatasetSplits
-from nasx.data.stratify import group_split, stratified_split
+from nasx.data.stratify import fixed_sample, group_split, stratified_split
 from nasx.errors import DataError
 
 TEST_FRACTION = 0.2  # as an npz file without test arrays
@@ -52,7 +52,7 @@ def _mode(normalize: str | bool, spread: float) -> str:
 
 
 def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
-                    normalize: str | bool) -> DatasetSplits:
+                    normalize: str | bool, val_sample: int | None = None) -> DatasetSplits:
     """Open the folder data set ``path`` (see :mod:`nasx.data.npy_folder`) as three lazily
     read splits: ``test`` from ``X_test.npy`` or carved (stratified 20%, whole groups when the
     folder has ``groups.npy``, seeded), ``val`` carved from the rest like any data set.
@@ -88,7 +88,7 @@ def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
                        groups=None if data.groups is None else data.groups[rows])
     train_pos, val_pos = _carve(folder, kept, val_fraction, seed,
                                 "lower data.val_fraction or give more groups")
-    train_rows, val_rows = rows[train_pos], rows[val_pos]
+    train_rows, val_rows = rows[train_pos], rows[fixed_sample(val_pos, val_sample, seed)]
 
     scan = scan_features(data.x, data.lengths, train_rows)
     test_scan = scan_features(test.x, test.lengths, None) if test is not None else None
@@ -129,5 +129,6 @@ def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
         classes=classes, channels=data.x.shape[1],
         max_length=max(s.max_length for s in (train, val, test_set)), mean=mean, std=std,
         normalization=mode, val_split="group" if data.groups is not None else "stratified",
+        val_pool=len(val_pos),
         fingerprint={**parts, "all": hashlib.sha256(joined.encode()).hexdigest()},
     )

@@ -14,7 +14,7 @@ from nasx.data.raw import RawSplit
 from nasx.data.registry import read_dataset
 from nasx.data.sequences import SequenceSet
 from nasx.data.splits import DatasetSplits
-from nasx.data.stratify import group_split, stratified_split
+from nasx.data.stratify import fixed_sample, group_split, stratified_split
 from nasx.errors import DataError
 
 
@@ -23,7 +23,8 @@ def _to_set(raw: RawSplit, classes: list[str]) -> SequenceSet:
 
 
 def load_dataset(
-    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: str | bool = True
+    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: str | bool = True,
+    val_sample: int | None = None,
 ) -> DatasetSplits:
     """Load dataset ``name`` and split it into train, val and test.
 
@@ -47,6 +48,9 @@ def load_dataset(
       z-normalises each sequence and channel over its own valid steps; ``none`` (or
       ``False``) keeps the data as given; ``auto`` picks ``series`` or ``channel`` from the
       training split (:func:`nasx.data.normalize.auto_mode`). Padded steps stay exactly 0.
+    - ``val_sample``: validate on a fixed sample of that many sequences of the validation split
+      (:func:`nasx.data.stratify.fixed_sample`, seeded; the rest of it is left out, never moved
+      to training); ``None`` or a number at least the split's size: all of it.
 
     Raises:
         DataError: an unknown or non-bundled name, a malformed npz file, a bad
@@ -61,7 +65,7 @@ def load_dataset(
         if not rest:
             raise DataError("dataset 'npy:' needs a folder, e.g. npy:data/kws")
         return load_npy_folder(Path(rest), name, val_fraction=val_fraction, seed=seed,
-                               normalize=normalize)
+                               normalize=normalize, val_sample=val_sample)
     raw = read_dataset(name, seed)
     classes = class_order(raw.train.labels.tolist())
     unseen = sorted(set(raw.test.labels.tolist()) - set(classes))
@@ -78,6 +82,8 @@ def load_dataset(
             raise DataError(f"dataset '{name}': {err}") from None
     else:
         train_index, val_index = stratified_split(raw.train.labels, val_fraction, seed)
+    val_pool = len(val_index)
+    val_index = fixed_sample(val_index, val_sample, seed)
     train = _to_set(raw.train.take(train_index), classes)
     val = _to_set(raw.train.take(val_index), classes)
     test = _to_set(raw.test, classes)
@@ -101,5 +107,6 @@ def load_dataset(
         std=std,
         normalization=mode,
         val_split="group" if raw.train.groups is not None else "stratified",
+        val_pool=val_pool,
         fingerprint=data_fingerprint(raw),
     )

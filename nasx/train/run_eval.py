@@ -78,7 +78,8 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / rf.SPACE_FILE)
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize=cfg.data.normalize)
     check_data_unchanged(run_dir, cfg.data.name, splits.fingerprint)
     final, ckpt = run_dir / rf.SUPERNET_FILE, run_dir / rf.CHECKPOINT

@@ -20,6 +20,7 @@ channels    12
 classes     9: 1, 2, 3, 4, 5, 6, 7, 8, 9
 normalized  per channel, mean/std of train
 val split   stratified by class
+val noise   54 sequences: an accuracy on them has a standard error of up to 6.80 points
 
 split    n  len min  len median  len max
 train  216        7          15       26
@@ -156,7 +157,7 @@ def test_malformed_npz(capsys, write_npz):
         (
             ["data.val_frac=0.3"],
             "unknown config key 'data.val_frac' (valid keys under 'data': augment, batch_size, "
-            "name, normalize, val_fraction)",
+            "name, normalize, val_fraction, val_sample, workers)",
         ),
         (["--val-fraction", "1.5"], "config key 'data.val_fraction' must be in (0, 1), got 1.5"),
         (
@@ -180,3 +181,21 @@ def test_real_process_exit_code():
         timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, JV_TABLE, "")
+
+
+def test_a_fixed_validation_sample_and_its_noise_floor(capsys):
+    code, out, _ = _run(capsys, "data", "show", "data.val_sample=25", "--format", "json")
+    summary = json.loads(out)
+    assert code == 0 and summary["splits"]["val"]["n"] == 25
+    assert summary["val_sample"] == {"n": 25, "of": 54, "noise_floor_points": 10.0}  # 50/5
+    whole = load_dataset("japanese-vowels", seed=0)
+    sample = load_dataset("japanese-vowels", seed=0, val_sample=25)
+    assert sample.train.x.equal(whole.train.x)  # training is untouched
+    rows = {tuple(r.ravel().tolist()) for r in whole.val.x}
+    assert all(tuple(r.ravel().tolist()) in rows for r in sample.val.x)
+    again = load_dataset("japanese-vowels", seed=0, val_sample=25)
+    assert again.val.x.equal(sample.val.x)  # fixed: the same sample every time
+    assert not load_dataset("japanese-vowels", seed=1, val_sample=25).val.x.equal(sample.val.x)
+    _, text, _ = _run(capsys, "data", "show", "data.val_sample=25")
+    assert ("val noise   25 sequences (a fixed sample of 54): an accuracy on them has a "
+            "standard error of up to 10.00 points") in text
