@@ -51,8 +51,17 @@ def _class_tables(classes: int, channels: int, seed: int) -> dict[str, np.ndarra
 
 def make_chunk(start: int, count: int, *, channels: int, length: int, classes: int,
                groups: int, seed: int) -> dict[str, np.ndarray]:
-    """Rows ``start .. start+count-1`` (``start`` a multiple of :data:`CHUNK`): ``X``
-    ``(count, C, L)`` float64, ``lengths``, ``y`` and ``groups`` ``(count,)``."""
+    """Rows ``start .. start+count-1`` (``start`` a multiple of :data:`CHUNK`, ``count`` at
+    most :data:`CHUNK`): ``X`` ``(count, C, L)`` float64, ``lengths``, ``y`` and ``groups``
+    ``(count,)``. The whole chunk is drawn and cut, so a row never depends on ``count``."""
+    part = _chunk(start, channels=channels, length=length, classes=classes, groups=groups,
+                  seed=seed)
+    return {k: v[:count] for k, v in part.items()}
+
+
+def _chunk(start: int, *, channels: int, length: int, classes: int, groups: int,
+           seed: int) -> dict[str, np.ndarray]:
+    count = CHUNK
     t = _class_tables(classes, channels, seed)
     t["second"] = (t["first"] + t["second"]) % channels  # another channel (C > 1)
     rng = np.random.default_rng([seed, start // CHUNK])

@@ -97,7 +97,8 @@ def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
             raise folder.fail(f"{key}.npy has {result.bad} NaN/inf values inside the valid "
                               "lengths; fill or drop them before saving")
     assert scan.mean is not None and scan.std is not None and scan.series_std is not None
-    mode = _mode(normalize, series_spread(scan.series_std) if normalize == "auto" else 1.0)
+    auto = "series" if series_spread(scan.series_std) > SERIES_SPREAD else "channel"
+    mode = auto if normalize == "auto" else _mode(normalize, 1.0)
     mean = torch.from_numpy(scan.mean).float() if mode == "channel" else torch.zeros(
         data.x.shape[1])
     std = torch.from_numpy(scan.std).float() if mode == "channel" else torch.ones(
@@ -129,6 +130,6 @@ def load_npy_folder(path: Path, name: str, *, val_fraction: float, seed: int,
         classes=classes, channels=data.x.shape[1],
         max_length=max(s.max_length for s in (train, val, test_set)), mean=mean, std=std,
         normalization=mode, val_split="group" if data.groups is not None else "stratified",
-        val_pool=len(val_pos),
+        val_pool=len(val_pos), auto_normalization=auto,
         fingerprint={**parts, "all": hashlib.sha256(joined.encode()).hexdigest()},
     )

@@ -17,8 +17,10 @@ from torch import Tensor
 
 from nasx.data.npy_rows import NpyRows
 from nasx.data.sequences import SequenceSet
+from nasx.errors import DataError
 
 MIN_STD = 1e-6  # as nasx.data.normalize
+MATERIALIZE_MAX_BYTES = 256 << 20  # a split read whole into memory: small ones only
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +108,16 @@ class LazySequenceSet:
         return self.materialize().x
 
     def materialize(self) -> SequenceSet:
-        """The split as an in-memory :class:`SequenceSet` (small splits only)."""
+        """The split as an in-memory :class:`SequenceSet` (small splits only).
+
+        Raises:
+            DataError: the split would take more than :data:`MATERIALIZE_MAX_BYTES`.
+        """
+        size = len(self) * self.channels * self.max_length * 4
+        if size > MATERIALIZE_MAX_BYTES:
+            raise DataError(f"this needs all {len(self)} sequences of a split of npy: data in "
+                            f"memory ({size / 2**30:.1f} GiB), which npy: data is read lazily "
+                            "to avoid; validate on a sample (data.val_sample), or report it as "
+                            "a nasx bug")
         x, lengths, y = self.batch(torch.arange(len(self)))
         return SequenceSet(x=x, lengths=lengths, y=y)

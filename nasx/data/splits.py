@@ -30,6 +30,9 @@ class DatasetSplits:
         val_split: how ``val`` was carved: ``stratified`` (by class) or ``group`` (whole groups).
         val_pool: the size of the carved validation split ``val`` was sampled from
             (``data.val_sample``); equal to ``len(val)`` without a sample.
+        auto_normalization: what ``normalize: auto`` takes for this data, when the loader
+            measured it on the way (``npy:`` folders; None: ask
+            :func:`nasx.data.normalize.auto_mode`).
         fingerprint: SHA-256 digests of the arrays as loaded, before normalisation (see
             :func:`nasx.data.fingerprint.data_fingerprint`).
     """
@@ -47,6 +50,7 @@ class DatasetSplits:
     val_split: str = "stratified"
     fingerprint: dict[str, str] = field(default_factory=dict)
     val_pool: int | None = None
+    auto_normalization: str | None = None
 
     @property
     def val_noise_floor(self) -> float:
