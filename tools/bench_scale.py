@@ -88,19 +88,27 @@ def calibrate(run_dir: Path) -> None:
                       "sequences": len(run.splits.train)}))
 
 
-def bench_size(n: int, work: Path, keep: bool) -> dict[str, Any]:
-    """Every stage at ``n`` sequences."""
+def bench_size(n: int, work: Path, keep: bool, *, stages: tuple[str, ...] = (),
+               steps: int | None = None) -> dict[str, Any]:
+    """The ``stages`` (all when empty) at ``n`` sequences; ``steps`` caps the training epoch
+    (a memory check, not a time per epoch). An existing data folder is reused when ``data``
+    is not among the stages."""
+    stages = stages or STAGES
     data, run = work / f"syn{n}", work / f"run{n}"
     space = work / "scale-small.yaml"
     space.write_text(SPACE)
     nasx = [sys.executable, "-m", "nasx"]
-    shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(run, ignore_errors=True)
-    res: dict[str, Any] = {"n": n}
-    res["data"] = measure([sys.executable, str(TOOLS / "make_synthetic.py"), "--out", str(data),
-                           "--n", str(n)], work / f"data{n}.log")
+    res: dict[str, Any] = {"n": n, "train_steps_cap": steps}
+    if "data" in stages or not data.is_dir():
+        shutil.rmtree(data, ignore_errors=True)
+        res["data"] = measure([sys.executable, str(TOOLS / "make_synthetic.py"), "--out",
+                               str(data), "--n", str(n)], work / f"data{n}.log")
+    cap = [] if steps is None else [f"train.batches_per_epoch={steps}"]
     res["train"] = measure([*nasx, "train", "--data", f"npy:{data}", "--out", str(run),
-                            "--space", str(space), *TRAIN], work / f"train{n}.log")
+                            "--space", str(space), *TRAIN, *cap], work / f"train{n}.log")
+    if stages == ("train",):
+        return res
     res["calibrate"] = measure([sys.executable, __file__, "--calibrate", str(run)],
                                work / f"calibrate{n}.log")
     res["calibrate"].update(json.loads((work / f"calibrate{n}.log").read_text().splitlines()[-1]))
@@ -129,8 +137,11 @@ def table(results: list[dict[str, Any]]) -> str:
     for stage in STAGES:
         cells = []
         for r in results:
+            if stage not in r:
+                cells.append("not measured")
+                continue
             s = r[stage]
-            ratio = s["cpu_s"] / max(base[stage]["cpu_s"], 1e-9)
+            ratio = s["cpu_s"] / max(base[stage]["cpu_s"], 1e-9) if stage in base else 0
             extra = f" (calibration {s['calibration_s']} s)" if "calibration_s" in s else ""
             cells.append(f"{s['wall_s']} / {s['cpu_s']}{extra} / {s['peak_rss_mib']} / "
                          f"{ratio:.2f}x")
@@ -145,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--out", type=Path, help="JSON file for the figures")
     ap.add_argument("--keep", action="store_true", help="keep the data folders")
+    ap.add_argument("--stages", nargs="+", choices=["data", "train"], default=[],
+                    help="only these stages (default: all); without data, an existing data "
+                         "folder in --work is reused")
+    ap.add_argument("--steps", type=int, help="cap the training epoch at this many steps "
+                                              "(a memory check)")
     ap.add_argument("--calibrate", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.calibrate is not None:
@@ -155,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for n in sorted(args.sizes):
-        results.append(bench_size(n, args.work, args.keep))
+        results.append(bench_size(n, args.work, args.keep, stages=tuple(args.stages),
+                                  steps=args.steps))
         if args.out is not None:  # after every size: a long run keeps what it measured
             args.out.write_text(json.dumps(results, indent=1) + "\n")
         print(json.dumps(results[-1]), flush=True)

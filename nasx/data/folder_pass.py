@@ -84,8 +84,9 @@ def scan_features(x: NpyRows, lengths: np.ndarray, train_rows: np.ndarray | None
 
 def series_spread(series_std: np.ndarray) -> float:
     """:func:`nasx.data.normalize.series_scale_spread` of per-row stds ``(N, C)``: per channel
-    the 90th over the 10th percentile, median over channels (numpy's linear quantiles, which
-    are torch's)."""
+    the 90th over the 10th percentile (linear interpolation, as torch's), median over channels
+    (numpy's: the mean of the middle two for an even count of channels, where torch takes the
+    lower one; in numpy because torch's quantile refuses more than 2^24 values)."""
     hi = np.quantile(series_std.astype(np.float64), 0.9, axis=0)
     lo = np.maximum(np.quantile(series_std.astype(np.float64), 0.1, axis=0), 1e-12)  # (C,)
     return float(np.median(hi / lo))
