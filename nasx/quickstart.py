@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasx.errors import NasxError
+from nasx.runs.layout import PREDICTORS_DIR
 
 if TYPE_CHECKING:  # torch and the training code load when a stage runs (fast `nasx --help`)
     from nasx.config import RunConfig
-    from nasx.train.run_eval import TrainedRun
+    from nasx.runs.trained import TrainedRun
 
 STAGES: tuple[str, ...] = ("train", "profile", "predictor", "search", "export")
 MCU_BUDGET = "stm32f746: sram<=256KB, flash<=1MB"
@@ -161,11 +162,11 @@ def host_budget(run: TrainedRun, fraction: float, *, runtime: str = "onnxruntime
 
     import numpy as np
 
-    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, predictor_file
     from nasx.search_spaces import GenomeCodec, random_arch
     from nasx.train.run_eval import resolve_arch_specs
 
-    pred = LatencyPredictor.load(predictor_file(run.run_dir / "predictors", HOST, runtime),
+    pred = LatencyPredictor.load(predictor_file(run.run_dir / PREDICTORS_DIR, HOST, runtime),
                                  run.space)
     codec = GenomeCodec(run.space)
     fixed = dict(resolve_arch_specs(run, ["largest", "smallest"]))
@@ -183,7 +184,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
     from tqdm import tqdm
 
     from nasx.predictors import load_device
-    from nasx.predictors.latency_profile import profile_latency
+    from nasx.predictors.latency.profile import profile_latency
 
     sp = run.splits
     bar = tqdm(total=s.profile_rounds * (s.profile_samples + 2), desc="profile", unit="subnet",
@@ -195,7 +196,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
     with bar:
         report = profile_latency(run.space, device=load_device(HOST), channels=sp.channels,
                                  classes=sp.num_classes, length=sp.max_length,
-                                 folder=run.run_dir / "predictors", samples=s.profile_samples,
+                                 folder=run.run_dir / PREDICTORS_DIR, samples=s.profile_samples,
                                  runtime=s.runtime,
                                  rounds=s.profile_rounds, seed=run.cfg.seed,
                                  data_sha256=sp.fingerprint["all"], progress=progress)
@@ -208,7 +209,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
 
 
 def _predictor(run: TrainedRun, s: PipelineSettings) -> str:
-    from nasx.predictors.accuracy_fit import fit_run_predictor
+    from nasx.predictors.accuracy.fit import fit_run_predictor
 
     _, rep = fit_run_predictor(run, samples=s.predictor_samples, holdout=s.predictor_holdout,
                                seed=run.cfg.seed, progress=s.progress)
@@ -303,8 +304,8 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
                    log: Log | None = None) -> QuickstartResult:
     """Run the quickstart stages into ``out`` (see the module docstring)."""
     from nasx.runs import run_lock
+    from nasx.runs.trained import load_trained_run
     from nasx.train import train_supernet
-    from nasx.train.run_eval import load_trained_run
 
     s = settings or PipelineSettings()
     s.check()

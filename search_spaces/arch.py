@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypedDict, cast
 
 from nasx.errors import ArchError
+from nasx.ops import Block
 from nasx.search_spaces.schema import OP_CHOICE_KEYS, SearchSpace
 
 
@@ -33,23 +34,9 @@ class StemChoices(TypedDict):
     abits: int
 
 
-class _BlockBase(TypedDict):
-    op: str
-    wbits: int
-    abits: int
-
-
-class BlockChoices(_BlockBase, total=False):
-    """One block: its op, its bits, and only the choice keys its op declares
-    (``OpDef.choice_keys``: ``kernel``/``expand`` for conv, ``hidden`` for lstm and gru,
-    ``state``/``expand`` for ssm, ``heads``/``ffn`` for attn)."""
-
-    kernel: int
-    expand: float
-    hidden: float
-    state: int
-    heads: int
-    ffn: float
+# One block: its op, its bits and only the choice keys its op declares (the union of the ops'
+# block types, e.g. nasx.ops.conv.ConvBlock: kernel/expand; "op" tells them apart).
+BlockChoices = Block
 
 
 class StageChoices(TypedDict):

@@ -107,7 +107,7 @@ FILL_DISK = textwrap.dedent("""
     from pathlib import Path
     import torch
     from nasx.errors import RunError
-    from nasx.train.checkpoint import save_checkpoint
+    from nasx.runs.checkpoint import save_checkpoint
     path = Path(sys.argv[1])
     save_checkpoint(path, {"w": torch.zeros(10)})
     save_checkpoint(path, {"w": torch.ones(10)})
@@ -126,7 +126,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path: Path)
                          text=True, check=True).stdout.strip()
     assert out == (f"{path}: could not write the checkpoint (File too large); the previous "
                    "checkpoint is kept; free space or fix the folder, then rerun with --resume")
-    from nasx.train.checkpoint import load_checkpoint
+    from nasx.runs.checkpoint import load_checkpoint
 
     assert load_checkpoint(path)["w"].tolist() == [1.0] * 10
     assert load_checkpoint(tmp_path / "prev.pt")["w"].tolist() == [0.0] * 10
@@ -149,7 +149,7 @@ def test_a_malicious_pickle_in_place_of_a_checkpoint_is_refused(tmp_path: Path) 
 
     import torch
 
-    from nasx.train.checkpoint import load_checkpoint
+    from nasx.runs.checkpoint import load_checkpoint
 
     marker = tmp_path / "pwned"
     for name, write in [("torch.pt", lambda p: torch.save({"x": _Payload(marker)}, p)),

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from nasx.runs import atomic_write_text
+from nasx.runs import atomic_write_text, layout
+from nasx.runs.trained import load_trained_run
 from nasx.search_spaces import arch_id, load_space, random_arch
-from nasx.train import run_files as rf
-from nasx.train.run_eval import evaluate_run, load_trained_run
+from nasx.train.run_eval import evaluate_run
 
 VARIANTS: dict[str, list[str]] = {
     "deps": [],
@@ -53,7 +53,7 @@ REFERENCE = "deps"
 
 def train(out: Path, args: argparse.Namespace, overrides: list[str]) -> None:
     """``nasx train`` into ``out`` unless it already holds final weights."""
-    if (out / rf.SUPERNET_FILE).is_file():
+    if (out / layout.SUPERNET_FILE).is_file():
         return
     cmd = [sys.executable, "-m", "nasx", "train", "--space", args.space, "--data", args.data,
            "--out", str(out), "--overwrite", *overrides]
@@ -63,7 +63,7 @@ def train(out: Path, args: argparse.Namespace, overrides: list[str]) -> None:
 
 def cost(out: Path) -> dict[str, float]:
     """Epochs, and wall and CPU seconds summed over a run's epochs."""
-    history = json.loads((out / rf.HISTORY_FILE).read_text())
+    history = json.loads((out / layout.HISTORY_FILE).read_text())
     return {"epochs": len(history), "wall_s": sum(h["seconds"] for h in history),
             "cpu_s": sum(h["cpu_seconds"] for h in history)}
 

@@ -75,9 +75,9 @@ def _test_accuracy(run_dir: Path, archs: list[dict[str, Any]]) -> list[dict[str,
     and ``final`` of what the export holds (the refit where the run's ``refit.steps`` is above
     0, made now or reused from ``<run>/refit/``), with the refit's seconds."""
     from nasx.export.metrics import accuracy, batched_logits
+    from nasx.runs.trained import load_trained_run
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
     from nasx.train.refit import refit_subnet
-    from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(run_dir)
     cfg, test = run.cfg, run.splits.test
@@ -176,7 +176,8 @@ def _standalone(folder: Path, label: str, arch: dict[str, Any]) -> dict[str, Any
                     *([] if flag else ["--config", str(folder / "qs" / "config.yaml"),
                                        f"train.arch={arch_file}"])],
                    folder / f"alone-{label}.log")
-    from nasx.train.run_eval import evaluate_run, load_trained_run
+    from nasx.runs.trained import load_trained_run
+    from nasx.train.run_eval import evaluate_run
 
     (test,) = evaluate_run(load_trained_run(out), ["standalone"], "test")
     return {**timing, "test": test.accuracy}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasx.export.files import ARCH_FILE, WEIGHTS_FILE, load_exported, weights_bytes
+from nasx.export.files import load_exported, weights_bytes
 from nasx.export.graph_formats import (
     export_onnx,
     export_pt2,
@@ -52,7 +52,8 @@ from nasx.export.preprocess import raw_splits
 from nasx.export.reference import reference
 from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.mcu_fit import fitted_profile_file
+from nasx.predictors.devices.mcu_fit import fitted_profile_file
+from nasx.runs.layout import EXPORT_ARCH_FILE, EXPORT_WEIGHTS_FILE
 from nasx.search_spaces import describe_arch, largest_arch, random_arch, smallest_arch
 
 
@@ -78,8 +79,8 @@ def add_graphs(run: Any, raw: Any, arch: dict[str, Any], row: dict[str, Any]) ->
     """Add the pt2/ONNX checks to a row measured without them (``--resume --graph N``)."""
     net = reference(_pick(arch), run, refit=False).net
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
-        (Path(tmp) / WEIGHTS_FILE).write_bytes(weights_bytes(net))
+        (Path(tmp) / EXPORT_ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
+        (Path(tmp) / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(net))
         row.update(graph_checks(load_exported(Path(tmp)), raw, Path(tmp)))
 
 
@@ -89,8 +90,8 @@ def one_subnet(run: Any, raw: Any, arch: dict[str, Any], graph: bool, device: An
     test = raw.test
     ref = reference(_pick(arch), run, refit=False)
     net, ref_test = ref.net, ref.test
-    (tmp / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
-    (tmp / WEIGHTS_FILE).write_bytes(weights_bytes(net))
+    (tmp / EXPORT_ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
+    (tmp / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(net))
     net = load_exported(tmp)
     torch_logits = batched_logits(net, test)
     row: dict[str, Any] = {"id": net.spec.id, "describe": describe_arch(net.spec.arch),
@@ -208,7 +209,7 @@ def main() -> None:
                         help="keep the rows already in --out and measure the rest (and add "
                         "pt2/ONNX to kept rows below --graph that lack them)")
     args = parser.parse_args()
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     torch.set_num_threads(1)
     run = load_trained_run(args.run)

@@ -22,13 +22,13 @@ import numpy as np
 
 from nasx.errors import NasxError
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.latency_data import (
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.latency.data import (
     LatencyDataset,
     ProfileSettings,
     space_fingerprint,
     stored_settings,
 )
-from nasx.predictors.rank_metrics import rank_metrics
 from nasx.search_spaces import load_space
 
 

@@ -60,7 +60,7 @@ def noise_floor(dataset, ids: list[str], statistic: str) -> dict[str, float]:
     ``median_diff`` (%) and ``within_10`` (share of subnets whose halves agree within 10 %)."""
     import numpy as np
 
-    from nasx.predictors.latency_data import pooled_statistic
+    from nasx.predictors.latency.data import pooled_statistic
 
     diffs = []
     for i in ids:
@@ -118,9 +118,9 @@ def run_latency(args: argparse.Namespace) -> int:
 
     from nasx.data import load_dataset
     from nasx.predictors import load_device
-    from nasx.predictors.latency_data import LatencyDataset
-    from nasx.predictors.latency_model import LatencyPredictor, data_file, holdout_metrics
-    from nasx.predictors.latency_profile import profile_archs, profile_latency, split_holdout
+    from nasx.predictors.latency.data import LatencyDataset
+    from nasx.predictors.latency.model import LatencyPredictor, data_file, holdout_metrics
+    from nasx.predictors.latency.profile import profile_archs, profile_latency, split_holdout
     from nasx.search_spaces import arch_id, load_space
 
     torch.set_num_threads(1)
@@ -170,7 +170,7 @@ def run_speed(args: argparse.Namespace) -> int:
     """Predictions/s of the saved latency predictor and of ``CostModel.costs``."""
     from pathlib import Path
 
-    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, predictor_file
     from nasx.search_spaces import load_space
 
     space = load_space(args.latency_space)
@@ -239,14 +239,14 @@ def run_accuracy(args: argparse.Namespace) -> int:
     import torch
     from scipy import stats
 
-    from nasx.predictors.accuracy import fit_accuracy_predictor
-    from nasx.predictors.accuracy_data import evaluate_subnet, records_arrays
-    from nasx.predictors.accuracy_fit import build_run_dataset, split_archs
-    from nasx.predictors.rank_metrics import rank_metrics
-    from nasx.predictors.reliability import split_half_reliability as reliability
+    from nasx.predictors.accuracy.data import evaluate_subnet, records_arrays
+    from nasx.predictors.accuracy.fit import build_run_dataset, split_archs
+    from nasx.predictors.accuracy.predictor import fit_accuracy_predictor
+    from nasx.predictors.accuracy.rank_metrics import rank_metrics
+    from nasx.predictors.accuracy.reliability import split_half_reliability as reliability
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import GenomeCodec, arch_id, random_arch
     from nasx.train.evaluate import calibration_batches
-    from nasx.train.run_eval import load_trained_run
 
     torch.set_num_threads(1)
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -322,8 +322,8 @@ def run_accuracy(args: argparse.Namespace) -> int:
     correct, prob = _per_sample_scores(run, held_archs, "val")
     assert np.allclose(correct.mean(1), ah)
     test_correct, _ = _per_sample_scores(run, held_archs, "test")
-    print("Measurement precision (held-out subnets; `nasx.predictors.reliability`: sequences "
-          "split in two random halves 200 times, Spearman-Brown):\n")
+    print("Measurement precision (held-out subnets; `nasx.predictors.accuracy.reliability`: "
+          "sequences split in two random halves 200 times, Spearman-Brown):\n")
     print("| per-subnet quantity | sequences | split-half r | reliability | tau vs expected | "
           "noise sd (points) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -380,12 +380,12 @@ def run_features(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from nasx.predictors.accuracy_data import records_arrays
-    from nasx.predictors.accuracy_fit import build_run_dataset
-    from nasx.predictors.features import ArchFeatures
-    from nasx.predictors.rank_metrics import rank_metrics
-    from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
-    from nasx.train.run_eval import load_trained_run
+    from nasx.predictors.accuracy.data import records_arrays
+    from nasx.predictors.accuracy.features import ArchFeatures
+    from nasx.predictors.accuracy.fit import build_run_dataset
+    from nasx.predictors.accuracy.rank_metrics import rank_metrics
+    from nasx.predictors.accuracy.tree_ensemble import TreeEnsemble, TreeSettings
+    from nasx.runs.trained import load_trained_run
 
     print("## Accuracy predictor features (issue 4)\n")
     print(f"- command: `.venv/bin/python tools/bench_predictors.py --part features "
@@ -439,11 +439,11 @@ def run_calibration(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from nasx.predictors.accuracy_fit import split_archs
-    from nasx.predictors.rank_metrics import rank_metrics
+    from nasx.predictors.accuracy.fit import split_archs
+    from nasx.predictors.accuracy.rank_metrics import rank_metrics
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import arch_id
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
-    from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(Path(args.run))
     torch.set_num_threads(1)

@@ -77,9 +77,9 @@ def measure(cmd: list[str], log: Path) -> dict[str, Any]:
 def calibrate(run_dir: Path) -> None:
     """The ``calibrate`` stage, in this process: print the seconds of an exact whole-split
     BatchNorm calibration of the run's largest subnet."""
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import largest_arch
     from nasx.train.bn_recal import WholeSplit, recalibrate_bn
-    from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(run_dir)
     start = time.perf_counter()

@@ -47,8 +47,8 @@ from nasx.search_spaces import GenomeCodec
 
 def make_task(run_dir: Path, device: str, budgets: str) -> tuple[SearchTask, GenomeRepair, Any]:
     """The search task of ``device`` with the run's saved accuracy predictor (not refitted)."""
-    from nasx.predictors.accuracy_fit import load_run_predictor
-    from nasx.train.run_eval import load_trained_run
+    from nasx.predictors.accuracy.fit import load_run_predictor
+    from nasx.runs.trained import load_trained_run
 
     run = load_trained_run(run_dir)
     pred = load_run_predictor(run_dir, run.space)
@@ -108,8 +108,8 @@ def part_hv(task: SearchTask, repair: GenomeRepair, seeds: int) -> dict[str, lis
 def part_e2e(run_dir: Path, host_ms: float, evaluations: int, rounds: int = 2,
              seed: int = 0, validate: int = 20) -> dict[str, Any]:
     """``nasx search`` on a copy of ``run_dir``, then test accuracy of each budget's pick."""
+    from nasx.runs.trained import load_trained_run
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
-    from nasx.train.run_eval import load_trained_run
 
     copy = run_dir.parent / f"{run_dir.name}-bench-search"
     if copy.exists():

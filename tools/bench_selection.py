@@ -24,9 +24,9 @@ from scipy.stats import spearmanr
 
 def score_records(run_dir: Path) -> list[dict[str, Any]]:
     """One row per predictor record: id, val accuracy and loss, test accuracy, params."""
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import GenomeCodec
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
-    from nasx.train.run_eval import load_trained_run
 
     run = load_trained_run(run_dir)
     codec = GenomeCodec(run.space)

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 
 from nasx.predictors import CostModel
-from nasx.runs import atomic_write_text
+from nasx.runs import atomic_write_text, layout
+from nasx.runs.readers import read_archs
+from nasx.runs.trained import TrainedRun, load_trained_run
 from nasx.search_spaces import Arch, arch_id, random_arch
-from nasx.train import run_files as rf
-from nasx.train.run_eval import TrainedRun, evaluate_run, load_trained_run
+from nasx.train.run_eval import evaluate_run
 
 TARGETS = {"japanese-vowels": 1.0, "ucr:OSULeaf": 2.0}
 _QUANTILES = (0.25, 0.5, 0.75)
@@ -48,7 +49,7 @@ def pick_subnets(run: TrainedRun, sample: int, seed: int) -> list[tuple[str, Arc
     quantiles of ``sample`` seeded draws, in increasing MACs."""
     cost = CostModel(run.space, run.splits.channels, run.splits.num_classes,
                      length=run.splits.max_length)
-    fixed = rf.read_archs(run.run_dir)
+    fixed = read_archs(run.run_dir)
     rng = np.random.default_rng(seed)
     drawn = [random_arch(run.space, rng) for _ in range(sample)]
     macs = np.array([cost.cost(a).macs for a in drawn])  # (sample,)
@@ -64,7 +65,7 @@ def pick_subnets(run: TrainedRun, sample: int, seed: int) -> list[tuple[str, Arc
 def epoch_seconds(run_dir: Path) -> dict[str, float | None]:
     """Sum over a run's epochs of wall seconds and of process CPU seconds (``None`` when the
     history predates ``cpu_seconds``)."""
-    history = json.loads((run_dir / rf.HISTORY_FILE).read_text())
+    history = json.loads((run_dir / layout.HISTORY_FILE).read_text())
     cpu = [h.get("cpu_seconds") for h in history]
     return {"wall": sum(float(h["seconds"]) for h in history),
             "cpu": None if None in cpu else sum(float(c) for c in cpu)}
@@ -97,7 +98,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             continue
         out = args.out / name
         timing: dict[str, float] = {}
-        if args.retrain or not (out / rf.SUPERNET_FILE).is_file():
+        if args.retrain or not (out / layout.SUPERNET_FILE).is_file():
             timing = train_standalone(run, arch, out)
         arch_file = args.out / f"{name}.arch.json"
         one_shot = evaluate_run(run, [str(arch_file)], "test")[0]

@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from nasx.train.run_eval import evaluate_run, load_trained_run
+from nasx.runs.trained import load_trained_run
+from nasx.train.run_eval import evaluate_run
 
 TARGETS = {"japanese-vowels": {"largest": 0.98, "smallest": 0.94, "random median": 0.96},
            "ucr:OSULeaf": {"largest": 0.90}}

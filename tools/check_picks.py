@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _search_seeds(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from nasx.quickstart import HOST, MCU_BUDGET, PipelineSettings, host_budget
+    from nasx.runs.trained import load_trained_run
     from nasx.search.api import search_run
     from nasx.search.runner import SearchSettings
-    from nasx.train.run_eval import load_trained_run
 
     s = PipelineSettings()
     run = load_trained_run(args.run)

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from nasx.cli import main as nasx_main
-from nasx.train.run_eval import evaluate_run, load_trained_run
+from nasx.runs.trained import load_trained_run
+from nasx.train.run_eval import evaluate_run
 
 RUNS: dict[str, list[str]] = {
     "japanese-vowels": ["--data", "japanese-vowels", "train.epochs=3", "train.threads=1"],

@@ -40,9 +40,9 @@ def onnxruntime_ms(run_dir: Path, archs: list[dict[str, Any]], rounds: int) -> l
     import torch
 
     from nasx.export.preprocess import Preprocessing
-    from nasx.predictors.measure import measure_samples_s
-    from nasx.predictors.runtimes import runtime_module
-    from nasx.train.run_eval import load_trained_run
+    from nasx.predictors.latency.measure import measure_samples_s
+    from nasx.predictors.latency.runtimes import runtime_module
+    from nasx.runs.trained import load_trained_run
 
     run = load_trained_run(run_dir)
     sp = run.splits

@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from nasx.runs.layout import SUPERNET_FILE
+
 FORMATS = ("table", "json")
 
 
@@ -34,13 +36,14 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table or a JSON list (one object per subnet)."""
     import sys
 
-    from nasx.train.run_eval import evaluate_run, load_trained_run
+    from nasx.runs.trained import load_trained_run
+    from nasx.train.run_eval import evaluate_run
 
     trained = load_trained_run(args.run)
     standalone = trained.cfg.train.arch is not None  # one subnet trained alone (train.arch)
     specs = args.arch or (["standalone"] if standalone else ["largest", "smallest"])
     results = evaluate_run(trained, specs, args.split)
-    if trained.weights != "supernet.safetensors":
+    if trained.weights != SUPERNET_FILE:
         print(f"nasx eval: using {trained.weights}: the run has not finished", file=sys.stderr)
     if args.format == "json":
         rows = [{**r.as_json(), "split": args.split} for r in results]

@@ -9,8 +9,14 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from nasx.runs.layout import TB_DIR
+
+if TYPE_CHECKING:
+    from nasx.runs.readers import ParetoFile, RoundSummary
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("index", "device", "id", "on_front", "best_for", "pred_accuracy",
@@ -31,21 +37,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, command_parser=p)
 
 
-def _best_for(doc: dict[str, Any]) -> dict[int, list[str]]:
+def _best_for(pf: ParetoFile) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    for b in doc["budgets"]:
+    for b in pf.budgets:
         if b["best"] is not None:
             out.setdefault(int(b["best"]), []).append(b["name"])
     return out
 
 
-def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def csv_rows(pf: ParetoFile) -> list[dict[str, Any]]:
     """One flat row per subnet (:data:`CSV_COLUMNS`)."""
     from nasx.search_spaces import describe_arch
 
-    best = _best_for(doc)
+    best = _best_for(pf)
     rows = []
-    for s in doc["subnets"]:
+    for s in pf.subnets:
         p, v = s["predicted"], s["validated"] or {}
         rows.append({
             "index": s["index"], "device": s["device"], "id": s["id"],
@@ -62,17 +68,17 @@ def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _table(doc: dict[str, Any], run_dir: Path) -> None:
+def _table(pf: ParetoFile, run_dir: Path) -> None:
     from nasx.search_spaces import describe_arch
 
-    best = _best_for(doc)
-    picks = ["; ".join(best.get(s["index"], [])) for s in doc["subnets"]]
+    best = _best_for(pf)
+    picks = ["; ".join(best.get(s["index"], [])) for s in pf.subnets]
     width = max([len("best for"), *map(len, picks)])
     head = (f"{'#':>3} {'device':<14} {'arch id':<13} {'front':<5} {'pred acc':>8} "
             f"{'val acc':>7} {'latency ms':>11} {'kind':<8} {'runtime':<11} {'SRAM KB':>8} "
             f"{'flash KB':>8}  {'best for':<{width}}  arch")
     print(head)
-    for s, pick in zip(doc["subnets"], picks, strict=True):
+    for s, pick in zip(pf.subnets, picks, strict=True):
         p, v = s["predicted"], s["validated"]
         val = "" if v is None else f"{100 * v['accuracy']:.2f}"
         lat = f"{p['latency_ms']:.4g}"
@@ -83,26 +89,26 @@ def _table(doc: dict[str, Any], run_dir: Path) -> None:
               f"{val:>7} {lat:>11} {p['latency_label']:<8} {p.get('runtime', 'torch'):<11} "
               f"{p['sram_kb']:>8.1f} "
               f"{p['flash_kb']:>8.1f}  {pick:<{width}}  {describe_arch(s['arch'])}")
-    for b in doc["budgets"]:
+    for b in pf.budgets:
         pick = "none meets it" if b["best"] is None else \
-            f"#{b['best']} {doc['subnets'][b['best']]['id']}"
+            f"#{b['best']} {pf.subnets[b['best']]['id']}"
         print(f"budget {b['name']}: {pick}")
         if b.get("pick"):
             print(f"  picked as {b['pick']['rule']}"
                   + (f"; {len(b['pick']['candidates'])} candidates" if b["pick"]["candidates"]
                      else ""))
-    for line in gap_lines(doc):
+    for line in gap_lines(pf.rounds):
         print(line)
     print("accuracy in %, validated latency (measured on this machine) in brackets; runtime: "
           "what the latency is for (files before runtimes were recorded: torch)")
-    print(f"tensorboard --logdir {run_dir / 'tb'}")
+    print(f"tensorboard --logdir {run_dir / TB_DIR}")
 
 
-def gap_lines(doc: dict[str, Any]) -> list[str]:
+def gap_lines(rounds: Sequence[RoundSummary]) -> list[str]:
     """Per device, how the last round's predictions compared with the validated accuracies
     (``pareto.json``'s ``rounds``; keys missing in older files are left out)."""
-    last: dict[str, dict[str, Any]] = {}
-    for r in doc.get("rounds") or []:
+    last: dict[str, RoundSummary] = {}
+    for r in rounds:
         last[r["device"]] = r  # rounds are in order: the last one per device wins
     out = []
     for device, r in last.items():
@@ -122,17 +128,17 @@ def gap_lines(doc: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the search results of ``--run``."""
-    from nasx.search.pareto import read_pareto
-    from nasx.search.runner import output_paths
+    from nasx.runs.readers import read_pareto
+    from nasx.search.results import output_paths
 
     pareto_path, _ = output_paths(args.run)
-    doc = read_pareto(pareto_path)
+    pf = read_pareto(pareto_path)
     if args.format == "json":
-        print(json.dumps(doc, indent=1))
+        print(json.dumps(pf.document, indent=1))
     elif args.format == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         w.writeheader()
-        w.writerows(csv_rows(doc))
+        w.writerows(csv_rows(pf))
     else:
-        _table(doc, args.run)
+        _table(pf, args.run)
     return 0

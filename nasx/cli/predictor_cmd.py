@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasx.cli import CliParser, int_type, seed_type
+from nasx.runs.layout import SUPERNET_FILE, TB_DIR
 
 FORMATS = ("table", "json")
 
@@ -73,12 +74,12 @@ def run_fit(args: argparse.Namespace) -> int:
     """Build the dataset (shared across torchrun ranks), fit on rank 0 and print the report."""
     import contextlib
 
-    from nasx.predictors.accuracy import KINDS
-    from nasx.predictors.accuracy_data import data_path, split_sizes_ok
-    from nasx.predictors.accuracy_fit import build_run_dataset, fit_run_predictor
+    from nasx.predictors.accuracy.data import data_path, split_sizes_ok
+    from nasx.predictors.accuracy.fit import build_run_dataset, fit_run_predictor
+    from nasx.predictors.accuracy.predictor import KINDS
     from nasx.runs import run_lock
+    from nasx.runs.trained import load_trained_run
     from nasx.train.distributed import Ranks, process_group, rank_device, ranks_from_env
-    from nasx.train.run_eval import load_trained_run
 
     split_sizes_ok(args.samples, args.holdout)
     trained = load_trained_run(args.run)
@@ -97,7 +98,7 @@ def run_fit(args: argparse.Namespace) -> int:
         _, report = fit_run_predictor(trained, samples=args.samples, holdout=args.holdout,
                                       seed=args.seed, progress=progress, ranks=Ranks(),
                                       kinds=kinds)
-    if trained.weights != "supernet.safetensors":
+    if trained.weights != SUPERNET_FILE:
         print(f"nasx predictor: using {trained.weights}: the run has not finished",
               file=sys.stderr)
     if args.format == "json":
@@ -109,7 +110,7 @@ def run_fit(args: argparse.Namespace) -> int:
     print(f"held-out ({report['n_holdout']} subnets): Kendall tau {_fmt(report['kendall_tau'])}"
           f"  Spearman {_fmt(report['spearman'])}  RMSE {_fmt(report['rmse'], 4)}")
     _print_measurement(report["measurement"])
-    print(f"saved: {report['path']}; scatter in TensorBoard: {args.run / 'tb'} "
+    print(f"saved: {report['path']}; scatter in TensorBoard: {args.run / TB_DIR} "
           "(predictor/accuracy)")
     return 0
 
@@ -140,14 +141,14 @@ def _print_measurement(measurement: dict[str, Any] | None) -> None:
 def run_show(args: argparse.Namespace) -> int:
     """Print the saved predictor's model, counts and held-out scores."""
     from nasx.errors import RunError
-    from nasx.predictors.accuracy_data import data_path, read_records
-    from nasx.predictors.accuracy_fit import load_run_predictor, predictor_dir
+    from nasx.predictors.accuracy.data import data_path, read_records
+    from nasx.predictors.accuracy.fit import load_run_predictor, predictor_dir
+    from nasx.runs import layout
     from nasx.search_spaces import load_space
-    from nasx.train import run_files as rf
 
-    space_file = args.run / rf.SPACE_FILE
+    space_file = args.run / layout.SPACE_FILE
     if not space_file.is_file():
-        raise RunError(f"'{args.run}' is not a nasx train run folder (no {rf.SPACE_FILE}); "
+        raise RunError(f"'{args.run}' is not a nasx train run folder (no {layout.SPACE_FILE}); "
                        "give the --out folder of nasx train")
     predictor = load_run_predictor(args.run, load_space(space_file))
     if predictor is None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nasx.cli import seed_type
+from nasx.runs.layout import PREDICTORS_DIR
 
 HOST_SAMPLES = 500
 MCU_SAMPLES = 20  # each one is a cross-build and a QEMU run
@@ -100,8 +101,8 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str,
     if args.run is not None:
         from nasx.runs import CONFIG_FILE
         from nasx.runs.data_record import check_data_unchanged
+        from nasx.runs.layout import SPACE_FILE
         from nasx.runs.readers import read_run_config
-        from nasx.train.run_files import SPACE_FILE
 
         if args.data is not None:
             raise NasxError("--data goes with --space; with --run the run's data is used")
@@ -130,10 +131,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nasx.predictors import load_device
-    from nasx.predictors.latency_model import cache_folder
-    from nasx.predictors.latency_profile import holdout_count, measurable_torch_device
-    from nasx.predictors.latency_profile import profile_latency as profile
-    from nasx.predictors.runtimes import check_runtime
+    from nasx.predictors.latency.model import cache_folder
+    from nasx.predictors.latency.profile import holdout_count, measurable_torch_device
+    from nasx.predictors.latency.profile import profile_latency as profile
+    from nasx.predictors.latency.runtimes import check_runtime
     from nasx.runs import run_lock
 
     device = load_device(args.device)
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     batch = device.batch if args.batch is None else args.batch
     space, channels, classes, max_length, data_name, data_sha256 = _space_and_shape(args)
     length = args.length or max_length
-    folder = args.out or (args.run / "predictors" if args.run is not None
+    folder = args.out or (args.run / PREDICTORS_DIR if args.run is not None
                           else cache_folder(space, channels, classes, length))
     bar = tqdm(total=args.rounds * (args.samples + 2), desc="profile", unit="subnet",
                disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
@@ -204,7 +205,7 @@ def _run_mcu(args: argparse.Namespace, device: Any) -> int:
 
     from nasx.errors import NasxError
     from nasx.export.mcu.mcu_profile import profile_mcu
-    from nasx.predictors.mcu_fit import ASSUMED, MEASURED
+    from nasx.predictors.devices.mcu_fit import ASSUMED, MEASURED
     from nasx.runs import run_lock
 
     if args.run is None:

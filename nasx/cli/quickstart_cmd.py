@@ -20,6 +20,7 @@ from pathlib import Path
 
 from nasx.cli import print_config
 from nasx.quickstart import STAGES, PipelineSettings
+from nasx.runs.layout import TB_DIR
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -119,5 +120,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.seconds:.0f} s in all ({stages})")
     if "search" in result.stage_seconds:
         print(f"nasx inspect --run {result.run_dir}")
-    print(f"tensorboard --logdir {result.run_dir / 'tb'}")
+    print(f"tensorboard --logdir {result.run_dir / TB_DIR}")
     return 0 if ok else 1

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nasx.cli import int_type, number_type, seed_type
+from nasx.runs.layout import SEARCH_HISTORY_FILE, TB_DIR
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -120,5 +121,5 @@ def print_summary(doc: dict[str, Any], pareto_path: Path, run_dir: Path) -> None
     print("front sizes: " + ", ".join(f"{d} {n}" for d, n in fronts.items()))
     folder = pareto_path.parent / str(doc.get("search", ""))
     print(f"wrote {folder}/ (pareto.json, history.csv), now the latest: {pareto_path} and "
-          f"{pareto_path.parent / 'history.csv'}")
-    print(f"nasx inspect --run {run_dir}    |    tensorboard --logdir {run_dir / 'tb'}")
+          f"{pareto_path.parent / SEARCH_HISTORY_FILE}")
+    print(f"nasx inspect --run {run_dir}    |    tensorboard --logdir {run_dir / TB_DIR}")

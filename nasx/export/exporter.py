@@ -26,7 +26,6 @@ from torch import Tensor, nn
 from nasx.data import SequenceSet
 from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.errors import NasxError, RunError
-from nasx.export import files as ef
 from nasx.export.convert import ExportError
 from nasx.export.files import load_exported, weights_bytes
 from nasx.export.graph_formats import (
@@ -56,11 +55,20 @@ from nasx.export.verify import (
 )
 from nasx.predictors import load_device
 from nasx.runs import atomic_write_text, fsync_folder, run_lock
+from nasx.runs.layout import (
+    EXPORT_ARCH_FILE,
+    EXPORT_C_FILE,
+    EXPORT_METRICS_FILE,
+    EXPORT_ONNX_FILE,
+    EXPORT_ONNX_STEP_FILE,
+    EXPORT_PT2_FILE,
+    EXPORT_WEIGHTS_FILE,
+    EXPORTS_DIR,
+)
 from nasx.search_spaces import describe_arch
 
 FORMATS = ("torch", "pt2", "onnx", "c")
 LAZY_STEP_CHECK = 512  # sequences of lazily read data checked frame by frame
-EXPORTS_DIR = "exports"
 
 
 @dataclass
@@ -124,8 +132,8 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
     runnable: dict[str, nn.Module] = {"torch": net}
     if "pt2" in formats:
         say("  writing model.pt2 (torch.export, dynamic batch and length)")
-        export_pt2(net, tmp / ef.PT2_FILE, length)
-        program = load_pt2_program(tmp / ef.PT2_FILE)
+        export_pt2(net, tmp / EXPORT_PT2_FILE, length)
+        program = load_pt2_program(tmp / EXPORT_PT2_FILE)
         min_len = pt2_min_length(program)
         module = program.module()
         checks.append(check_logits("pt2", ref_val, batched_logits(module, val, min_len),
@@ -134,14 +142,14 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         runnable["pt2"] = _Pt2Module(module)
     if "onnx" in formats:
         say("  writing model.onnx (dynamo exporter, dynamic batch and length, QDQ)")
-        export_onnx(net, tmp / ef.ONNX_FILE, length, qdq=True)
-        counts = onnx_op_counts(tmp / ef.ONNX_FILE)
+        export_onnx(net, tmp / EXPORT_ONNX_FILE, length, qdq=True)
+        counts = onnx_op_counts(tmp / EXPORT_ONNX_FILE)
         qdq = {op: counts.get(op, 0) for op in QDQ_OPS}
         check_qdq(net.spec.arch, qdq)
-        ort_module = OnnxRuntimeModule(tmp / ef.ONNX_FILE)
+        ort_module = OnnxRuntimeModule(tmp / EXPORT_ONNX_FILE)
         checks.append(check_logits("onnx", ref_val, batched_logits(ort_module, val),
                                    exact=exact))
-        facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / ef.ONNX_FILE)}
+        facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / EXPORT_ONNX_FILE)}
         runnable["onnxruntime"] = ort_module
     blocker = streaming_blocker(net)
     if isinstance(val, LazySequenceSet):  # frame-by-frame checks on the first sequences
@@ -151,8 +159,8 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         from nasx.export.onnx_step import check_onnx_step, export_onnx_step
 
         say("  writing model_step.onnx (streaming: frame, state -> logits, state)")
-        export_onnx_step(net, tmp / ef.ONNX_STEP_FILE, length)
-        got, want = check_onnx_step(net, tmp / ef.ONNX_STEP_FILE, val.x, val.lengths)
+        export_onnx_step(net, tmp / EXPORT_ONNX_STEP_FILE, length)
+        got, want = check_onnx_step(net, tmp / EXPORT_ONNX_STEP_FILE, val.x, val.lengths)
         checks.append(check_logits("onnx-step", want, got, exact=exact))
     if blocker is None:
         checks.append(check_logits("streaming", ref_val,
@@ -176,7 +184,7 @@ def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: 
     gold = SequenceSet(x=val.x[:n], lengths=val.lengths[:n], y=val.y[:n])  # val is in memory
     ref = batched_logits(net, gold)  # the exported torch module on raw inputs
     src = build.write_c_export(tmp, net, length, gold.x, gold.lengths, ref, exact)
-    checks = [check_c_header((tmp / ef.C_FILE).read_text(encoding="utf-8"), net)]
+    checks = [check_c_header((tmp / EXPORT_C_FILE).read_text(encoding="utf-8"), net)]
     facts: dict[str, Any] = {"arena_bytes": src.arena_bytes, "max_length": src.max_length,
                              "run_peak_bytes": src.run_peak_bytes, "golden": len(gold)}
     if build.host_compiler() is None:
@@ -286,7 +294,7 @@ def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FOR
         NasxError: a bad run, pick, format or device; an existing export without
             ``overwrite``; a format that does not match the supernet subnet.
     """
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     formats = parse_formats(",".join(formats))
     run = load_trained_run(run_dir)
@@ -314,8 +322,8 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
     exports.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=exports, prefix=f".{pick.id}.tmp-"))
     try:
-        atomic_write_text(tmp / ef.ARCH_FILE, json.dumps(net.spec.to_json(), indent=1) + "\n")
-        (tmp / ef.WEIGHTS_FILE).write_bytes(weights_bytes(net))
+        atomic_write_text(tmp / EXPORT_ARCH_FILE, json.dumps(net.spec.to_json(), indent=1) + "\n")
+        (tmp / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(net))
         loaded = load_exported(tmp)  # what users get: rebuilt from the files just written
         length = run.splits.max_length
         raw = raw_splits(run.cfg)  # exports take raw data: every check feeds it
@@ -332,7 +340,7 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
                 + "; nothing was written")
         metrics = build_metrics(run, raw, pick, loaded, ref, names, checks, facts, runnable,
                                 tmp)
-        atomic_write_text(tmp / ef.METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
+        atomic_write_text(tmp / EXPORT_METRICS_FILE, json.dumps(metrics, indent=1) + "\n")
         _install(tmp, target, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

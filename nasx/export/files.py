@@ -25,16 +25,10 @@ from nasx.export.layers import ExportFileError
 from nasx.export.net import FORMAT, ExportedNet, ExportSpec, build_exported
 from nasx.export.preprocess import Preprocessing
 from nasx.jsonfiles import load_json
+from nasx.runs.layout import EXPORT_ARCH_FILE, EXPORT_WEIGHTS_FILE
 from nasx.runs.schema import problem
 from nasx.supernet.io import safetensors_metadata
 
-ARCH_FILE = "arch.json"
-WEIGHTS_FILE = "model.safetensors"
-METRICS_FILE = "metrics.json"
-PT2_FILE = "model.pt2"
-ONNX_FILE = "model.onnx"
-ONNX_STEP_FILE = "model_step.onnx"
-C_FILE = "model.h"
 SPEC_SCHEMA = {"arch!": {"stem!": {}, "stages!": [{}]}, "in_channels!": "int",
                "num_classes!": "int", "causal!": "bool", "head_dim!": "int",
                "entry_kernels!": ["int"], "space": "str",
@@ -57,7 +51,7 @@ def read_spec(path: Path) -> ExportSpec:
         ExportFileError: missing, not JSON, not an export's arch.json.
     """
     raw = load_json(path, ExportFileError,
-                    missing=f"{path.parent}: not an export folder (no {ARCH_FILE}); give a "
+                    missing=f"{path.parent}: not an export folder (no {EXPORT_ARCH_FILE}); give a "
                     "folder written by nasx export",
                     unreadable=f"{path}: not valid JSON ({{reason}}); export the subnet again")
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
@@ -123,19 +117,19 @@ def load_exported(path: str | Path) -> ExportedNet:
     folder = Path(path)
     if folder.is_file():
         folder = folder.parent
-    spec = read_spec(folder / ARCH_FILE)
-    weights = folder / WEIGHTS_FILE
+    spec = read_spec(folder / EXPORT_ARCH_FILE)
+    weights = folder / EXPORT_WEIGHTS_FILE
     tensors, meta = read_weights(weights)
     if meta.get("format") != FORMAT or meta.get("id") != spec.id:
         raise ExportFileError(f"{weights}: written for arch {meta.get('id')!r} (format "
-                              f"{meta.get('format')!r}), but {ARCH_FILE} is arch {spec.id!r}; "
-                              "export the subnet again")
+                              f"{meta.get('format')!r}), but {EXPORT_ARCH_FILE} is arch "
+                              f"{spec.id!r}; export the subnet again")
     stored = {k: meta[k] for k in spec.input.metadata() if k in meta}
     if stored and stored != spec.input.metadata():
         raise ExportFileError(f"{weights}: its input preprocessing or class names differ from "
-                              f"{ARCH_FILE}'s; export the subnet again")
+                              f"{EXPORT_ARCH_FILE}'s; export the subnet again")
     try:
         return build_exported(spec, tensors, str(weights))
     except (KeyError, TypeError) as exc:
-        raise ExportFileError(f"{folder / ARCH_FILE}: malformed arch ({type(exc).__name__}: "
+        raise ExportFileError(f"{folder / EXPORT_ARCH_FILE}: malformed arch ({type(exc).__name__}: "
                               f"{exc}); export the subnet again") from None

@@ -20,7 +20,7 @@ from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick
 from nasx.export.verify import FormatCheck
 from nasx.predictors import MODES, CostModel, load_device
-from nasx.predictors.devices import load_run_device
+from nasx.predictors.devices.registry import load_run_device
 from nasx.search_spaces import describe_arch
 
 DEFAULT_DEVICE = "host-cpu"
@@ -74,7 +74,7 @@ def predicted_latency(run: Any, arch: dict[str, Any], device: str,
     """The latency predictor's estimate where the run has one for ``device`` in the runtime its
     profile names (onnxruntime on ``host-cpu``), else the cost model's (labelled); ``runtime``
     says which runtime the figure is for."""
-    from nasx.predictors.latency_model import find_latency_predictor
+    from nasx.predictors.latency.model import find_latency_predictor
     from nasx.search_spaces import GenomeCodec
 
     splits = run.splits
@@ -94,7 +94,7 @@ def predicted_latency(run: Any, arch: dict[str, Any], device: str,
 
 def measure_ms(modules: dict[str, nn.Module], channels: int, length: int) -> dict[str, float]:
     """Median ms of one call per module on this machine: 1 thread, batch 1, ``length`` steps."""
-    from nasx.predictors.measure import measure_latency_s
+    from nasx.predictors.latency.measure import measure_latency_s
 
     x = torch.randn(1, channels, length, generator=torch.Generator().manual_seed(0))
     lengths = torch.tensor([length])

@@ -23,18 +23,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nasx.errors import ArchError, NasxError
-from nasx.runs.layout import ARCHS_FILE, SEARCH_DIR
-from nasx.runs.layout import PARETO_FILE as LATEST_PARETO
-from nasx.runs.readers import read_archs
+from nasx.runs.layout import ACCURACY_DATA, ARCHS_FILE, LATEST_PARETO
+from nasx.runs.readers import ParetoBudget, ParetoFile, ParetoSubnet, read_archs, read_pareto
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, canonical_arch, load_arch
 
-PARETO_FILE = Path(SEARCH_DIR) / LATEST_PARETO
-ACCURACY_DATA = Path("predictors") / "accuracy-data.jsonl"
 _ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
 RUN_SUBNETS = ("largest", "smallest", "standalone")  # and random-N: names in archs.json
 
@@ -58,7 +56,7 @@ class Pick:
     arch: Arch
     source: str
     devices: tuple[str, ...] = ()
-    pareto_entry: dict[str, Any] | None = None
+    pareto_entry: ParetoSubnet | None = None
     budget: str | None = None
     constraints: dict[str, Any] = field(default_factory=dict)
 
@@ -68,29 +66,8 @@ class Pick:
         return arch_id(self.arch)
 
 
-@dataclass(frozen=True)
-class ParetoFile:
-    """A validated ``pareto.json``."""
-
-    path: Path
-    subnets: list[dict[str, Any]]
-    budgets: list[dict[str, Any]]
-
-
-def read_pareto(path: Path) -> ParetoFile:
-    """Read and check ``pareto.json`` (:func:`nasx.runs.readers.read_pareto`).
-
-    Raises:
-        PickError: missing, not JSON, or not of that schema (the message names the key).
-    """
-    from nasx.runs.readers import read_pareto as read_checked
-
-    doc = read_checked(path, PickError)
-    return ParetoFile(path, doc["subnets"], doc["budgets"])
-
-
 def _pareto_pick(pf: ParetoFile, space: SearchSpace, index: int, how: str,
-                 budget: dict[str, Any] | None = None) -> Pick:
+                 budget: ParetoBudget | None = None) -> Pick:
     entry = pf.subnets[index]
     try:
         arch = canonical_arch(space, entry["arch"])
@@ -107,8 +84,8 @@ def _pareto_pick(pf: ParetoFile, space: SearchSpace, index: int, how: str,
                 constraints=dict((budget or {}).get("constraints") or {}))
 
 
-def _budget_names(pf: ParetoFile) -> str:
-    return "; ".join(repr(b["name"]) for b in pf.budgets) or "none"
+def _budget_names(budgets: Sequence[ParetoBudget]) -> str:
+    return "; ".join(repr(b["name"]) for b in budgets) or "none"
 
 
 def _from_budget(pf: ParetoFile, space: SearchSpace, pick: str) -> Pick | None:
@@ -118,7 +95,7 @@ def _from_budget(pf: ParetoFile, space: SearchSpace, pick: str) -> Pick | None:
         named = [b for b in pf.budgets if b.get("device") == pick]
         if len(named) > 1:
             raise PickError(f"--pick {pick}: {len(named)} budgets are for device {pick!r} "
-                            f"({_budget_names(ParetoFile(pf.path, [], named))}); give the "
+                            f"({_budget_names(named)}); give the "
                             "budget name in quotes")
     if not named:
         return None
@@ -142,7 +119,7 @@ def _from_id(run_dir: Path, space: SearchSpace, pick: str, pf: ParetoFile | None
                             source=f"{archs_path} ({name})")
     data = run_dir / ACCURACY_DATA
     if data.is_file():
-        from nasx.predictors.accuracy_data import read_records
+        from nasx.predictors.accuracy.data import read_records
 
         codec = GenomeCodec(space)
         record = read_records(data, codec.length).get(pick)  # (a torn last line is skipped)
@@ -175,8 +152,8 @@ def resolve_pick(run_dir: Path, space: SearchSpace, pick: str) -> Pick:
         if pick in named:
             return Pick(arch=canonical_arch(space, named[pick]["arch"]),
                         source=f"{run_dir / ARCHS_FILE} ({pick})")
-    pareto_path = run_dir / PARETO_FILE
-    pf = read_pareto(pareto_path) if pareto_path.is_file() else None
+    pareto_path = run_dir / LATEST_PARETO
+    pf = read_pareto(pareto_path, PickError) if pareto_path.is_file() else None
     if re.fullmatch(r"-?\d+", pick) and not _ARCH_ID.match(pick):
         if pf is None:
             raise PickError(f"--pick {pick}: an index needs {pareto_path}; run nasx search "
@@ -199,5 +176,5 @@ def resolve_pick(run_dir: Path, space: SearchSpace, pick: str) -> Pick:
     found = _from_budget(pf, space, pick)
     if found is None:
         raise PickError(f"--pick {pick!r}: not an arch JSON file, an index, an arch id or a "
-                        f"budget of {pareto_path} (budgets: {_budget_names(pf)})")
+                        f"budget of {pareto_path} (budgets: {_budget_names(pf.budgets)})")
     return found

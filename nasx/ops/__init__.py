@@ -3,19 +3,26 @@
 Every layer that needs to know about ops (space loading and sampling, the supernet, the cost
 model, the latency and accuracy features, every exporter) loops over :data:`OPS` or looks an op
 up here, and never names one. To add a block type, write ``nasx/ops/<op>.py`` with an ``OP``
-(:class:`~nasx.ops.base.OpDef`) and add its module name to :data:`OP_MODULES` (README,
-"Adding a block type").
+(:class:`~nasx.ops.base.OpDef`) and its block TypedDict, and add its module name to
+:data:`OP_MODULES` and its block type to :data:`Block` (README, "Adding a block type").
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Union
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, OpDef, Unit
+from nasx.ops.attn import AttnBlock
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, OpDef, Unit
+from nasx.ops.conv import ConvBlock
+from nasx.ops.gru import GRUBlock
+from nasx.ops.lstm import LSTMBlock
+from nasx.ops.ssm import SSMBlock
 
 # The op modules, in canonical order (genome, feature and display order).
 OP_MODULES: tuple[str, ...] = ("conv", "lstm", "ssm", "attn", "gru")
+# A block of an arch: one of the ops' block types (``OpDef.block_type``), told apart by "op".
+Block = Union[ConvBlock, LSTMBlock, SSMBlock, AttnBlock, GRUBlock]  # noqa: UP007  (an alias)
 
 OPS: dict[str, OpDef] = {
     m: importlib.import_module(f"{__name__}.{m}").OP for m in OP_MODULES
@@ -45,5 +52,6 @@ def hooks_of(block: object) -> Any:
     return op_of(block).load("hooks")
 
 
-__all__ = ["OPS", "OP_MODULES", "ChoiceChecker", "LatencyWork", "OpDef", "OpSpace", "Unit",
+__all__ = ["OPS", "OP_MODULES", "AttnBlock", "Block", "BlockBits", "ChoiceChecker", "ConvBlock",
+           "GRUBlock", "LSTMBlock", "LatencyWork", "OpDef", "OpSpace", "SSMBlock", "Unit",
            "get_op", "hooks_of", "op_of"]

@@ -4,7 +4,7 @@ both residual.
 
 Supernet block :class:`~nasx.supernet.attn_block.ElasticAttention`, export block
 :class:`~nasx.export.blocks.AttentionBlock`, schedule
-:func:`~nasx.predictors.schedule.attn_steps`, C emitters :mod:`nasx.export.mcu.op_attn`; its
+:func:`~nasx.predictors.cost.schedule.attn_steps`, C emitters :mod:`nasx.export.mcu.op_attn`; its
 streaming step (a key/value cache), ONNX step graph and C header rows are here (torch imported
 inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -13,12 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "attn"
+
+
+class AttnBlock(BlockBits):
+    """An ``attn`` block of an arch: heads and FFN ratio."""
+
+    op: Literal["attn"]
+    heads: int
+    ffn: float
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> AttnSpace:
                      ffn=c.ratios(raw["ffn"], f"{key}.ffn"), head_dim=head_dim[0])
 
 
-def _unit(spec: AttnSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: AttnSpace, width: int, b: AttnBlock) -> tuple[Any, ...]:
     return (width, b["heads"], spec.head_dim, inner_width(width, b["ffn"]))
 
 
@@ -70,7 +78,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
         head_dim, m.causal)
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: AttnBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.export.blocks import AttentionBlock
 
@@ -153,13 +161,13 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 
 
 OP = OpDef(
-    name=NAME, space_type=AttnSpace, yaml_keys=("heads", "head_dim", "ffn"),
+    name=NAME, block_type=AttnBlock, space_type=AttnSpace, yaml_keys=("heads", "head_dim", "ffn"),
     choice_keys=("heads", "ffn"), defaults={"heads": [1, 2, 4], "head_dim": 16, "ffn": [1, 2]},
     parse=_parse, unit=_unit, latency_work=_latency, latency_terms=("scores",),
     elastic="nasx.supernet.attn_block:ElasticAttention",
     static="nasx.supernet.attn_block:StaticAttention",
     export="nasx.export.blocks:AttentionBlock",
-    steps="nasx.predictors.schedule:attn_steps",
+    steps="nasx.predictors.cost.schedule:attn_steps",
     c_emit="nasx.export.mcu.op_attn:emit", c_emit_step="nasx.export.mcu.op_attn:emit_step",
     hooks=__name__,
 )

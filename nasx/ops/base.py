@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 Number = int | float
 # The cost-model key of a block: ``(op, width, *op choices, wbits, abits)``.
@@ -47,6 +47,15 @@ class ChoiceChecker(Protocol):
         ...
 
 
+class BlockBits(TypedDict):
+    """What every block of an arch carries besides ``op`` and its op's choices: the weight and
+    activation bits. An op's block type (:attr:`OpDef.block_type`) extends it with
+    ``op: Literal["<name>"]`` and one key per choice key."""
+
+    wbits: int
+    abits: int
+
+
 @dataclass(frozen=True)
 class LatencyWork:
     """What one block costs an eager CPU run: MACs, activation elements read and written,
@@ -65,6 +74,8 @@ class OpDef:
     Attributes:
         name: the op's name in YAML, archs and genomes (``stages[i].ops``, ``{"op": ...}``).
         space_type: frozen dataclass of its choices (``SearchSpace.ops[name]``).
+        block_type: the TypedDict of its blocks in an arch (:class:`BlockBits` with ``op``
+            and the choice keys); :data:`nasx.ops.Block` is the union of every op's.
         yaml_keys: keys allowed under ``ops.<name>`` in a space file.
         choice_keys: the choices an arch block carries besides ``op``, ``wbits``, ``abits``, in
             genome order.
@@ -102,7 +113,7 @@ class OpDef:
     choice_keys: tuple[str, ...]
     defaults: Mapping[str, Any]
     parse: Callable[[ChoiceChecker, Mapping[str, Any], str], Any]
-    unit: Callable[[Any, int, Mapping[str, Any]], tuple[Any, ...]]
+    unit: Callable[[Any, int, Any], tuple[Any, ...]]  # (space, width, its block_type)
     latency_work: Callable[[tuple[Any, ...], int], LatencyWork]
     elastic: str
     static: str
@@ -111,6 +122,7 @@ class OpDef:
     c_emit: str
     c_emit_step: str
     hooks: str
+    block_type: type | None = None
     kernel_keys: tuple[str, ...] = ()
     latency_terms: tuple[str, ...] = ()
     weight_classes: tuple[str, ...] = ("linear",)

@@ -2,7 +2,8 @@
 pointwise project, residual; BatchNorm folded at export).
 
 Supernet block :class:`~nasx.supernet.conv_block.ElasticMBConv`, export block
-:class:`~nasx.export.blocks.MBConvBlock`, schedule :func:`~nasx.predictors.schedule.mbconv_steps`,
+:class:`~nasx.export.blocks.MBConvBlock`, schedule
+:func:`~nasx.predictors.cost.schedule.mbconv_steps`,
 C emitters :mod:`nasx.export.mcu.op_conv`; its streaming step, ONNX step graph and C header
 rows are here. Torch is imported inside the functions: this module is read with the search
 space, which must stay importable without torch.
@@ -12,12 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "conv"
+
+
+class ConvBlock(BlockBits):
+    """A ``conv`` block of an arch: depthwise kernel and expand ratio."""
+
+    op: Literal["conv"]
+    kernel: int
+    expand: float
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> ConvSpace:
                      kernel_transform=c.boolean(raw["kernel_transform"], f"{key}.kernel_transform"))
 
 
-def _unit(spec: ConvSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: ConvSpace, width: int, b: ConvBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["expand"]), b["kernel"])
 
 
@@ -60,7 +69,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
         m.causal)
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: ConvBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.export.blocks import MBConvBlock
 
@@ -123,7 +132,7 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 
 
 OP = OpDef(
-    name=NAME, space_type=ConvSpace,
+    name=NAME, block_type=ConvBlock, space_type=ConvSpace,
     yaml_keys=("kernel", "expand", "kernel_transform"), choice_keys=("kernel", "expand"),
     kernel_keys=("kernel",),
     defaults={"kernel": [3, 5, 7], "expand": [2, 4], "kernel_transform": False},
@@ -132,7 +141,7 @@ OP = OpDef(
     elastic="nasx.supernet.conv_block:ElasticMBConv",
     static="nasx.supernet.conv_block:StaticMBConv",
     export="nasx.export.blocks:MBConvBlock",
-    steps="nasx.predictors.schedule:mbconv_steps",
+    steps="nasx.predictors.cost.schedule:mbconv_steps",
     c_emit="nasx.export.mcu.op_conv:emit", c_emit_step="nasx.export.mcu.op_conv:emit_step",
     hooks=__name__,
 )

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "gru"
+
+
+class GRUBlock(BlockBits):
+    """A ``gru`` block of an arch: hidden size as a ratio of the stage width."""
+
+    op: Literal["gru"]
+    hidden: float
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> GRUSpace:
     return GRUSpace(hidden=c.ratios(raw["hidden"], f"{key}.hidden"))
 
 
-def _unit(spec: GRUSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: GRUSpace, width: int, b: GRUBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["hidden"]))
 
 
@@ -56,7 +63,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
         deploy_linear(m.proj, wb, deploy_act(m.aq[1], ab, f"{where} (gru) proj")))
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: GRUBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.ops.gru_blocks import GRUBlock
 
@@ -121,6 +128,7 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 
 OP = OpDef(
     name=NAME, space_type=GRUSpace, yaml_keys=("hidden",), choice_keys=("hidden",),
+    block_type=GRUBlock,
     defaults={"hidden": [0.5, 1.0]}, parse=_parse, unit=_unit, latency_work=_latency,
     latency_terms=("steps",), weight_classes=("lstm", "linear"),
     elastic="nasx.ops.gru_blocks:ElasticGRU",

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from nasx.export.layers import Layer, TensorReader, layer_tensors, read_layer
 from nasx.ops.gru import GRUSpace
 from nasx.ops.layout import inner_width
-from nasx.predictors.schedule import (
+from nasx.predictors.cost.schedule import (
     WORD,
     Step,
     act_bytes,

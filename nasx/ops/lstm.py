@@ -2,7 +2,7 @@
 stage width, gates sliced per segment), linear projection, residual.
 
 Supernet block :class:`~nasx.supernet.lstm_block.ElasticLSTM`, export block
-:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.predictors.schedule.lstm_steps`,
+:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.predictors.cost.schedule.lstm_steps`,
 C emitters :mod:`nasx.export.mcu.op_lstm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "lstm"
+
+
+class LSTMBlock(BlockBits):
+    """An ``lstm`` block of an arch: hidden size as a ratio of the stage width."""
+
+    op: Literal["lstm"]
+    hidden: float
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> LSTMSpace:
     return LSTMSpace(hidden=c.ratios(raw["hidden"], f"{key}.hidden"))
 
 
-def _unit(spec: LSTMSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: LSTMSpace, width: int, b: LSTMBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["hidden"]))
 
 
@@ -56,7 +63,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
         deploy_linear(m.proj, wb, deploy_act(m.aq[1], ab, f"{where} (lstm) proj")))
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: LSTMBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.export.blocks import LSTMBlock
 
@@ -121,12 +128,13 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 
 OP = OpDef(
     name=NAME, space_type=LSTMSpace, yaml_keys=("hidden",), choice_keys=("hidden",),
+    block_type=LSTMBlock,
     defaults={"hidden": [0.5, 1.0]}, parse=_parse, unit=_unit, latency_work=_latency,
     latency_terms=("steps",), weight_classes=("lstm", "linear"),
     elastic="nasx.supernet.lstm_block:ElasticLSTM",
     static="nasx.supernet.lstm_block:StaticLSTM",
     export="nasx.export.blocks:LSTMBlock",
-    steps="nasx.predictors.schedule:lstm_steps",
+    steps="nasx.predictors.cost.schedule:lstm_steps",
     c_emit="nasx.export.mcu.op_lstm:emit", c_emit_step="nasx.export.mcu.op_lstm:emit_step",
     hooks=__name__,
 )

@@ -3,7 +3,7 @@ state-space scan (inner width = expand x stage width, state N), ``y * silu(z)``,
 out-projection, residual.
 
 Supernet block :class:`~nasx.supernet.ssm_block.ElasticSSM`, export block
-:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.predictors.schedule.ssm_steps`,
+:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.predictors.cost.schedule.ssm_steps`,
 C emitters :mod:`nasx.export.mcu.op_ssm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -13,12 +13,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from nasx.ops.base import ChoiceChecker, LatencyWork, Number, OpDef
+from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
 from nasx.ops.layout import inner_width
 
 NAME = "ssm"
+
+
+class SSMBlock(BlockBits):
+    """An ``ssm`` block of an arch: state size and expand ratio."""
+
+    op: Literal["ssm"]
+    state: int
+    expand: float
 # nasx.kernels.ssm_scan: a direct causal convolution up to this length, then FFT.
 DIRECT_SCAN_MAX_LEN = 128
 
@@ -36,7 +44,7 @@ def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> SSMSpace:
                     expand=c.ratios(raw["expand"], f"{key}.expand"))
 
 
-def _unit(spec: SSMSpace, width: int, b: Mapping[str, Any]) -> tuple[Any, ...]:
+def _unit(spec: SSMSpace, width: int, b: SSMBlock) -> tuple[Any, ...]:
     return (width, inner_width(width, b["expand"]), b["state"])
 
 
@@ -70,7 +78,7 @@ def to_export(m: Any, where: str, head_dim: int) -> Any:
                     params)
 
 
-def read(r: Any, prefix: str, width: int, block: Mapping[str, Any], spec: Any) -> Any:
+def read(r: Any, prefix: str, width: int, block: SSMBlock, spec: Any) -> Any:
     """The export block rebuilt from file tensors."""
     from nasx.export.blocks import SSMBlock
 
@@ -142,14 +150,14 @@ def c_rows(wr: Any, p: str, b: Any) -> None:
 
 
 OP = OpDef(
-    name=NAME, space_type=SSMSpace, yaml_keys=("state", "expand"),
+    name=NAME, block_type=SSMBlock, space_type=SSMSpace, yaml_keys=("state", "expand"),
     choice_keys=("state", "expand"), defaults={"state": [8, 16], "expand": [1, 2]},
     parse=_parse, unit=_unit, latency_work=_latency, latency_terms=("scan", "kernel"),
     no_decay=("A_log", "B"),
     elastic="nasx.supernet.ssm_block:ElasticSSM",
     static="nasx.supernet.ssm_block:StaticSSM",
     export="nasx.export.blocks:SSMBlock",
-    steps="nasx.predictors.schedule:ssm_steps",
+    steps="nasx.predictors.cost.schedule:ssm_steps",
     c_emit="nasx.export.mcu.op_ssm:emit", c_emit_step="nasx.export.mcu.op_ssm:emit_step",
     hooks=__name__,
 )

@@ -1,6 +1,9 @@
-"""The run layer: the files of a run folder (:mod:`.layout`), creating folders and writing
-files atomically (:mod:`.folders`), locks (:mod:`.locks`), the data fingerprint
-(:mod:`.fingerprint`) and one validating reader per file nasx reads back (:mod:`.readers`).
+"""The run layer, used by train, predictors, search and export: the files of a run folder
+(:mod:`.layout`), creating folders and writing files atomically (:mod:`.folders`), locks
+(:mod:`.locks`), the data fingerprint (:mod:`.data_record`), one validating reader per file nasx
+reads back (:mod:`.readers`), training checkpoints (:mod:`.checkpoint`), ``archs.json`` and
+``history.json`` (:mod:`.writers`) and a training run loaded back (:mod:`.trained`:
+``TrainedRun``, ``load_trained_run``; import it from there, it imports torch and the supernet).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from typing import Any
 
 from nasx.config import dump_config
 from nasx.errors import RunError
-
 from nasx.runs.layout import CONFIG_FILE, RUN_MARKER
 
 

@@ -1,4 +1,5 @@
-"""The names of the files in a run folder, defined once.
+"""The names of the files in a run folder, defined once: every module that reads or writes a
+run file takes its name from here.
 
 ::
 
@@ -7,12 +8,17 @@
       .nasx-run              marker: --overwrite deletes only folders that hold it
       config.yaml            resolved config (an npz data path stored absolute)
       data.json              the data set's fingerprint (SHA-256 of its arrays) at training
-      space.yaml, archs.json, history.json, checkpoints/last.pt, supernet.safetensors, tb/
+      space.yaml, archs.json, history.json, supernet.safetensors
+      checkpoints/last.pt    resumable state; prev.pt beside it: the checkpoint it replaced
+      tb/                    TensorBoard (tb/search/: the search's scalars, fronts and hparams/)
       search/pareto.json     the latest search (a copy of the newest numbered folder's)
       search/history.csv
       search/NNNN/           every search's pareto.json and history.csv, never replaced
-      predictors/            accuracy-data.jsonl (+ .settings.json), accuracy/, latency/
-      exports/<id>/          arch.json, metrics.json, model files
+      predictors/            accuracy-data.jsonl (+ accuracy-data.settings.json),
+                             accuracy/predictor.json (+ weights), latency predictors, MCU fits
+      refit/                 refitted subnets' weights
+      exports/<id>/          arch.json, metrics.json, model.safetensors, model.pt2, model.onnx,
+                             model_step.onnx, model.h
 """
 
 from __future__ import annotations
@@ -27,8 +33,28 @@ SPACE_FILE = "space.yaml"
 ARCHS_FILE = "archs.json"
 HISTORY_FILE = "history.json"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+PREVIOUS_CHECKPOINT_NAME = "prev.pt"
 SUPERNET_FILE = "supernet.safetensors"
 TB_DIR = "tb"
+TB_SEARCH_DIR = Path(TB_DIR) / "search"
+TB_HPARAMS_DIR = TB_SEARCH_DIR / "hparams"
 SEARCH_DIR = "search"
 PARETO_FILE = "pareto.json"
 SEARCH_HISTORY_FILE = "history.csv"
+LATEST_PARETO = Path(SEARCH_DIR) / PARETO_FILE
+PREDICTORS_DIR = "predictors"
+ACCURACY_DATA_FILE = "accuracy-data.jsonl"
+ACCURACY_SETTINGS_FILE = "accuracy-data.settings.json"
+ACCURACY_DATA = Path(PREDICTORS_DIR) / ACCURACY_DATA_FILE
+ACCURACY_DIR = "accuracy"
+ACCURACY_PREDICTOR_FILE = "predictor.json"
+REFIT_DIR = "refit"
+EXPORTS_DIR = "exports"
+# in exports/<id>/
+EXPORT_ARCH_FILE = "arch.json"
+EXPORT_WEIGHTS_FILE = "model.safetensors"
+EXPORT_METRICS_FILE = "metrics.json"
+EXPORT_PT2_FILE = "model.pt2"
+EXPORT_ONNX_FILE = "model.onnx"
+EXPORT_ONNX_STEP_FILE = "model_step.onnx"
+EXPORT_C_FILE = "model.h"

@@ -6,7 +6,7 @@ fix>``, and never with a traceback further on. The readers here cover ``config.y
 ``archs.json`` and ``search/pareto.json``; ``data.json`` is read by
 :mod:`nasx.runs.data_record`, an export's ``arch.json`` by :func:`nasx.export.files.read_spec`
 (with :mod:`nasx.runs.schema`), ``accuracy-data.jsonl`` by
-:func:`nasx.predictors.accuracy_data.read_records` and the predictor files by their classes in
+:func:`nasx.predictors.accuracy.data.read_records` and the predictor files by their classes in
 :mod:`nasx.predictors` (with :mod:`nasx.runs.predictor_schemas`).
 """
 
@@ -15,11 +15,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from nasx.errors import ConfigError, NasxError, RunError
 from nasx.runs.layout import ARCHS_FILE, CONFIG_FILE
+
+if TYPE_CHECKING:
+    from nasx.search_spaces import Arch
 
 ARCH_ID = re.compile(r"^[0-9a-f]{12}$")
 PARETO_FORMAT_KEY = "nasx_pareto"
@@ -190,7 +194,83 @@ def _check_round(check: FileCheck, i: int, r: Any) -> None:
                       f"expected {'an int' if kind == 'int' else f'a {kind}'}")
 
 
-def read_pareto(path: Path, error: type[NasxError] = RunError) -> dict[str, Any]:
+class _PredictedBase(TypedDict):
+    accuracy: float
+    accuracy_std: float
+    latency_ms: float
+    sram_kb: float
+    flash_kb: float
+    latency_label: str
+
+
+class ParetoPredicted(_PredictedBase, total=False):
+    """A ``pareto.json`` subnet's predicted figures (``runtime``: absent in older files)."""
+
+    runtime: str
+
+
+class ParetoValidated(TypedDict):
+    """A subnet's figures measured by the predictor-in-the-loop."""
+
+    accuracy: float
+    latency_ms: float | None
+
+
+class _SubnetBase(TypedDict):
+    index: int
+    id: str
+    arch: Arch
+    device: str
+    predicted: ParetoPredicted
+    validated: ParetoValidated | None
+
+
+class ParetoSubnet(_SubnetBase, total=False):
+    """One entry of ``pareto.json``'s ``subnets`` (``on_front``: absent in older files)."""
+
+    on_front: bool
+
+
+class _BudgetBase(TypedDict):
+    name: str
+    device: str
+    constraints: dict[str, float | None]
+    best: int | None
+
+
+class ParetoBudget(_BudgetBase, total=False):
+    """One entry of ``pareto.json``'s ``budgets``: ``best`` indexes ``subnets``; ``pick`` says
+    how it was picked (absent in older files)."""
+
+    pick: dict[str, Any]
+
+
+class RoundSummary(TypedDict, total=False):
+    """One entry of ``pareto.json``'s ``rounds`` (the keys of :data:`ROUND_KEYS`)."""
+
+    round: int
+    device: str
+    validated: int
+    unseen: int
+    mean_abs_gap: float | None
+    mean_abs_gap_unseen: float | None
+    noise_abs_gap: float | None
+
+
+@dataclass(frozen=True)
+class ParetoFile:
+    """A checked ``search/pareto.json``: its subnets, budgets, round summaries and settings, and
+    the whole document as read (``document``, what ``nasx inspect --format json`` prints)."""
+
+    path: Path
+    subnets: list[ParetoSubnet]
+    budgets: list[ParetoBudget]
+    rounds: list[RoundSummary]
+    settings: dict[str, Any]
+    document: dict[str, Any]
+
+
+def read_pareto(path: Path, error: type[NasxError] = RunError) -> ParetoFile:
     """``search/pareto.json`` (format 1, see :mod:`nasx.search.pareto`), fully checked: every
     subnet (index, id, arch, device, predicted and validated figures), every budget (name,
     device, constraints, ``best`` an index into ``subnets``) and every round summary.
@@ -215,4 +295,5 @@ def read_pareto(path: Path, error: type[NasxError] = RunError) -> dict[str, Any]
         _check_budget(check, i, b, len(doc["subnets"]))
     for i, r in enumerate(doc.get("rounds", [])):
         _check_round(check, i, r)
-    return doc
+    return ParetoFile(path, doc["subnets"], doc["budgets"], doc.get("rounds", []),
+                      doc.get("settings", {}), doc)

@@ -21,7 +21,7 @@ from nasx.search.hypervolume import hypervolume, reference_point
 from nasx.search.nsga import run_nsga2
 from nasx.search.objectives import AccuracyModel, DeviceCosts, DeviceObjective, LatencyModel
 from nasx.search.optuna_backend import run_optuna
-from nasx.search.pareto import best_row, front_rows, read_pareto
+from nasx.search.pareto import best_row, front_rows
 from nasx.search.random_search import run_random
 from nasx.search.repair import GenomeRepair
 from nasx.search.task import Evaluation, SearchTask
@@ -44,7 +44,6 @@ __all__ = [
     "front_rows",
     "hypervolume",
     "parse_budgets",
-    "read_pareto",
     "reference_point",
     "run_nsga2",
     "run_optuna",

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.search.runner import SearchResult, SearchSettings
 
 Log = Callable[[str], None]
@@ -35,10 +36,10 @@ def _latency_models(run_dir: Path, trained: Any, devices: dict[str, str], log: L
     """Measured latency predictors of ``devices`` (profile name -> runtime) that match the run's
     data, with the folder each came from (the run's ``predictors/`` first, then the user
     cache)."""
-    from nasx.predictors.latency_model import LatencyPredictor, cache_folder, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, cache_folder, predictor_file
 
     s = trained.splits
-    folders = [run_dir / "predictors",
+    folders = [run_dir / PREDICTORS_DIR,
                cache_folder(trained.space, s.channels, s.num_classes, s.max_length)]
     out = {}
     for name, runtime in devices.items():
@@ -67,7 +68,7 @@ def _fitted_profiles(run_dir: Path, trained: Any, profiles: dict[str, Any], log:
     """``profiles`` with each MCU profile replaced by the run's fitted one
     (``predictors/device-<name>.yaml``, written by ``nasx profile --device <name> --run``)
     when it was fitted for the run's data shape (:func:`~nasx.predictors.load_run_device`)."""
-    from nasx.predictors.devices import load_run_device
+    from nasx.predictors.devices.registry import load_run_device
 
     s = trained.splits
     out = dict(profiles)
@@ -85,8 +86,8 @@ def _fitted_profiles(run_dir: Path, trained: Any, profiles: dict[str, Any], log:
 
 def _accuracy_model(trained: Any, settings: SearchSettings, log: Log) -> tuple[Any, Any]:
     """The run's accuracy predictor (fitted first if there is none) and its refit function."""
-    from nasx.predictors.accuracy import KINDS
-    from nasx.predictors.accuracy_fit import fit_run_predictor, load_run_predictor, predictor_dir
+    from nasx.predictors.accuracy.fit import fit_run_predictor, load_run_predictor, predictor_dir
+    from nasx.predictors.accuracy.predictor import KINDS
 
     pred = load_run_predictor(trained.run_dir, trained.space)
     if pred is None:
@@ -130,11 +131,11 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     """
     from nasx.predictors import load_device
     from nasx.runs import run_lock
+    from nasx.runs.trained import load_trained_run
     from nasx.search.budgets import collect_budgets
     from nasx.search.host_latency import HostLatency
     from nasx.search.runner import SearchRunner, check_outputs_free
     from nasx.search.validate import HOST_DEVICE
-    from nasx.train.run_eval import load_trained_run
 
     names, parsed = collect_budgets(list(devices or []), budgets, max_latency_ms=max_latency_ms,
                                     max_sram_kb=max_sram_kb, max_flash_kb=max_flash_kb)
@@ -148,7 +149,7 @@ def search_run(run_dir: Path, settings: SearchSettings, *, devices: list[str] | 
     parsed = [replace(b, device=profiles[b.device].name) for b in parsed]
     runtimes = {p.name: runtime_of(p, runtime) for p in profiles.values()}
     if runtimes.get(HOST_DEVICE) is not None:
-        from nasx.predictors.runtimes import check_runtime
+        from nasx.predictors.latency.runtimes import check_runtime
 
         check_runtime(runtimes[HOST_DEVICE])
     check_outputs_free(run_dir, overwrite)

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nasx.runs.layout import PREDICTORS_DIR
+from nasx.runs.trained import TrainedRun
 from nasx.search.validate import HOST_DEVICE, MeasureSettings, measured_latency_ms
 from nasx.search_spaces import Arch, GenomeCodec, arch_id
-from nasx.train.run_eval import TrainedRun
 
 
 class HostLatency:
@@ -41,7 +42,7 @@ class HostLatency:
         self.run, self.predictor = run, predictor
         self.runtime = predictor.runtime if predictor is not None else runtime
         in_run = folder is not None and Path(folder).resolve() == (
-            Path(run.run_dir) / "predictors").resolve()
+            Path(run.run_dir) / PREDICTORS_DIR).resolve()
         self.folder = Path(folder) if in_run and folder is not None else None
         self.added: list[str] = []  # candidate ids measured into the dataset
         if predictor is not None:
@@ -65,10 +66,10 @@ class HostLatency:
         import torch
 
         from nasx.export.preprocess import Preprocessing
-        from nasx.predictors.latency_data import LatencyDataset, measure_rounds
-        from nasx.predictors.latency_model import data_file
-        from nasx.predictors.measure import measure_samples_s
-        from nasx.predictors.runtimes import runtime_module
+        from nasx.predictors.latency.data import LatencyDataset, measure_rounds
+        from nasx.predictors.latency.measure import measure_samples_s
+        from nasx.predictors.latency.model import data_file
+        from nasx.predictors.latency.runtimes import runtime_module
 
         pred = self.predictor
         st = pred.settings
@@ -106,14 +107,14 @@ class HostLatency:
         or ``None`` when measurements do not feed a predictor."""
         if not self.feeds_predictor or not self.added:
             return None
-        from nasx.predictors.latency_data import LatencyDataset
-        from nasx.predictors.latency_model import (
+        from nasx.predictors.latency.data import LatencyDataset
+        from nasx.predictors.latency.model import (
             LatencyPredictor,
             data_file,
             holdout_metrics,
             predictor_file,
         )
-        from nasx.predictors.latency_profile import profile_archs, split_holdout
+        from nasx.predictors.latency.profile import profile_archs, split_holdout
 
         pred = self.predictor
         info = dict(pred.info)

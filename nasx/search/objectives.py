@@ -1,9 +1,9 @@
 """What the search optimises: predicted accuracy and per-device cost, through two Protocols.
 
 - :class:`AccuracyModel`: ``predict(genomes (n, G)) -> (mean (n,), std (n,))``, validation
-  accuracy as a fraction (``nasx.predictors.accuracy.AccuracyPredictor`` is one);
+  accuracy as a fraction (``nasx.predictors.accuracy.predictor.AccuracyPredictor`` is one);
 - :class:`LatencyModel`: ``predict(genomes (n, G)) -> seconds (n,)``
-  (``nasx.predictors.latency_model.LatencyPredictor`` is one).
+  (``nasx.predictors.latency.model.LatencyPredictor`` is one).
 
 :class:`DeviceObjective` turns genomes into one device's latency, SRAM and flash. SRAM and flash
 always come from the analytic :class:`~nasx.predictors.CostModel`; latency comes from a

@@ -111,14 +111,3 @@ def pareto_document(run_dir: Path, subnets: Sequence[SubnetEntry],
                          "best": best, **({"pick": picks[b.name]} if b.name in picks else {})}
                         for b, best in budgets],
             "settings": settings, "rounds": list(rounds)}
-
-
-def read_pareto(path: Path) -> dict[str, Any]:
-    """Load and check a ``pareto.json`` (:func:`nasx.runs.readers.read_pareto`).
-
-    Raises:
-        NasxError: no file, not JSON, or not a nasx pareto file of a known format.
-    """
-    from nasx.runs.readers import read_pareto as read_checked
-
-    return read_checked(path)

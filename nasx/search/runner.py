@@ -9,7 +9,7 @@ recalibration; on ``host-cpu`` also the measured latency). The new evaluations j
 accuracy predictor's data (and the measured latencies the run's ``host-cpu`` latency
 predictor's, see :mod:`.host_latency`); before the next round the predictors are refitted on
 all of it, the subnets this search validated weighing more in the accuracy predictor's fit
-(:data:`~nasx.predictors.accuracy_fit.EMPHASIS_WEIGHT`), and the search repeated from
+(:data:`~nasx.predictors.accuracy.fit.EMPHASIS_WEIGHT`), and the search repeated from
 scratch. ``pareto.json`` holds the last round's fronts with validated numbers next to the
 predicted ones; ``history.csv`` every evaluation of every round.
 """
@@ -26,6 +26,7 @@ import numpy as np
 
 from nasx.errors import NasxError
 from nasx.predictors import CostModel, DeviceProfile
+from nasx.runs.trained import TrainedRun
 from nasx.search.archive import Archive, history_csv
 from nasx.search.budgets import Budget
 from nasx.search.feasibility import check_budgets
@@ -53,7 +54,6 @@ from nasx.search.results import (  # noqa: F401  (output_paths, check_outputs_fr
 from nasx.search.task import OPTIONAL_OBJECTIVES, SearchTask
 from nasx.search.validate import HOST_DEVICE, validated_accuracy
 from nasx.search_spaces import GenomeCodec, arch_id
-from nasx.train.run_eval import TrainedRun
 
 BACKENDS: tuple[str, ...] = ("pymoo", "optuna")
 Log = Callable[[str], None]

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nasx.runs.layout import TB_HPARAMS_DIR, TB_SEARCH_DIR
 from nasx.search.pareto import SubnetEntry
 
-HPARAMS_DIR = Path("tb") / "search" / "hparams"
 # metric tag -> (display name, description with its unit)
 METRICS: dict[str, tuple[str, str]] = {
     "search_subnet/predicted_accuracy": ("pred acc %", "accuracy the predictor gives, in %"),
@@ -95,7 +95,7 @@ def log_hparams(run_dir: Path, entries: Sequence[SubnetEntry], picks: Mapping[in
     from tensorboard.plugins.hparams import summary_v2
     from torch.utils.tensorboard import SummaryWriter
 
-    folder = Path(run_dir) / HPARAMS_DIR
+    folder = Path(run_dir) / TB_HPARAMS_DIR
     # the latest search's sessions only: one experiment, as TensorBoard shows one (an earlier
     # search's numbers stay in its numbered search/ folder)
     shutil.rmtree(folder, ignore_errors=True)
@@ -167,7 +167,7 @@ def log_summary(run_dir: Path, doc: Mapping[str, Any], accuracy_info: Mapping[st
     """Write :func:`summary_markdown` as the text ``search/summary`` (run ``search``)."""
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(str(Path(run_dir) / "tb" / "search"))
+    writer = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR))
     try:
         writer.add_text("search/summary", summary_markdown(doc, accuracy_info), 0)
     finally:

@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from nasx.runs.layout import TB_SEARCH_DIR
 from nasx.search.archive import Archive
 from nasx.search.budgets import Budget
-
-TB_SUBDIR = Path("tb") / "search"
 
 
 def front_figure(device: str, archive: Archive, front: np.ndarray,
@@ -123,14 +122,14 @@ def log_round(run_dir: Path, round_: int, device: str, archive: Archive, front: 
     import matplotlib.pyplot as plt
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(str(Path(run_dir) / TB_SUBDIR))
+    writer = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR))
     try:
         fig = front_figure(device, archive, front, budgets, validated, measured_ms, runtime)
         writer.add_figure(f"search/{device}/front", fig, global_step=round_)
         plt.close(fig)
     finally:
         writer.close()
-    curve = SummaryWriter(str(Path(run_dir) / TB_SUBDIR / f"round{round_}"))
+    curve = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR / f"round{round_}"))
     try:
         for generation, hv in hv_curve:
             curve.add_scalar(f"search/{device}/hypervolume", hv, generation)

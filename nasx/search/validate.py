@@ -1,11 +1,11 @@
 """Real numbers for the search's candidates: validation accuracy and, on this machine, latency.
 
-- Accuracy: :func:`nasx.predictors.accuracy_data.evaluate_archs` (validation split, BatchNorm
+- Accuracy: :func:`nasx.predictors.accuracy.data.evaluate_archs` (validation split, BatchNorm
   recalibrated; each new subnet is appended to the run's predictor data, so a refit learns it).
 - Latency on ``host-cpu`` (this machine): the subnet is extracted as a static module, put in
-  the runtime the latency is for (:func:`nasx.predictors.runtimes.runtime_module`: exported
+  the runtime the latency is for (:func:`nasx.predictors.latency.runtimes.runtime_module`: exported
   as ``model.onnx`` for onnxruntime) and timed with
-  :func:`nasx.predictors.measure.measure_samples_s` on a ``(batch, channels, length)``
+  :func:`nasx.predictors.latency.measure.measure_samples_s` on a ``(batch, channels, length)``
   input (every sequence full length), ``repeats`` calls after ``warmup``, with the CPU threads
   fixed, summarised by ``statistic`` (``min``, robust on a shared machine, or ``median``); the
   settings are the measured latency predictor's when there is one (as ``nasx profile``
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch
-from nasx.train.run_eval import TrainedRun
 
 HOST_DEVICE = "host-cpu"
 
@@ -39,7 +39,7 @@ class MeasureSettings:
 def validated_accuracy(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
                        ) -> list[float]:
     """Validation accuracy (a fraction) of each of ``archs``, evaluating only new ones."""
-    from nasx.predictors.accuracy_data import evaluate_archs
+    from nasx.predictors.accuracy.data import evaluate_archs
 
     return evaluate_archs(run, archs, progress=progress)
 
@@ -53,8 +53,8 @@ def measured_latency_ms(run: TrainedRun, archs: Sequence[Arch], settings: Measur
     import torch
 
     from nasx.export.preprocess import Preprocessing
-    from nasx.predictors.measure import measure_samples_s
-    from nasx.predictors.runtimes import runtime_module
+    from nasx.predictors.latency.measure import measure_samples_s
+    from nasx.predictors.latency.runtimes import runtime_module
 
     length = settings.length or run.splits.max_length
     gen = torch.Generator().manual_seed(0)

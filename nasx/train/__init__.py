@@ -5,9 +5,10 @@ Modules: :mod:`~nasx.train.schedules` (LR, ε and phase schedules as pure functi
 and per-step subnets), :mod:`~nasx.train.sandwich` (one step), :mod:`~nasx.train.optim`
 (optimizer, weight-decay groups, LR scheduler), :mod:`~nasx.train.bn_recal` (BatchNorm
 recalibration), :mod:`~nasx.train.evaluate` (accuracy and loss of subnets),
-:mod:`~nasx.train.checkpoint`, :mod:`~nasx.train.run_files`, :mod:`~nasx.train.tb`,
-:mod:`~nasx.train.distributed` (data-parallel steps under ``torchrun``) and
-:mod:`~nasx.train.loop` (the recipe, :func:`train_supernet`).
+:mod:`~nasx.train.tb`, :mod:`~nasx.train.distributed` (data-parallel steps under ``torchrun``),
+:mod:`~nasx.train.loop` (the recipe, :func:`train_supernet`) and :mod:`~nasx.train.run_eval`
+(``nasx eval``). The run's files (checkpoints, ``archs.json``, the loaded run) are
+:mod:`nasx.runs`.
 
 Importing this package imports torch; the CLI imports it lazily.
 """

@@ -43,7 +43,7 @@ from tqdm import tqdm
 from nasx.config import RunConfig, config_to_dict, dump_config, load_config, validate_config
 from nasx.data import Batch, DatasetSplits, iterate_batches, load_dataset
 from nasx.data.augment import Augmentation, augment_batch
-from nasx.errors import ConfigError, NasxError, RunError
+from nasx.errors import NasxError, RunError
 from nasx.recipe import resolve_recipe
 from nasx.runs import (
     CONFIG_FILE,
@@ -52,24 +52,25 @@ from nasx.runs import (
     run_lock,
     write_resolved_config,
 )
-from nasx.runs.data_record import (
-    check_data_unchanged,
-    portable_data_name,
-    write_data_record,
-)
-from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
-from nasx.supernet import Supernet
-from nasx.supernet.io import save_supernet
-from nasx.supernet.stats_sync import synchronized_stats
-from nasx.train import distributed as dd
-from nasx.train import run_files as rf
-from nasx.train.bn_recal import recalibrate_bn
-from nasx.train.checkpoint import (
+from nasx.runs.checkpoint import (
     load_resume_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
+from nasx.runs.data_record import (
+    check_data_unchanged,
+    portable_data_name,
+    write_data_record,
+)
+from nasx.runs.layout import CHECKPOINT, SPACE_FILE, SUPERNET_FILE, TB_DIR
+from nasx.runs.trained import build_supernet, resolve_device
+from nasx.runs.writers import write_archs, write_history
+from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
+from nasx.supernet.io import save_supernet
+from nasx.supernet.stats_sync import synchronized_stats
+from nasx.train import distributed as dd
+from nasx.train.bn_recal import recalibrate_bn
 from nasx.train.evaluate import SubnetEval, calibration_batches, evaluate_subnets
 from nasx.train.history import epoch_line, final_evals, history_entry
 from nasx.train.optim import advance, build_optimizer, build_scheduler
@@ -112,19 +113,6 @@ class TrainResult:
     seconds: float
 
 
-def resolve_device(name: str) -> torch.device:
-    """``torch.device(name)``, refusing names torch does not know and absent CUDA."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"config key 'train.device': unknown device {name!r} "
-                          "(e.g. cpu, cuda, cuda:1)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"config key 'train.device' is {name!r} but torch sees no CUDA "
-                          "device; use train.device=cpu")
-    return device
-
-
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
@@ -160,12 +148,6 @@ def _load_inputs(cfg: RunConfig) -> tuple[SearchSpace, DatasetSplits, torch.devi
         val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize=cfg.data.normalize)
     return space, splits, resolve_device(cfg.train.device)
-
-
-def build_supernet(cfg: RunConfig, space: SearchSpace, splits: DatasetSplits) -> Supernet:
-    """The run's supernet with its seeded initial weights (``torch.manual_seed(cfg.seed)``)."""
-    torch.manual_seed(cfg.seed)
-    return Supernet(space, splits.channels, splits.num_classes)
 
 
 def _augmented(cfg: RunConfig, batch: Batch, step: int) -> Batch:
@@ -236,9 +218,9 @@ def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetS
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     write_resolved_config(run_dir, cfg)
     write_data_record(run_dir, cfg.data.name, splits.fingerprint)
-    atomic_write_text(run_dir / rf.SPACE_FILE, dump_space_yaml(space))
-    (run_dir / rf.CHECKPOINT).parent.mkdir(exist_ok=True)
-    rf.write_archs(run_dir, monitors)
+    atomic_write_text(run_dir / SPACE_FILE, dump_space_yaml(space))
+    (run_dir / CHECKPOINT).parent.mkdir(exist_ok=True)
+    write_archs(run_dir, monitors)
     return run_dir
 
 
@@ -269,7 +251,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     if ranks.rank > 0:  # rank 0 keeps the single-process stream; the others get their own
         torch.manual_seed(derived_seed(cfg.seed, ranks.rank, _RANK_STREAM))
     step, epoch, bad, history = 0, 0, 0, []
-    ckpt_path = run_dir / rf.CHECKPOINT
+    ckpt_path = run_dir / CHECKPOINT
     state, _, warning = load_resume_checkpoint(ckpt_path) if resume else (None, None, "")
     if warning:
         say(f"warning: {warning}")
@@ -287,7 +269,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     calib = calibration_batches(splits.train, cfg.data.batch_size, t.calib_batches, cfg.seed,
                                 device)
     val = splits.val.to(device)
-    writer = open_writer(run_dir / rf.TB_DIR, step) if ranks.main else None
+    writer = open_writer(run_dir / TB_DIR, step) if ranks.main else None
     try:
         epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
         losses, skipped = [], 0
@@ -343,7 +325,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                     "scheduler": scheduler.state_dict(), "rng": rngs[0], "rng_ranks": rngs,
                     "step": step, "epoch": epoch + 1, "bad_steps": bad,
                     "history": json.dumps(history), "config": dump_config(cfg)})
-                rf.write_history(run_dir, history)
+                write_history(run_dir, history)
                 say(epoch_line(entry, t.epochs))
             dd.barrier(ranks)
             epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
@@ -352,9 +334,9 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
         if writer is not None:
             writer.close()
     final = final_evals(history)
-    if ranks.main and (not (run_dir / rf.SUPERNET_FILE).is_file() or start_epoch < t.epochs):
+    if ranks.main and (not (run_dir / SUPERNET_FILE).is_file() or start_epoch < t.epochs):
         recalibrate_bn(net, monitors[0][1], calib)  # saved statistics: the largest subnet's
-        save_supernet(net.cpu(), run_dir / rf.SUPERNET_FILE)
+        save_supernet(net.cpu(), run_dir / SUPERNET_FILE)
     dd.barrier(ranks)
     return TrainResult(run_dir, start_epoch, done, step, final if ranks.main else [],
                        time.perf_counter() - start_time)

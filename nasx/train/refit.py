@@ -36,6 +36,7 @@ from nasx.data.augment import Augmentation, augment_batch
 from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.errors import RunError
 from nasx.runs import atomic_write_bytes
+from nasx.runs.layout import REFIT_DIR
 from nasx.search_spaces import Arch, arch_id
 from nasx.supernet.io import safetensors_metadata
 from nasx.supernet.static_net import StaticNet
@@ -44,7 +45,6 @@ from nasx.train.evaluate import calibration_batches
 from nasx.train.optim import build_scheduler, param_groups
 from nasx.train.seeds import derived_seed
 
-REFIT_DIR = "refit"
 FORMAT = "nasx-refit-1"
 _REFIT_STREAM = 5
 
@@ -140,13 +140,17 @@ def refit_subnet(run: Any, arch: Arch, say: Callable[[str], None] = print) -> Re
         return RefitResult(reused, path, steps, len(data), 0.0, True)
     say(f"  refit: {steps} steps on train + val ({len(data)} sequences)")
     start = time.perf_counter()
-    net = copy.deepcopy(run.net).cpu()
-    _fine_tune(net, arch, data, cfg, steps)
-    with torch.no_grad():
-        calib = calibration_batches(data, cfg.data.batch_size, cfg.train.calib_batches,
-                                    cfg.seed, "cpu")
-        recalibrate_bn(net, arch, calib)
-    static = net.extract(arch).eval()
+    # the head's dropout draws from torch's global generator: seed it here (and leave the
+    # caller's state as it was) so that a refit gives the same weights whatever ran before it
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(cfg.seed, _REFIT_STREAM))
+        net = copy.deepcopy(run.net).cpu()
+        _fine_tune(net, arch, data, cfg, steps)
+        with torch.no_grad():
+            calib = calibration_batches(data, cfg.data.batch_size, cfg.train.calib_batches,
+                                        cfg.seed, "cpu")
+            recalibrate_bn(net, arch, calib)
+        static = net.extract(arch).eval()
     tensors = {k: v.detach().contiguous() for k, v in static.state_dict().items()}
     path.parent.mkdir(exist_ok=True)
     atomic_write_bytes(path, save(tensors, metadata=_settings(run, arch)))

@@ -61,7 +61,7 @@ def test_search_space_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_device_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nasx.predictors.devices import load_device, profile_to_dict
+    from nasx.predictors.devices.registry import load_device, profile_to_dict
 
     valid = profile_to_dict(load_device("stm32f746"))
     cases = []

@@ -9,8 +9,8 @@ import pytest
 
 from nasx.cli import main
 from nasx.config import RunConfig, dump_config
-from nasx.predictors.latency_data import space_fingerprint
-from nasx.predictors.latency_model import LatencyPredictor, find_latency_predictor
+from nasx.predictors.latency.data import space_fingerprint
+from nasx.predictors.latency.model import LatencyPredictor, find_latency_predictor
 from nasx.search_spaces import dump_space_yaml, load_space
 
 FAST = ["--rounds", "2", "--warmup", "0", "--repeats", "2", "--runtime", "torch"]

@@ -95,10 +95,11 @@ def _check_shared_pick(run_dir: Path, pareto: dict) -> None:
 def _check_default_host_budget(run_dir: Path) -> None:
     """The default host-cpu budget lies between the fastest sampled subnet's predicted latency
     and the largest's, rounded up to 3 significant digits."""
-    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, predictor_file
     from nasx.quickstart import host_budget
+    from nasx.runs.trained import load_trained_run
     from nasx.search_spaces import GenomeCodec
-    from nasx.train.run_eval import load_trained_run, resolve_arch_specs
+    from nasx.train.run_eval import resolve_arch_specs
 
     run = load_trained_run(run_dir)
     pred = LatencyPredictor.load(predictor_file(run_dir / "predictors", "host-cpu", "torch"),

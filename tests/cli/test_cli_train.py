@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from nasx.cli import main
 from nasx.config import RunConfig, load_config
-from nasx.train.checkpoint import load_checkpoint
+from nasx.runs.checkpoint import load_checkpoint
 
 TINY = ["train.epochs=2", "train.batches_per_epoch=2", "data.batch_size=16",
         "train.calib_batches=1", "train.eval_random=2"]

@@ -101,7 +101,7 @@ def test_raw_test_data_through_every_format_scores_what_nasx_eval_reports(
     from nasx.export.graph_formats import load_pt2, onnx_session, run_onnx
     from nasx.export.metrics import accuracy, batched_logits
     from nasx.export.preprocess import raw_splits
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     pick = _ids(run)["largest"]
     assert main(["export", "--run", str(run), "--pick", pick, "--format", "pt2,onnx",
@@ -178,7 +178,7 @@ def test_a_series_normalised_run_exports_a_model_of_raw_data(
     from nasx.export import load_exported
     from nasx.export.metrics import accuracy, batched_logits
     from nasx.export.preprocess import raw_splits
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     run = tmp_path / "series"
     assert main(["train", "--out", str(run), *TINY_TRAIN, "data.normalize=series"]) == 0

@@ -13,9 +13,9 @@ from tiny_run import train_tiny_run
 from nasx.cli import main
 from nasx.export.mcu.cortex_m7 import missing_tools
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.mcu_fit import LABEL, fitted_profile_file
+from nasx.predictors.devices.mcu_fit import LABEL, fitted_profile_file
+from nasx.runs.trained import load_trained_run
 from nasx.search_spaces import largest_arch, smallest_arch
-from nasx.train.run_eval import load_trained_run
 
 REASON = missing_tools()
 

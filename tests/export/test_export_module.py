@@ -12,10 +12,11 @@ from export_helpers import exported, op_arch, padded_batch, tiny_space, warmed
 
 from nasx import load_exported
 from nasx.export import ExportFileError
-from nasx.export.files import ARCH_FILE, WEIGHTS_FILE, weights_bytes
+from nasx.export.files import weights_bytes
 from nasx.export.layers import DeployActQuant
 from nasx.export.quantized import pack_int4, quantize_weight, unpack_int4
 from nasx.kernels.fake_quant import fake_quant_weight
+from nasx.runs.layout import EXPORT_ARCH_FILE, EXPORT_WEIGHTS_FILE
 from nasx.supernet.quant import ActQuant
 
 OPS = ("conv", "lstm", "ssm", "attn")
@@ -23,8 +24,8 @@ OPS = ("conv", "lstm", "ssm", "attn")
 
 def _save(net, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
-    (folder / WEIGHTS_FILE).write_bytes(weights_bytes(net))
+    (folder / EXPORT_ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
+    (folder / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(net))
     return folder
 
 
@@ -112,7 +113,7 @@ def test_corrupt_safetensors_is_a_one_line_error_naming_the_file(tmp_path: Path)
     space = tiny_space()
     arch = op_arch(space, "conv")
     folder = _save(exported(warmed(space, [arch], steps=1), arch), tmp_path / "e")
-    weights = folder / WEIGHTS_FILE
+    weights = folder / EXPORT_WEIGHTS_FILE
     weights.write_bytes(weights.read_bytes()[:-100])  # truncated
     with pytest.raises(ExportFileError) as err:
         load_exported(folder)
@@ -127,7 +128,7 @@ def test_weights_of_another_subnet_are_refused(tmp_path: Path) -> None:
     a, b = op_arch(space, "conv"), op_arch(space, "attn")
     net = warmed(space, [a, b], steps=1)
     folder = _save(exported(net, a), tmp_path / "e")
-    (folder / WEIGHTS_FILE).write_bytes(weights_bytes(exported(net, b)))
+    (folder / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(exported(net, b)))
     with pytest.raises(ExportFileError, match=r"model\.safetensors: written for arch "):
         load_exported(folder)
     with pytest.raises(ExportFileError, match=r"not an export folder \(no arch\.json\)"):

@@ -15,11 +15,12 @@ from export_helpers import CHANNELS, CLASSES, exported, op_arch, padded_batch, t
 
 from nasx.export import ExportFileError, StreamingNet, load_exported
 from nasx.export.c_header import c_header
-from nasx.export.files import ARCH_FILE, WEIGHTS_FILE, weights_bytes
+from nasx.export.files import weights_bytes
 from nasx.export.graph_formats import export_onnx, export_pt2, load_pt2, onnx_session, run_onnx
 from nasx.export.net import ExportedNet, build_exported
 from nasx.export.preprocess import Preprocessing, normalization_of
 from nasx.export.verify import check_c_header
+from nasx.runs.layout import EXPORT_ARCH_FILE, EXPORT_WEIGHTS_FILE
 
 MEAN = tuple(float(v) for v in torch.linspace(-2.0, 3.0, CHANNELS))
 STD = tuple(float(v) for v in torch.linspace(0.5, 4.0, CHANNELS))
@@ -85,23 +86,23 @@ def test_series_mode_z_scores_each_sequence_over_its_valid_steps(nets) -> None:
 
 def test_preprocessing_round_trips_through_the_files(nets, tmp_path: Path) -> None:
     net = nets["channel"]
-    (tmp_path / ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
-    (tmp_path / WEIGHTS_FILE).write_bytes(weights_bytes(net))
+    (tmp_path / EXPORT_ARCH_FILE).write_text(json.dumps(net.spec.to_json()))
+    (tmp_path / EXPORT_WEIGHTS_FILE).write_bytes(weights_bytes(net))
     back = load_exported(tmp_path)
     assert back.spec.input == net.spec.input and back.spec.input.classes == NAMES
-    doc = json.loads((tmp_path / ARCH_FILE).read_text())["input"]
+    doc = json.loads((tmp_path / EXPORT_ARCH_FILE).read_text())["input"]
     assert doc["normalization"] == "channel" and doc["mean"] == list(MEAN)
     x, lengths = _raw_batch()
     assert torch.equal(back(x, lengths), net(x, lengths))
     # arch.json edited to another normalisation no longer matches the weights' metadata
-    doc = json.loads((tmp_path / ARCH_FILE).read_text())
+    doc = json.loads((tmp_path / EXPORT_ARCH_FILE).read_text())
     doc["input"]["normalization"] = "none"
-    (tmp_path / ARCH_FILE).write_text(json.dumps(doc))
+    (tmp_path / EXPORT_ARCH_FILE).write_text(json.dumps(doc))
     with pytest.raises(ExportFileError, match=r"model.safetensors: its input preprocessing or "
                        r"class names differ from arch.json's; export the subnet again"):
         load_exported(tmp_path)
     doc["input"]["normalization"] = "minmax"
-    (tmp_path / ARCH_FILE).write_text(json.dumps(doc))
+    (tmp_path / EXPORT_ARCH_FILE).write_text(json.dumps(doc))
     with pytest.raises(ExportFileError, match=r"arch.json: malformed \(ValueError: normalization "
                        r"'minmax' is not one of channel, series, none\)"):
         load_exported(tmp_path)

@@ -5,7 +5,7 @@ module computes, for 20 seeded random archs of each of five spaces (the four pre
 copy of ``hybrid-mcu``), on a seeded supernet with a fixed input:
 
 - the supernet's logits and the extracted static net's logits (eval mode);
-- every :class:`~nasx.predictors.cost.ArchCost` number in both modes on ``stm32h743``, the
+- every :class:`~nasx.predictors.cost.model.ArchCost` number in both modes on ``stm32h743``, the
   latency-model features and the accuracy predictor's arch-summary features (by name: a new op
   adds feature columns, which must be 0 for these archs);
 - the exported module's logits, a SHA-256 of its file tensors and of its C header, and (causal
@@ -29,10 +29,10 @@ import torch
 from nasx.export import export_static, spec_for
 from nasx.export.c_header import c_header
 from nasx.export.streaming import StreamingNet
-from nasx.predictors.arch_summary import ArchSummary
-from nasx.predictors.cost import MODES, CostModel
-from nasx.predictors.devices import load_device
-from nasx.predictors.latency_features import FEATURE_NAMES, subnet_vector
+from nasx.predictors.accuracy.arch_summary import ArchSummary
+from nasx.predictors.cost.model import MODES, CostModel
+from nasx.predictors.devices.registry import load_device
+from nasx.predictors.latency.features import FEATURE_NAMES, subnet_vector
 from nasx.search_spaces import (
     GenomeCodec,
     SearchSpace,

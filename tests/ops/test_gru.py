@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from module_audit import module_weight_bytes, trace_module
 
 from nasx.export import ExportError, build_exported, export_static, spec_for
 from nasx.export.c_header import c_header
@@ -24,8 +25,7 @@ from nasx.export.graph_formats import (
 from nasx.export.onnx_step import check_onnx_step, export_onnx_step
 from nasx.export.streaming import StreamingNet
 from nasx.predictors import CostModel
-from nasx.predictors.latency_features import FEATURE_NAMES, unit_vector
-from nasx.predictors.module_audit import module_weight_bytes, trace_module
+from nasx.predictors.latency.features import FEATURE_NAMES, unit_vector
 from nasx.search_spaces import (
     SearchSpace,
     canonical_arch,

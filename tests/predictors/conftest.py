@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tiny_run import train_tiny_run
 
-from nasx.train.run_eval import TrainedRun, load_trained_run
+from nasx.runs.trained import TrainedRun, load_trained_run
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from nasx.errors import NasxError
-from nasx.predictors import accuracy_data as ad
-from nasx.predictors.accuracy_fit import build_run_dataset
+from nasx.predictors.accuracy import data as ad
+from nasx.predictors.accuracy.fit import build_run_dataset
+from nasx.runs.trained import TrainedRun, load_trained_run
 from nasx.search_spaces import GenomeCodec, arch_id, count_subnets, load_space, space_from_dict
 from nasx.train.distributed import Ranks
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun, load_trained_run
 
 REAL_EVALUATE = ad.evaluate_subnet
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nasx.errors import ArchError
-from nasx.predictors.features import ArchFeatures
+from nasx.predictors.accuracy.features import ArchFeatures
 from nasx.search_spaces import GenomeCodec, load_space, random_arch
 
 HAND_ARCH = {

@@ -13,11 +13,11 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from nasx.errors import NasxError, RunError
-from nasx.predictors.accuracy import AccuracyPredictor, fit_accuracy_predictor
-from nasx.predictors.features import ArchFeatures
-from nasx.predictors.mlp_ensemble import MLPEnsemble, MLPSettings
-from nasx.predictors.rank_metrics import rank_metrics
-from nasx.predictors.ridge import RidgeRegression
+from nasx.predictors.accuracy.features import ArchFeatures
+from nasx.predictors.accuracy.mlp_ensemble import MLPEnsemble, MLPSettings
+from nasx.predictors.accuracy.predictor import AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.ridge import RidgeRegression
 from nasx.search_spaces import GenomeCodec, load_space, random_arch, space_from_dict, space_to_dict
 
 FAST = MLPSettings(members=4, hidden=32, steps=300, lr=1e-2)

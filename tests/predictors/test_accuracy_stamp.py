@@ -15,15 +15,15 @@ import torch
 
 from nasx.cli import main
 from nasx.errors import NasxError
-from nasx.predictors import accuracy_data as ad
-from nasx.predictors.accuracy_stamp import (
+from nasx.predictors.accuracy import data as ad
+from nasx.predictors.accuracy.stamp import (
     FORMAT,
     evaluation_settings,
     settings_path,
     weights_digest,
 )
+from nasx.runs.trained import TrainedRun
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun
 
 
 def _with(run: TrainedRun, **train: object) -> TrainedRun:

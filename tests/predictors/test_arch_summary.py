@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nasx.predictors.arch_summary import ArchSummary
+from nasx.predictors.accuracy.arch_summary import ArchSummary
 from nasx.search_spaces import GenomeCodec, load_space, random_arch
 
 PRESETS = ["tiny", "hybrid-mcu", "hybrid-long", "hybrid-gpu"]

@@ -10,10 +10,10 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from nasx.cli import main
-from nasx.predictors.accuracy_data import data_path, read_records, records_arrays
-from nasx.predictors.accuracy_fit import load_run_predictor, split_archs
-from nasx.predictors.rank_metrics import rank_metrics
-from nasx.predictors.reliability import split_half_reliability
+from nasx.predictors.accuracy.data import data_path, read_records, records_arrays
+from nasx.predictors.accuracy.fit import load_run_predictor, split_archs
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.reliability import split_half_reliability
 from nasx.search_spaces import arch_id, load_space
 
 

@@ -19,8 +19,8 @@ import pytest
 from hand_archs import CHANNELS, CLASSES, LENGTH, hand_arch, hand_space
 
 from nasx.predictors import CostModel, load_device
-from nasx.predictors.latency import step_latency_s
-from nasx.predictors.schedule import Step
+from nasx.predictors.cost.latency import step_latency_s
+from nasx.predictors.cost.schedule import Step
 
 # op -> (MACs, params, weight bytes, peak SRAM whole-sequence)
 WHOLE = {

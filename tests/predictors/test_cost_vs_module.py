@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from hand_archs import CHANNELS, CLASSES, LENGTH, hand_arch, hand_space
+from module_audit import module_weight_bytes, trace_module
 
 from nasx.predictors import CostModel
-from nasx.predictors.module_audit import module_weight_bytes, trace_module
 from nasx.search_spaces import (
     GenomeCodec,
     largest_arch,

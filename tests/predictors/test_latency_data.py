@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nasx.errors import NasxError
-from nasx.predictors.latency_data import (
+from nasx.predictors.latency.data import (
     LatencyDataset,
     ProfileSettings,
     measure_rounds,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from nasx.predictors.measure import measure_latency_s, measure_samples_s
+from nasx.predictors.latency.measure import measure_latency_s, measure_samples_s
 
 
 class _Recorder(nn.Module):

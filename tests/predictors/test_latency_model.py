@@ -10,14 +10,14 @@ import pytest
 
 from nasx.errors import NasxError
 from nasx.predictors import CostModel
-from nasx.predictors.latency_data import ProfileSettings, space_fingerprint
-from nasx.predictors.latency_features import (
+from nasx.predictors.latency.data import ProfileSettings, space_fingerprint
+from nasx.predictors.latency.features import (
     FEATURE_NAMES,
     subnet_vector,
     unit_terms,
     unit_vector,
 )
-from nasx.predictors.latency_model import (
+from nasx.predictors.latency.model import (
     LatencyPredictor,
     cache_folder,
     find_latency_predictor,

@@ -14,7 +14,7 @@ import yaml
 
 from nasx.errors import DeviceError
 from nasx.predictors import CostModel, load_device, profile_from_dict, profile_to_dict
-from nasx.predictors.mcu_fit import LABEL, McuFit, fit_mcu, fitted_profile_file
+from nasx.predictors.devices.mcu_fit import LABEL, McuFit, fit_mcu, fitted_profile_file
 from nasx.search.api import _fitted_profiles
 from nasx.search.cheapest import extreme_cost
 from nasx.search.objectives import DeviceObjective

@@ -8,8 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from nasx.predictors.accuracy_data import SubnetRecord, measurement_reliability, read_records
-from nasx.predictors.reliability import pack_correct, split_half_reliability, unpack_correct
+from nasx.predictors.accuracy.data import SubnetRecord, measurement_reliability, read_records
+from nasx.predictors.accuracy.reliability import (
+    pack_correct,
+    split_half_reliability,
+    unpack_correct,
+)
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 41, 1000])

@@ -8,7 +8,7 @@ import torch
 
 from nasx.errors import NasxError
 from nasx.export.convert import export_static, spec_for
-from nasx.predictors.runtimes import _with_ranges, check_runtime, runtime_module
+from nasx.predictors.latency.runtimes import _with_ranges, check_runtime, runtime_module
 from nasx.search_spaces import load_space, random_arch
 from nasx.supernet import Supernet
 from nasx.supernet.quant import ActQuant

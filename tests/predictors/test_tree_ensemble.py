@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesRegressor
 
-from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+from nasx.predictors.accuracy.tree_ensemble import TreeEnsemble, TreeSettings
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

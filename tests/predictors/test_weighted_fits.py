@@ -8,10 +8,10 @@ import pytest
 import torch
 from sklearn.ensemble import ExtraTreesRegressor
 
-from nasx.predictors.accuracy import fit_accuracy_predictor
-from nasx.predictors.mlp_ensemble import MLPEnsemble, MLPSettings
-from nasx.predictors.ridge import RidgeRegression
-from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+from nasx.predictors.accuracy.mlp_ensemble import MLPEnsemble, MLPSettings
+from nasx.predictors.accuracy.predictor import fit_accuracy_predictor
+from nasx.predictors.accuracy.ridge import RidgeRegression
+from nasx.predictors.accuracy.tree_ensemble import TreeEnsemble, TreeSettings
 from nasx.search_spaces import GenomeCodec, load_space, random_arch
 
 FAST = MLPSettings(members=4, hidden=32, steps=300, lr=1e-2)

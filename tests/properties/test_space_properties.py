@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nasx.predictors.cost import CostModel
+from nasx.predictors.cost.model import CostModel
 from nasx.search_spaces import (
     OP_TYPES,
     GenomeCodec,

@@ -118,7 +118,7 @@ def test_damaged_config_yaml(run: Path) -> None:
 
 
 def test_damaged_data_json(run: Path) -> None:
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     path = run / "data.json"
     splits = load_trained_run(run).splits
@@ -128,7 +128,7 @@ def test_damaged_data_json(run: Path) -> None:
 
 
 def test_damaged_accuracy_predictor(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nasx.predictors.accuracy import AccuracyPredictor
+    from nasx.predictors.accuracy.predictor import AccuracyPredictor
 
     folder = run / "predictors" / "accuracy"
     path = folder / "predictor.json"
@@ -147,7 +147,7 @@ def test_damaged_accuracy_predictor(run: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_damaged_latency_predictor(run: Path) -> None:
-    from nasx.predictors.latency_model import LatencyPredictor, predictor_file
+    from nasx.predictors.latency.model import LatencyPredictor, predictor_file
 
     path = predictor_file(run / "predictors", "host-cpu", "torch")
     genomes = np.stack([GenomeCodec(SPACE).encode(random_arch(SPACE, np.random.default_rng(i)))
@@ -203,7 +203,7 @@ def _rows(text: str) -> list[Any]:
 
 
 def test_damaged_accuracy_data_jsonl(run: Path) -> None:
-    from nasx.predictors.accuracy_data import read_records
+    from nasx.predictors.accuracy.data import read_records
 
     path = run / "predictors" / "accuracy-data.jsonl"
     length = GenomeCodec(SPACE).length

@@ -166,7 +166,7 @@ def test_quickstart_stages_show_progress_bars(byo_run: Path, tmp_path: Path,
     # before: the profile stage ran without a bar (the predictor's and the search's got
     # progress=False too; theirs show on a terminal only, tqdm's disable=None)
     from nasx.quickstart import PipelineSettings, _profile
-    from nasx.train.run_eval import load_trained_run
+    from nasx.runs.trained import load_trained_run
 
     run = load_trained_run(_copy(byo_run, tmp_path))
     s = PipelineSettings(profile_samples=4, profile_rounds=1, progress=True)

@@ -13,8 +13,8 @@ from nasx.cli import main
 @pytest.fixture(scope="session")
 def searchable_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``tiny`` on JapaneseVowels, 1 epoch of 2 steps, predictor fitted on 10 + 10 subnets."""
-    from nasx.predictors.accuracy_fit import fit_run_predictor
-    from nasx.train.run_eval import load_trained_run
+    from nasx.predictors.accuracy.fit import fit_run_predictor
+    from nasx.runs.trained import load_trained_run
 
     run = tmp_path_factory.mktemp("search-run") / "run"
     assert main(["train", "--space", "tiny", "--out", str(run), "train.epochs=1",

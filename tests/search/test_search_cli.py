@@ -296,9 +296,9 @@ def test_bad_input_is_one_line_and_exit_2(run_copy: Path, capsys: pytest.Capture
 
 
 def test_measured_host_latency_is_used_validated_and_refitted(run_copy: Path) -> None:
-    from nasx.predictors.latency_data import LatencyDataset
-    from nasx.predictors.latency_model import LatencyPredictor, data_file, predictor_file
-    from nasx.predictors.latency_profile import profile_latency
+    from nasx.predictors.latency.data import LatencyDataset
+    from nasx.predictors.latency.model import LatencyPredictor, data_file, predictor_file
+    from nasx.predictors.latency.profile import profile_latency
 
     space = load_space("tiny")
     folder = run_copy / "predictors"
@@ -347,9 +347,9 @@ def test_a_pinned_model_family_survives_the_search_refits(run_copy: Path, capsys
 
 
 def test_the_refits_weigh_the_subnets_the_search_validated(run_copy: Path) -> None:
-    from nasx.predictors.accuracy import fit_accuracy_predictor
-    from nasx.predictors.accuracy_data import data_path, read_records, records_arrays
-    from nasx.predictors.accuracy_fit import EMPHASIS_WEIGHT, load_run_predictor
+    from nasx.predictors.accuracy.data import data_path, read_records, records_arrays
+    from nasx.predictors.accuracy.fit import EMPHASIS_WEIGHT, load_run_predictor
+    from nasx.predictors.accuracy.predictor import fit_accuracy_predictor
 
     before = json.loads((run_copy / "predictors" / "accuracy" / "predictor.json").read_text())
     assert before["info"]["emphasis"] == {"weight": EMPHASIS_WEIGHT, "ids": []}

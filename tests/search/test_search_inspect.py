@@ -57,7 +57,6 @@ def test_inspect_formats(run_copy: Path, capsys: pytest.CaptureFixture[str]) -> 
                                f"{100 * r['mean_abs_gap']:.2f} points over {r['validated']} "
                                "validated subnets (")
         assert line.endswith(f"validation noise alone: about {100 * r['noise_abs_gap']:.2f})")
-    assert gap_lines({"rounds": [{"round": 1, "device": "d", "mean_abs_gap": 0.01,
-                                  "validated": 3}]}) == [
+    assert gap_lines([{"round": 1, "device": "d", "mean_abs_gap": 0.01, "validated": 3}]) == [
         "round 1, d: mean |predicted - validated| accuracy 1.00 points over 3 validated subnets"]
-    assert gap_lines({"rounds": [{"round": 1, "device": "d", "mean_abs_gap": None}]}) == []
+    assert gap_lines([{"round": 1, "device": "d", "mean_abs_gap": None}]) == []

@@ -11,12 +11,12 @@ import numpy as np
 from tool_loader import load_tool
 
 from nasx.cli import main
-from nasx.predictors.accuracy import fit_accuracy_predictor
-from nasx.predictors.accuracy_data import records_arrays
-from nasx.predictors.accuracy_fit import build_run_dataset
-from nasx.predictors.rank_metrics import rank_metrics
-from nasx.predictors.reliability import split_half_reliability
-from nasx.train.run_eval import load_trained_run
+from nasx.predictors.accuracy.data import records_arrays
+from nasx.predictors.accuracy.fit import build_run_dataset
+from nasx.predictors.accuracy.predictor import fit_accuracy_predictor
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.reliability import split_half_reliability
+from nasx.runs.trained import load_trained_run
 
 TINY = ["--space", "tiny", "train.epochs=3", "train.batches_per_epoch=3", "data.batch_size=16",
         "train.calib_batches=1", "train.eval_random=1", "train.delay=0"]
@@ -60,8 +60,8 @@ def test_accuracy_part_on_a_tiny_run(capsys, tmp_path: Path) -> None:
 
 
 def test_features_and_calibration_parts_on_a_tiny_run(capsys, tmp_path: Path) -> None:
-    from nasx.predictors.features import ArchFeatures
-    from nasx.predictors.tree_ensemble import TreeEnsemble, TreeSettings
+    from nasx.predictors.accuracy.features import ArchFeatures
+    from nasx.predictors.accuracy.tree_ensemble import TreeEnsemble, TreeSettings
     from nasx.search_spaces import arch_id
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
 
@@ -91,7 +91,7 @@ def test_features_and_calibration_parts_on_a_tiny_run(capsys, tmp_path: Path) ->
     lines = [line for line in out.splitlines() if line.startswith("- Kendall tau, ")]
     assert len(lines) == 3  # two draws and the whole split, pairwise
     # The whole-split column is the library's evaluation after calib_batches 0.
-    from nasx.predictors.accuracy_fit import split_archs
+    from nasx.predictors.accuracy.fit import split_archs
 
     six = split_archs(trained.space, 1, 100, 0)[1][:6]
     whole = calibration_batches(trained.splits.train, 16, 0, 0, "cpu")

@@ -58,3 +58,26 @@ def test_generated_subjects_share_no_subject_with_the_test_split(tmp_path):
         assert f["X"].shape == (48, 3, 48) and f["X_test"].shape == (24, 3, 48)
         assert sorted(set(f["groups"].tolist())) == [0, 1, 2, 3]
         assert np.bincount(f["y"]).tolist() == [12] * 4
+
+
+def test_bench_refit_re_picks_the_cheapest_feasible_within_the_floor():
+    def sub(i: int, device: str, val: float | None, ms: float, sram: float,
+            measured: float | None = None) -> dict:
+        return {"index": i, "id": f"s{i}", "device": device,
+                "predicted": {"latency_ms": ms, "sram_kb": sram, "flash_kb": 10.0},
+                "validated": None if val is None else {"accuracy": val,
+                                                       "latency_ms": measured}}
+    doc = {"subnets": [sub(0, "mcu", 0.90, 5.0, 100.0), sub(1, "mcu", 0.86, 2.0, 100.0),
+                       sub(2, "mcu", 0.89, 1.0, 300.0),  # over the SRAM budget
+                       sub(3, "mcu", None, 0.5, 10.0),  # never validated
+                       sub(4, "cpu", 0.95, 1.0, 1.0, measured=3.0),  # measured over the limit
+                       sub(5, "cpu", 0.93, 1.5, 1.0, measured=1.4)],
+           "budgets": [{"name": "mcu", "device": "mcu", "best": 0,
+                        "constraints": {"latency_ms": None, "sram_kb": 256.0,
+                                        "flash_kb": 1024.0}},
+                       {"name": "cpu", "device": "cpu", "best": 4,
+                        "constraints": {"latency_ms": 2.0, "sram_kb": None, "flash_kb": None}}]}
+    tool = load_tool("bench_refit")
+    assert tool.picks(doc, 0.05) == {"mcu": {"recorded": "s0", "noise-aware": "s1"},
+                                     "cpu": {"recorded": "s4", "noise-aware": "s5"}}
+    assert tool.picks(doc, 0.0)["mcu"]["noise-aware"] == "s0"

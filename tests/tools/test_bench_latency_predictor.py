@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 from tool_loader import load_tool
 
-from nasx.predictors.latency_data import LatencyDataset, ProfileSettings
+from nasx.predictors.latency.data import LatencyDataset, ProfileSettings
 
 
 def _load_module() -> ModuleType:

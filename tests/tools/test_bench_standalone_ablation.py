@@ -10,8 +10,8 @@ import pytest
 from tool_loader import load_tool
 
 from nasx.config import RunConfig, load_config
+from nasx.runs.trained import load_trained_run
 from nasx.train.loop import train_supernet
-from nasx.train.run_eval import load_trained_run
 
 
 def _load(name: str) -> ModuleType:

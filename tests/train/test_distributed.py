@@ -27,8 +27,8 @@ from safetensors.torch import load_file
 from nasx.cli import main
 from nasx.config import RunConfig, load_config
 from nasx.data import load_dataset
+from nasx.runs.trained import build_supernet
 from nasx.search_spaces import load_space
-from nasx.train.loop import build_supernet
 
 # 37 training sequences: global batches of 16, 16 and 5 (shards 8/8, 8/8 and 3/2).
 ARGS = ["--space", "tiny", "train.epochs=1", "data.batch_size=16", "train.calib_batches=1",

@@ -13,9 +13,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from nasx.config import RunConfig, load_config
 from nasx.errors import RunError
+from nasx.runs.checkpoint import load_checkpoint
 from nasx.search_spaces import arch_id, load_space
 from nasx.train import loop
-from nasx.train.checkpoint import load_checkpoint
 from nasx.train.loop import TrainingDivergedError, train_supernet
 from nasx.train.sandwich import StepResult
 from nasx.train.subnets import monitor_archs

@@ -15,8 +15,9 @@ from nasx.errors import RunError
 from nasx.export.metrics import accuracy, batched_logits
 from nasx.recipe import AUGMENT_BELOW, REFIT_STEPS, DataProfile, resolve_recipe
 from nasx.runs.readers import read_run_config
+from nasx.runs.trained import load_trained_run
 from nasx.train.refit import refit_path, refit_subnet, train_and_val
-from nasx.train.run_eval import load_trained_run, resolve_arch_specs
+from nasx.train.run_eval import resolve_arch_specs
 
 STEPS = 6
 
@@ -76,9 +77,14 @@ def test_a_refit_is_deterministic_and_redone_when_its_settings_change(run_dir: P
                                                                        tmp_path: Path):
     run = load_trained_run(run_dir)
     ((_, arch),) = resolve_arch_specs(run, ["smallest"])
+    run.net.dropout.p = 0.5  # the head's dropout draws from torch's global generator
+    torch.manual_seed(1)
     a = refit_subnet(run, arch, lambda _line: None)
     other = run.__class__(**{**run.__dict__, "run_dir": tmp_path})  # same run, another folder
+    torch.manual_seed(2)  # whatever ran before a refit does not change it
+    state = torch.get_rng_state()
     b = refit_subnet(other, arch, lambda _line: None)
+    assert torch.equal(torch.get_rng_state(), state)  # and the caller's generator is left as is
     for k, v in a.net.state_dict().items():
         assert torch.equal(v, b.net.state_dict()[k]), k
     cfg = run.cfg.__class__(**{**run.cfg.__dict__,

@@ -16,8 +16,9 @@ from nasx.config import RunConfig, load_config
 from nasx.data import load_dataset
 from nasx.errors import ArchError
 from nasx.recipe import resolve_recipe
+from nasx.runs.trained import build_supernet
 from nasx.search_spaces import arch_id, canonical_arch, load_space, random_arch
-from nasx.train.loop import build_supernet, train_supernet
+from nasx.train.loop import train_supernet
 from nasx.train.plan import RunPlan
 
 TINY = ["space=tiny", "train.epochs=2", "train.batches_per_epoch=2", "data.batch_size=16",

@@ -16,6 +16,7 @@ from torch import Tensor
 from nasx.export.mcu.emit import ModelSource, model_source, runtime_files
 from nasx.export.mcu.golden import golden_header, main_source
 from nasx.export.net import ExportedNet
+from nasx.runs.layout import EXPORT_C_FILE
 
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2")
 RUNTIME_SUBDIR = "runtime"
@@ -56,7 +57,7 @@ def write_c_export(folder: Path, net: ExportedNet, max_length: int, x: Tensor, l
     """Write ``model.h``, ``model.c``, ``runtime/``, ``golden.h`` (``x (N, C, L)`` raw inputs,
     ``lengths``, expected ``logits (N, K)``) and ``main.c`` into ``folder``."""
     src = model_source(net, max_length)
-    (folder / "model.h").write_text(src.header, encoding="utf-8")
+    (folder / EXPORT_C_FILE).write_text(src.header, encoding="utf-8")
     (folder / "model.c").write_text(src.source, encoding="utf-8")
     rt = folder / RUNTIME_SUBDIR
     rt.mkdir(exist_ok=True)

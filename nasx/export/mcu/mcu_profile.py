@@ -9,7 +9,8 @@ Cortex-M7, run each on QEMU, and fit the MCU cost model to what they measure.
    sequence, zero-padded to the data's longest length, so the count is for the length the cost
    model uses), cross-compiled and run on QEMU ``mps2-an500``
    (:mod:`nasx.export.mcu.cortex_m7`): flash and SRAM from the ELF, executed instructions.
-3. The analytic model without a fit costs each subnet; :func:`nasx.predictors.mcu_fit.fit_mcu`
+3. The analytic model without a fit costs each subnet;
+   :func:`nasx.predictors.devices.mcu_fit.fit_mcu`
    fits flash, SRAM and instructions to it. The profile with its fit goes to
    ``R/predictors/device-<name>.yaml`` (``nasx search`` on the run uses it), the measurements to
    ``R/predictors/mcu-<name>-data.json``.
@@ -37,8 +38,9 @@ from nasx.export.mcu.cortex_m7 import missing_tools, run_m7
 from nasx.export.preprocess import Preprocessing, raw_splits
 from nasx.export.verify import has_act_quant
 from nasx.predictors import CostModel, DeviceProfile, profile_to_dict
-from nasx.predictors.mcu_fit import McuFit, fit_mcu, fitted_profile_file
+from nasx.predictors.devices.mcu_fit import McuFit, fit_mcu, fitted_profile_file
 from nasx.runs import atomic_write_text
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.search_spaces import arch_id
 
 
@@ -77,8 +79,8 @@ def profile_mcu(run_dir: Path, device: DeviceProfile, *, samples: int, seed: int
     Raises:
         NasxError: the cross toolchain or QEMU missing, or no subnet could be exported.
     """
-    from nasx.predictors.latency_profile import profile_archs
-    from nasx.train.run_eval import load_trained_run
+    from nasx.predictors.latency.profile import profile_archs
+    from nasx.runs.trained import load_trained_run
 
     reason = missing_tools()
     if reason:
@@ -122,7 +124,7 @@ def profile_mcu(run_dir: Path, device: DeviceProfile, *, samples: int, seed: int
         raise NasxError(f"none of the {len(archs)} subnets could be exported (their "
                         "quantizers never trained); train the supernet longer")
     fit = fit_mcu(rows, device.clock_hz, raw.channels, raw.num_classes, raw.max_length)
-    folder = run_dir / "predictors"
+    folder = run_dir / PREDICTORS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     data = data_file(folder, device.name)
     atomic_write_text(data, json.dumps({"device": device.name, "space": run.space.name,

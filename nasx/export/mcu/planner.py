@@ -9,7 +9,7 @@ Sizes are in 4-byte words (int8 buffers are rounded up to whole words), so every
 4-byte aligned.
 
 The peak of live buffers (:func:`peak_words`) is a lower bound of any plan; the cost model
-counts it (:mod:`nasx.predictors.runtime_memory`), and a test checks that the plan reaches it.
+counts it (:mod:`nasx.predictors.cost.runtime_memory`), and a test checks that the plan reaches it.
 """
 
 from __future__ import annotations

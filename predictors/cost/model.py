@@ -3,11 +3,11 @@
 :class:`CostModel` is bound to a search space, the data's channel and class counts, a sequence
 length, an execution mode and (optionally) a device profile. It splits an arch (or an integer
 genome) into units (stem, entry convs, blocks, head), costs each unit once from its
-:mod:`~nasx.predictors.schedule` steps and caches the result keyed by the unit's choices, its
+:mod:`~nasx.predictors.cost.schedule` steps and caches the result keyed by the unit's choices, its
 input length and its input element size, so costing many archs is a few dictionary look-ups
 each (well over 10,000 archs/s on one CPU core; ``tools/bench_cost.py`` measures it).
 
-Definitions (exact; see :mod:`nasx.predictors.schedule` for the per-step rules):
+Definitions (exact; see :mod:`nasx.predictors.cost.schedule` for the per-step rules):
 
 - ``macs``: multiply-accumulates of every step (norm and pool count 0).
 - ``params``: parameters of the extracted module (``sum(p.numel())``, before BN folding).
@@ -15,13 +15,13 @@ Definitions (exact; see :mod:`nasx.predictors.schedule` for the per-step rules):
 - ``flash_bytes``: ``weight_bytes`` + the device's engine flash overhead.
 - ``peak_sram_bytes``: peak live activation/scratch bytes (+ persistent state when streaming).
   On an MCU device in whole-sequence mode it is the peak of the nasx C runtime's arena
-  buffers (:mod:`nasx.predictors.runtime_memory`: float activations outside int8 conv chains,
+  buffers (:mod:`nasx.predictors.cost.runtime_memory`: float activations outside int8 conv chains,
   4-byte words), which the exported ``model.c``'s planned arena reaches.
 - ``sram_bytes``: ``peak_sram_bytes`` + the device's engine SRAM overhead.
 
 A device profile with a ``fit`` (``nasx profile --device stm32f746``) replaces, in
 whole-sequence mode, flash, SRAM and latency by the lines fitted to the Cortex-M7
-measurements (:mod:`nasx.predictors.mcu_fit`), labelled ``measured: qemu cortex-m7
+measurements (:mod:`nasx.predictors.devices.mcu_fit`), labelled ``measured: qemu cortex-m7
 instructions``.
 """
 
@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 
 from nasx.ops import OPS
-from nasx.predictors.device_profile import DeviceProfile
-from nasx.predictors.latency import latency_label, schedule_latency_s
-from nasx.predictors.mcu_fit import LABEL as FITTED_LABEL
-from nasx.predictors.runtime_memory import RAW_INPUT, WORD, unit_live_words
-from nasx.predictors.schedule import Step, act_bytes, conv_bn_steps, head_steps
+from nasx.predictors.cost.latency import latency_label, schedule_latency_s
+from nasx.predictors.cost.runtime_memory import RAW_INPUT, WORD, unit_live_words
+from nasx.predictors.cost.schedule import Step, act_bytes, conv_bn_steps, head_steps
+from nasx.predictors.devices.mcu_fit import LABEL as FITTED_LABEL
+from nasx.predictors.devices.profile import DeviceProfile
 from nasx.search_spaces import (
     OP_CHOICE_KEYS,
     Arch,
@@ -202,7 +202,7 @@ class CostModel:
         peak += state
         d = self.device
         fit = d.fit if d is not None and not self.streaming else None
-        if fit is not None:  # fitted to the Cortex-M7 measurements (nasx.predictors.mcu_fit)
+        if fit is not None:  # fitted to the Cortex-M7 measurements (predictors/devices/mcu_fit.py)
             return ArchCost(
                 macs=macs, params=params, weight_bytes=flash, flash_bytes=fit.flash(flash),
                 peak_sram_bytes=peak, sram_bytes=fit.sram(peak),

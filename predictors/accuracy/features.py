@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasx.errors import ArchError
-from nasx.predictors.arch_summary import ArchSummary
+from nasx.predictors.accuracy.arch_summary import ArchSummary
 from nasx.search_spaces import GenomeCodec, SearchSpace
 
 

@@ -1,7 +1,7 @@
 """Per-unit features of the measured-latency model.
 
 A subnet runs as units (stem conv, per stage an entry conv and its blocks, the head; see
-:meth:`CostModel.units <nasx.predictors.cost.CostModel.units>`). Eager PyTorch on a CPU spends
+:meth:`CostModel.units <nasx.predictors.cost.model.CostModel.units>`). Eager PyTorch on a CPU spends
 a fixed time per dispatched op (so per unit type and per fake-quantized weight or activation)
 plus time that grows with the work: multiply-accumulates, elements touched, weights quantized at
 every call, sequential LSTM steps, attention scores. Each unit gets a vector of such terms; a

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 
 from nasx.runs import atomic_write_text
-from nasx.train.run_eval import TrainedRun
+from nasx.runs.layout import ACCURACY_SETTINGS_FILE
+from nasx.runs.trained import TrainedRun
 
-SETTINGS_FILE = "accuracy-data.settings.json"
 FORMAT = "nasx-accuracy-data-settings-1"
 COMPARED = ("weights_sha256", "dataset", "data_sha256", "val_fraction", "normalize", "seed",
             "calib_batches", "calib_batch_size")
@@ -57,7 +57,7 @@ def evaluation_settings(run: TrainedRun) -> dict[str, Any]:
 
 def settings_path(data_file: Path) -> Path:
     """The settings file next to ``data_file``."""
-    return Path(data_file).with_name(SETTINGS_FILE)
+    return Path(data_file).with_name(ACCURACY_SETTINGS_FILE)
 
 
 def stamp_problem(run: TrainedRun, data_file: Path) -> str | None:

@@ -1,6 +1,6 @@
 """The accuracy predictor: genome -> predicted validation accuracy (and an uncertainty).
 
-Three model families on the depth-masked features of :class:`~nasx.predictors.features.
+Three model families on the depth-masked features of :class:`~nasx.predictors.accuracy.features.
 ArchFeatures`: ridge regression (closed form, :mod:`.ridge`), an MLP ensemble
 (:mod:`.mlp_ensemble`) and extremely randomised trees (:mod:`.tree_ensemble`).
 :func:`fit_accuracy_predictor` scores every candidate (ridge at several penalties, the MLP
@@ -31,17 +31,17 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from nasx.errors import NasxError, RunError
-from nasx.predictors.features import ArchFeatures
-from nasx.predictors.mlp_ensemble import PARAM_NAMES, MLPEnsemble, MLPSettings
-from nasx.predictors.rank_metrics import rank_metrics
-from nasx.predictors.ridge import RidgeRegression
-from nasx.predictors.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
+from nasx.predictors.accuracy.features import ArchFeatures
+from nasx.predictors.accuracy.mlp_ensemble import PARAM_NAMES, MLPEnsemble, MLPSettings
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.ridge import RidgeRegression
+from nasx.predictors.accuracy.tree_ensemble import ARRAY_NAMES, TreeEnsemble, TreeSettings
 from nasx.runs import atomic_write_bytes, atomic_write_text
+from nasx.runs.layout import ACCURACY_PREDICTOR_FILE
 from nasx.runs.predictor_schemas import ACCURACY_INFO, ACCURACY_MODELS, check_document
 from nasx.search_spaces import GenomeCodec, SearchSpace
 
 FORMAT = "nasx-accuracy-predictor-1"
-PREDICTOR_FILE = "predictor.json"
 KINDS = ("mlp", "ridge", "trees")
 # Ridge penalties tried, in units of the training-sample count (inputs are standardised).
 RIDGE_PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -126,7 +126,7 @@ class AccuracyPredictor:
             doc["mlp"] = {"weights_file": name, "members": m.members, "hidden": m.hidden,
                           "y_mean": m.y_mean, "y_std": m.y_std}
         old = _weights_file(folder)
-        atomic_write_text(folder / PREDICTOR_FILE, json.dumps(doc, indent=1) + "\n")
+        atomic_write_text(folder / ACCURACY_PREDICTOR_FILE, json.dumps(doc, indent=1) + "\n")
         if old is not None and old != doc.get(self.kind, {}).get("weights_file"):
             (folder / old).unlink(missing_ok=True)
 
@@ -139,9 +139,9 @@ class AccuracyPredictor:
                 for another genome layout.
         """
         folder = Path(folder)
-        path = folder / PREDICTOR_FILE
+        path = folder / ACCURACY_PREDICTOR_FILE
         if not path.is_file():
-            raise RunError(f"no accuracy predictor in '{folder}' (no {PREDICTOR_FILE}); "
+            raise RunError(f"no accuracy predictor in '{folder}' (no {ACCURACY_PREDICTOR_FILE}); "
                            "fit one with nasx predictor fit --run RUN")
         try:
             doc = json.loads(path.read_text())
@@ -199,7 +199,7 @@ class AccuracyPredictor:
 def _weights_file(folder: Path) -> str | None:
     """The weights file named by the ``predictor.json`` now in ``folder``, if any."""
     try:
-        doc = json.loads((folder / PREDICTOR_FILE).read_text())
+        doc = json.loads((folder / ACCURACY_PREDICTOR_FILE).read_text())
         return str(doc[doc["kind"]]["weights_file"])
     except (OSError, ValueError, KeyError, TypeError):
         return None

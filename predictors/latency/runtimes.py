@@ -27,7 +27,8 @@ from typing import Any
 from torch import Tensor, nn
 
 from nasx.errors import NasxError
-from nasx.predictors.device_profile import RUNTIMES
+from nasx.predictors.devices.profile import RUNTIMES
+from nasx.runs.layout import EXPORT_ONNX_FILE, EXPORT_PT2_FILE
 
 MEASURABLE: tuple[str, ...] = ("onnxruntime", "torch", "pt2")
 
@@ -116,12 +117,12 @@ def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int
         if runtime == "onnxruntime":
             from nasx.export.graph_formats import export_onnx
 
-            path = Path(tmp) / "model.onnx"
+            path = Path(tmp) / EXPORT_ONNX_FILE
             export_onnx(net, path, length)
             return _OrtModule(path, threads)  # the session holds the graph in memory
         from nasx.export.graph_formats import export_pt2, load_pt2
 
-        path = Path(tmp) / "model.pt2"
+        path = Path(tmp) / EXPORT_PT2_FILE
         export_pt2(net, path, length)
         return _ProgramModule(load_pt2(path))
 

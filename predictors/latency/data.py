@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from nasx.errors import NasxError
-from nasx.predictors.device_profile import RUNTIMES
+from nasx.predictors.devices.profile import RUNTIMES
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, space_to_dict
 
 FORMAT_KEY = "nasx_latency_data"
@@ -62,7 +62,7 @@ class ProfileSettings:
     ``length`` is the input sequence length (every sequence full length), ``batch`` the number of
     sequences per forward call, ``threads`` the CPU threads (torch's or onnxruntime's intra-op
     threads), ``warmup``/``repeats`` the untimed/timed calls per round, ``runtime`` what ran the
-    subnet (:data:`~nasx.predictors.device_profile.RUNTIMES`; files written before runtimes
+    subnet (:data:`~nasx.predictors.devices.profile.RUNTIMES`; files written before runtimes
     were recorded measured eager ``torch``).
     """
 
@@ -248,7 +248,7 @@ def measure_rounds(dataset: LatencyDataset, archs: Sequence[Arch], codec: Genome
 
     Args:
         measure: returns the samples (seconds) of one arch, e.g. extract and
-            :func:`~nasx.predictors.measure.measure_samples_s`.
+            :func:`~nasx.predictors.latency.measure.measure_samples_s`.
         progress: called with the number of pairs just done (measured or skipped).
 
     Returns:

@@ -16,7 +16,7 @@ required unless marked)::
     runtime: onnxruntime | torch | pt2 | c   (optional; default: c on an mcu, else onnxruntime)
     batch: int >= 1                         (optional; default 1)
     fit: {flash_scale, flash_offset_bytes, sram_scale, ...} (optional; written by
-         ``nasx profile --device <mcu>``, see :mod:`nasx.predictors.mcu_fit`)
+         ``nasx profile --device <mcu>``, see :mod:`nasx.predictors.devices.mcu_fit`)
 
 ``runtime`` and ``batch`` say what the profile's latency is for (the runtime that runs the
 deployed model, the sequences per call); ``nasx profile`` measures them and ``--runtime``
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from nasx.errors import DeviceError
-from nasx.predictors.device_profile import (
+from nasx.predictors.devices.mcu_fit import fit_from_dict, fit_to_dict, fitted_profile_file
+from nasx.predictors.devices.profile import (
     DEFAULT_RUNTIME,
     DEVICE_CLASSES,
     DTYPES,
@@ -43,7 +44,7 @@ from nasx.predictors.device_profile import (
     DeviceProfile,
     MemoryRegion,
 )
-from nasx.predictors.mcu_fit import fit_from_dict, fit_to_dict, fitted_profile_file
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
 WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
@@ -267,7 +268,7 @@ def load_run_device(run_dir: Path, name: str, channels: int, classes: int,
     was fitted for this data shape, else the shipped one / the file. The second item says
     which fit was taken or why one was ignored (None: no fit in the run)."""
     profile = load_device(name)
-    path = fitted_profile_file(run_dir / "predictors", profile.name)
+    path = fitted_profile_file(run_dir / PREDICTORS_DIR, profile.name)
     if not profile.is_mcu or not path.is_file():
         return profile, None
     fitted = load_device(path)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nasx.predictors.device_profile import DeviceProfile
-from nasx.predictors.schedule import Step
+from nasx.predictors.cost.schedule import Step
+from nasx.predictors.devices.profile import DeviceProfile
 
 
 def step_latency_s(step: Step, device: DeviceProfile) -> float:

@@ -1,7 +1,7 @@
 """The measured-latency predictor: a per-unit lookup table fitted to whole-subnet measurements.
 
 A subnet's latency is predicted as ``intercept + sum over its units of t(unit, length)``, where
-``t`` is linear and non-negative in the unit's terms (:mod:`~nasx.predictors.latency_features`):
+``t`` is linear and non-negative in the unit's terms (:mod:`~nasx.predictors.latency.features`):
 a fixed cost per unit type and per fake-quantized weight/activation, plus costs per MAC, element,
 quantized weight, LSTM step, scan and attention score. The coefficients are fitted by
 non-negative least squares on the *relative* error over measured subnets (each row divided by
@@ -25,15 +25,16 @@ import numpy as np
 
 from nasx.errors import NasxError
 from nasx.jsonfiles import load_json
-from nasx.predictors.cost import CostModel
-from nasx.predictors.latency_data import STATISTICS, ProfileSettings, space_fingerprint
-from nasx.predictors.latency_features import (
+from nasx.predictors.cost.model import CostModel
+from nasx.predictors.latency.data import STATISTICS, ProfileSettings, space_fingerprint
+from nasx.predictors.latency.features import (
     FEATURE_NAMES,
     Unit,
     unit_out_length,
     unit_vector,
 )
 from nasx.runs import atomic_write_text
+from nasx.runs.layout import PREDICTORS_DIR
 from nasx.runs.predictor_schemas import LATENCY_INFO, check_document
 from nasx.search_spaces import SearchSpace
 
@@ -265,7 +266,7 @@ def find_latency_predictor(run_dir: Path, device: str, space: SearchSpace, runti
     Raises:
         NasxError: a file exists but is malformed or for another space.
     """
-    candidates = [predictor_file(run_dir / "predictors", device, runtime)]
+    candidates = [predictor_file(run_dir / PREDICTORS_DIR, device, runtime)]
     if channels is not None and classes is not None and length is not None:
         candidates.append(predictor_file(cache_folder(space, channels, classes, length), device,
                                          runtime))

@@ -5,14 +5,14 @@ accuracy.
    a larger ``samples`` later extends the same list and reuses its measurements).
 2. Build a supernet with random weights (seeded; latency does not depend on the weight values)
    and extract each subnet as a static module of plain torch layers, then put it in the
-   ``runtime`` it is measured in (:mod:`~nasx.predictors.runtimes`: by default the device
+   ``runtime`` it is measured in (:mod:`~nasx.predictors.latency.runtimes`: by default the device
    profile's, ``onnxruntime`` on ``host-cpu``: the subnet exported as ``model.onnx``).
 3. Measure each subnet's forward call on a ``(batch, channels, length)`` input, every sequence
    full length, in eval mode under ``torch.inference_mode()`` with ``threads`` CPU threads:
    ``rounds`` interleaved rounds of ``warmup`` untimed and ``repeats`` timed calls, appended to
-   the resumable dataset (:mod:`~nasx.predictors.latency_data`).
+   the resumable dataset (:mod:`~nasx.predictors.latency.data`).
 4. Hold out ``min(100, samples // 4)`` random subnets (seeded), fit the predictor
-   (:mod:`~nasx.predictors.latency_model`) on the others, and report MAPE and the share of the
+   (:mod:`~nasx.predictors.latency.model`) on the others, and report MAPE and the share of the
    held-out subnets predicted within +-10 % of their measured latency.
 """
 
@@ -29,22 +29,22 @@ import torch
 from torch import nn
 
 from nasx.errors import NasxError
-from nasx.predictors.device_profile import DeviceProfile
-from nasx.predictors.latency import latency_label
-from nasx.predictors.latency_data import (
+from nasx.predictors.cost.latency import latency_label
+from nasx.predictors.devices.profile import DeviceProfile
+from nasx.predictors.latency.data import (
     LatencyDataset,
     ProfileSettings,
     measure_rounds,
     space_fingerprint,
 )
-from nasx.predictors.latency_model import (
+from nasx.predictors.latency.measure import measure_samples_s
+from nasx.predictors.latency.model import (
     LatencyPredictor,
     data_file,
     holdout_metrics,
     predictor_file,
 )
-from nasx.predictors.measure import measure_samples_s
-from nasx.predictors.runtimes import check_runtime, module_bytes, runtime_module
+from nasx.predictors.latency.runtimes import check_runtime, module_bytes, runtime_module
 from nasx.search_spaces import (
     Arch,
     GenomeCodec,

@@ -7,7 +7,7 @@ watches what it really executes (a ``TorchFunctionMode`` sees every ``conv1d``, 
 tensors; the SSM scan is wrapped where the block calls it; module hooks on the units give each
 unit's bits and the residual it keeps). The deployment rules it applies to what it sees (BN
 folded, adds fused, element sizes, scratch and state words) are the ones stated in
-:mod:`nasx.predictors.schedule`.
+:mod:`nasx.predictors.cost.schedule`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The device profile as typed, validated, immutable data (see :mod:`nasx.predictors.devices`).
+"""The device profile as typed, validated, immutable data (see
+:mod:`nasx.predictors.devices.registry`).
 
 A profile says what a deployment target can hold (SRAM regions, flash, DRAM), how fast it
 computes (clock, peak MACs/s per dtype, sustained efficiency per op class and dtype), what its
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nasx.predictors.mcu_fit import McuFit
+from nasx.predictors.devices.mcu_fit import McuFit
 
 # Device classes; an ``mcu`` is costed analytically, ``cpu``/``gpu`` with a roofline estimate.
 DEVICE_CLASSES: tuple[str, ...] = ("mcu", "cpu", "gpu")
 
-# Op classes of the deployment schedule (:mod:`nasx.predictors.schedule`). ``norm`` and ``pool``
-# are element-wise: their work is counted in elements, every other class in MACs.
+# Op classes of the deployment schedule (:mod:`nasx.predictors.cost.schedule`). ``norm`` and
+# ``pool`` are element-wise: their work is counted in elements, every other class in MACs.
 OP_CLASSES: tuple[str, ...] = (
     "conv", "dwconv", "linear", "lstm", "ssm", "attention", "norm", "pool"
 )

@@ -9,7 +9,7 @@ here changes it. The module runs in eval mode under ``torch.inference_mode()``.
   the host never waits inside the timed region.
 
 :func:`measure_latency_s` returns the median of the repeats (or their minimum, ``statistic="min"``,
-which a shared machine reproduces better: see :mod:`nasx.predictors.latency_data`);
+which a shared machine reproduces better: see :mod:`nasx.predictors.latency.data`);
 :func:`measure_samples_s` returns every repeat, for callers that pool the samples of several
 interleaved rounds first.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from nasx.predictors.latency_data import pooled_statistic
+from nasx.predictors.latency.data import pooled_statistic
 
 Timer = Callable[[], float]
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from nasx.errors import RunError
-from nasx.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nasx.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
 def test_round_trip_restores_every_rng(tmp_path: Path) -> None:

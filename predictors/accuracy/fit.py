@@ -1,6 +1,6 @@
 """Fit a run's accuracy predictor: build the dataset, fit, score on held-out subnets, save.
 
-``R/predictors/accuracy-data.jsonl`` (see :mod:`.accuracy_data`) gets ``holdout`` held-out
+``R/predictors/accuracy-data.jsonl`` (see :mod:`.data`) gets ``holdout`` held-out
 subnets (seeded stream 1) and ``samples`` training subnets (stream 0, disjoint from the
 held-out ones); records that other tools appended (the search's validated candidates) join the
 training set unless they are held out. The predictor (:func:`~.accuracy.fit_accuracy_predictor`:
@@ -23,10 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from nasx.predictors.accuracy import KINDS, AccuracyPredictor, fit_accuracy_predictor
-from nasx.predictors.accuracy_data import (
+from nasx.predictors.accuracy.data import (
     HOLDOUT_STREAM,
-    PREDICTORS_DIR,
     TRAIN_STREAM,
     SubnetRecord,
     build_records,
@@ -35,12 +33,13 @@ from nasx.predictors.accuracy_data import (
     sample_archs,
     split_sizes_ok,
 )
-from nasx.predictors.rank_metrics import rank_metrics
+from nasx.predictors.accuracy.predictor import KINDS, AccuracyPredictor, fit_accuracy_predictor
+from nasx.predictors.accuracy.rank_metrics import rank_metrics
+from nasx.runs.layout import ACCURACY_DIR, ACCURACY_PREDICTOR_FILE, PREDICTORS_DIR, TB_DIR
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, SearchSpace, arch_id
 from nasx.train.distributed import Ranks
-from nasx.train.run_eval import TrainedRun
 
-PREDICTOR_DIR = "accuracy"
 # How much more a subnet the search validated weighs in the search's refits than a random one:
 # the refit predictor should reproduce what was measured where the search is looking.
 EMPHASIS_WEIGHT = 10.0
@@ -49,7 +48,7 @@ TB_TAG = "predictor/accuracy"
 
 def predictor_dir(run_dir: Path) -> Path:
     """``run_dir/predictors/accuracy``."""
-    return Path(run_dir) / PREDICTORS_DIR / PREDICTOR_DIR
+    return Path(run_dir) / PREDICTORS_DIR / ACCURACY_DIR
 
 
 def split_archs(space: SearchSpace, samples: int, holdout: int, seed: int
@@ -118,7 +117,7 @@ def fit_run_predictor(run: TrainedRun, *, samples: int, holdout: int, seed: int,
         held-out subnets, ``n_train``, ``n_holdout``, ``model`` (the chosen candidate),
         ``kind``, ``selection`` (every candidate's cross-validated scores), ``measurement``
         (how precisely the validation split measures the held-out subnets' accuracy: see
-        :func:`~nasx.predictors.accuracy_data.measurement_reliability`; ``None`` when their
+        :func:`~nasx.predictors.accuracy.data.measurement_reliability`; ``None`` when their
         records carry no per-sequence correctness) and ``path``.
     """
     train, held = build_run_dataset(run, samples=samples, holdout=holdout, seed=seed,
@@ -156,7 +155,7 @@ def load_run_predictor(run_dir: Path, space: SearchSpace) -> AccuracyPredictor |
         NasxError: a predictor is there but damaged or fitted for another genome layout.
     """
     folder = predictor_dir(run_dir)
-    if not (folder / "predictor.json").is_file():
+    if not (folder / ACCURACY_PREDICTOR_FILE).is_file():
         return None
     return AccuracyPredictor.load(folder, space)
 
@@ -185,7 +184,7 @@ def _log_scatter(run_dir: Path, predictor: AccuracyPredictor, held: list[SubnetR
     ax.set_xlabel("true validation accuracy")
     ax.set_ylabel("predicted validation accuracy")
     fig.tight_layout()
-    writer = SummaryWriter(str(Path(run_dir) / "tb"))
+    writer = SummaryWriter(str(Path(run_dir) / TB_DIR))
     try:
         writer.add_figure(TB_TAG, fig, global_step=n_train)
         for key in ("kendall_tau", "spearman", "rmse"):

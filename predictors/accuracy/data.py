@@ -6,9 +6,9 @@ One JSON line per evaluated subnet in ``R/predictors/accuracy-data.jsonl``::
      "val_n": 16, "val_correct": "f7bf"}
 
 ``val_correct`` packs which validation sequences the subnet got right (hex, see
-:func:`~nasx.predictors.reliability.pack_correct`); the two keys are optional (files written
-before they existed lack them) and feed the measurement-precision estimate of
-:mod:`~nasx.predictors.reliability`.
+:func:`~nasx.predictors.accuracy.reliability.pack_correct`); the two keys are optional (files
+written before they existed lack them) and feed the measurement-precision estimate of
+:mod:`~nasx.predictors.accuracy.reliability`.
 
 Each subnet is evaluated on the run's validation split after BatchNorm recalibration on the
 run's calibration batches (as ``nasx eval``), and its line is appended and fsynced at once, so a
@@ -16,7 +16,7 @@ build killed at any point keeps every finished subnet and a rerun evaluates only
 ids (a torn last line is dropped). Lines are keyed by arch id; an id is never evaluated twice.
 What the records were measured with (weights digest, split, calibration) is kept in
 ``accuracy-data.settings.json`` beside the file; a build under other settings is refused
-(:mod:`.accuracy_stamp`), so records of two measurements never mix.
+(:mod:`.stamp`), so records of two measurements never mix.
 
 Under ``torchrun`` every rank loads the run and evaluates a share: the pending subnets are dealt
 round-robin (rank ``r`` takes subnets ``r, r + world, ...``); after each round rank 0 gathers
@@ -41,20 +41,19 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from nasx.errors import NasxError
-from nasx.predictors.accuracy_stamp import stamp_problem
-from nasx.predictors.reliability import (
+from nasx.predictors.accuracy.reliability import (
     Reliability,
     pack_correct,
     split_half_reliability,
     unpack_correct,
 )
+from nasx.predictors.accuracy.stamp import stamp_problem
+from nasx.runs.layout import ACCURACY_DATA
+from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, GenomeCodec, SearchSpace, arch_id, count_subnets, random_arch
 from nasx.train.distributed import Ranks, gather_to_main, ranks_from_env
 from nasx.train.evaluate import calibration_batches, evaluate_subnets
-from nasx.train.run_eval import TrainedRun
 
-PREDICTORS_DIR = "predictors"
-DATA_FILE = "accuracy-data.jsonl"
 TRAIN_STREAM, HOLDOUT_STREAM = 0, 1
 _SAMPLE_TAG = 0x61636375  # keeps these draws apart from training's and nasx eval's streams
 
@@ -87,7 +86,7 @@ class SubnetRecord:
 
 def data_path(run_dir: Path) -> Path:
     """``run_dir/predictors/accuracy-data.jsonl``."""
-    return Path(run_dir) / PREDICTORS_DIR / DATA_FILE
+    return Path(run_dir) / ACCURACY_DATA
 
 
 def read_records(path: Path, genome_length: int | None = None) -> dict[str, SubnetRecord]:
@@ -225,7 +224,7 @@ def build_records(
 
     Raises:
         NasxError: the file's records were measured with other weights, data or calibration
-            than the run has now (see :mod:`.accuracy_stamp`), or a line is damaged.
+            than the run has now (see :mod:`.stamp`), or a line is damaged.
     """
     ranks = ranks or _default_ranks()
     codec = GenomeCodec(run.space)
@@ -309,7 +308,7 @@ def records_arrays(records: Sequence[SubnetRecord]) -> tuple[np.ndarray, np.ndar
 def measurement_reliability(records: Sequence[SubnetRecord], seed: int = 0
                             ) -> Reliability | None:
     """How precisely the validation split measures the accuracy of ``records``' subnets (see
-    :mod:`~nasx.predictors.reliability`), from those records that carry per-sequence
+    :mod:`~nasx.predictors.accuracy.reliability`), from those records that carry per-sequence
     correctness on the most common validation size; ``None`` when fewer than 3 do."""
     rows = [(r.val_n, r.correct()) for r in records if r.val_correct is not None]
     if not rows:

@@ -16,21 +16,22 @@ import io
 import pickle
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from nasx.errors import RunError
-from nasx.runs import atomic_write_bytes
+from nasx.runs.folders import atomic_write_bytes
+from nasx.runs.layout import PREVIOUS_CHECKPOINT_NAME
 
 FORMAT = "nasx-train-checkpoint-1"
-PREVIOUS_NAME = "prev.pt"
 
 
 def rng_state() -> dict[str, Any]:
     """The torch, numpy (global) and Python ``random`` states as tensors and numbers."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    legacy = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
+    kind, keys, pos, has_gauss, gauss = legacy
     version, py_state, py_gauss = random.getstate()
     return {
         "torch": torch.get_rng_state(),
@@ -53,7 +54,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def previous_path(path: Path) -> Path:
     """Where the checkpoint that ``path`` replaced is kept (``prev.pt`` beside it)."""
-    return path.with_name(PREVIOUS_NAME)
+    return path.with_name(PREVIOUS_CHECKPOINT_NAME)
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
