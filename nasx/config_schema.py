@@ -92,7 +92,9 @@ class DataConfig:
     ``normalize``: ``channel`` (training mean/std per channel), ``series`` (each sequence
     z-normalised), ``none``, or ``auto`` (the recipe decides from the data); ``true`` and
     ``false`` mean ``channel`` and ``none``. ``batch_size: auto``: 16 for training splits of
-    fewer than 200 sequences, else 32.
+    fewer than 200 sequences, else 32. ``val_sample``: validate on a fixed, seeded sample of
+    that many sequences of the validation split (``null``: all of it). ``workers``:
+    ``DataLoader`` worker processes that read training batches of ``npy:`` data (0: none).
     """
 
     name: str = "japanese-vowels"
@@ -100,6 +102,8 @@ class DataConfig:
     normalize: Literal["auto", "channel", "series", "none"] | bool = AUTO
     batch_size: Literal["auto"] | int = checked(AUTO, auto_or(at_least(1)))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    val_sample: int | None = checked(None, optional(at_least(1)))
+    workers: int = checked(0, at_least(0))
 
 
 @dataclass(frozen=True)

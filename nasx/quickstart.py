@@ -121,9 +121,10 @@ def subnet_reports(run: TrainedRun, cfg: RunConfig, n_random: int) -> list[Subne
     recalibration and the extracted module's max |diff| on the validation split."""
     import torch
 
+    from nasx.data import SequenceSet, iterate_batches
     from nasx.search_spaces import arch_id, describe_arch
     from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
-    from nasx.train.evaluate import calibration_batches, score_active
+    from nasx.train.evaluate import EVAL_BATCH_SIZE, calibration_batches, score_active
     from nasx.train.run_eval import resolve_arch_specs
 
     specs = ["largest", "smallest"] + ([f"random:{n_random}"] if n_random > 0 else [])
@@ -138,9 +139,12 @@ def subnet_reports(run: TrainedRun, cfg: RunConfig, n_random: int) -> list[Subne
             recalibrate_bn(net, arch, calib)  # once per subnet, for all three checks
             net.eval()
             val_eval, test_eval = score_active(net, name, val), score_active(net, name, test)
-            ref = net(val.x, val.lengths)  # (N_val, classes)
             static = net.extract(arch)
-            diff = (static(val.x, val.lengths) - ref).abs().max().item()
+            # the whole split at once, or one batch at a time when it is read lazily (npy:)
+            parts = ([val] if isinstance(val, SequenceSet)
+                     else iterate_batches(val, EVAL_BATCH_SIZE, shuffle=False))
+            diff = max((static(b.x, b.lengths) - net(b.x, b.lengths)).abs().max().item()
+                       for b in parts)  # (B, classes) each
             reports.append(SubnetReport(
                 name, arch_id(net.active_arch), describe_arch(arch),
                 sum(p.numel() for p in static.parameters()), val_eval.accuracy,
@@ -290,7 +294,8 @@ def _check_inputs(cfg: RunConfig) -> None:
 
     validate_config(cfg)
     load_space(cfg.space)
-    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                  normalize=cfg.data.normalize)
 
 

@@ -82,12 +82,13 @@ def profile_data(cfg: RunConfig) -> DataProfile:
     from nasx.data import load_dataset
     from nasx.data.normalize import auto_mode
 
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
-                          normalize="none")
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+                          val_sample=cfg.data.val_sample, seed=cfg.seed, normalize="none")
     train = splits.train
+    mode = splits.auto_normalization or auto_mode(train)  # npy: measured while opening it
     return DataProfile(n_train=len(train), channels=splits.channels,
                        median_length=float(train.lengths.double().median()),
-                       normalization=auto_mode(train))
+                       normalization=mode)
 
 
 def needs_resolving(cfg: RunConfig) -> bool:

@@ -134,14 +134,14 @@ def test_wrong_types_of_generic_fields(override, message):
         (
             "data.val_frac=0.3",
             "unknown config key 'data.val_frac' (valid keys under 'data': "
-            "augment, batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction, val_sample, workers)",
         ),
         ("sed=1", "unknown config key 'sed' (valid keys: data, refit, seed, space, train)"),
         ("seed.x=1", "unknown config key 'seed.x' ('seed' is int, not a section)"),
         (
             "data={batch: 3}",
             "unknown config key 'data.batch' (valid keys under 'data': "
-            "augment, batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction, val_sample, workers)",
         ),
     ],
 )
@@ -195,7 +195,7 @@ def test_errors_inside_a_file_name_the_file(tmp_path):
     path.write_text("data:\n  val_frac: 0.3\n")
     assert _error(RunConfig, path) == (
         "unknown config key 'data.val_frac' (valid keys under 'data': augment, batch_size, name, "
-        f"normalize, val_fraction) in config file '{path}'"
+        f"normalize, val_fraction, val_sample, workers) in config file '{path}'"
     )
     path.write_text("seed: abc\n")
     assert _error(RunConfig, path) == (
@@ -219,7 +219,7 @@ def test_dump_is_yaml_in_field_order_and_reads_back(tmp_path):
     assert text == (
         "seed: 4\nspace: auto\ndata:\n  name: npz:/tmp/a b.npz\n  val_fraction: 0.2\n"
         "  normalize: auto\n  batch_size: auto\n  augment:\n    crop: auto\n    scale: auto\n"
-        "    noise: auto\ntrain:\n  epochs: auto\n  lr: 0.003\n"
+        "    noise: auto\n  val_sample: null\n  workers: 0\ntrain:\n  epochs: auto\n  lr: 0.003\n"
         "  weight_decay: 0.01\n  optimizer: adamw\n  warmup_epochs: 1.0\n  grad_clip: 1.0\n"
         "  label_smoothing: 0.1\n  num_random: 2\n  kd_temperature: 1.0\n  delay: 0.25\n"
         "  eps_warmup: auto\n  shrink: deps\n  op_choice: sample\n  eval_random: 3\n"
@@ -251,6 +251,8 @@ def test_config_to_dict():
             "normalize": "auto",
             "batch_size": "auto",
             "augment": {"crop": "auto", "scale": "auto", "noise": "auto"},
+            "val_sample": None,
+            "workers": 0,
         },
         "train": config_to_dict(TrainConfig()),
         "refit": {"steps": "auto", "lr": 0.001},

@@ -48,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(
         show,
         metavar="NAME | key=value",
-        help_text="dataset name (japanese-vowels, ucr:<Name>, npz:<path>; default: the "
-        "config's data.name) and config overrides, e.g. data.val_fraction=0.1",
+        help_text="dataset name (japanese-vowels, ucr:<Name>, npz:<path>, npy:<folder>; "
+        "default: the config's data.name) and config overrides, e.g. data.val_fraction=0.1",
     )
 
 
@@ -106,6 +106,7 @@ def _run_show(args: argparse.Namespace) -> int:
     splits = load_dataset(
         cfg.data.name,
         val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample,
         seed=cfg.seed,
         normalize=cfg.data.normalize,
     )
@@ -129,6 +130,13 @@ def _rows(rows: list[list[str]], *, right: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _val_noise(sample: dict[str, Any]) -> str:
+    """How many sequences validate, and the standard error of an accuracy measured on them."""
+    part = f" (a fixed sample of {sample['of']})" if sample["n"] < sample["of"] else ""
+    return (f"{sample['n']} sequences{part}: an accuracy on them has a standard error of up "
+            f"to {sample['noise_floor_points']:.2f} points")
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """A dataset summary (``DatasetSplits.summary()``) as aligned text tables."""
     splits = summary["splits"]
@@ -143,6 +151,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             ["normalized", normalized],
             ["val split", {"stratified": "stratified by class",
                            "group": "whole groups held out"}[summary["val_split"]]],
+            ["val noise", _val_noise(summary["val_sample"])],
         ],
         right=False,
     )

@@ -112,7 +112,8 @@ def _space_and_shape(args: argparse.Namespace) -> tuple[Any, int, int, int, str,
                             f"{SPACE_FILE}); give the --out folder of nasx train")
         cfg = read_run_config(args.run)
         space, name = load_space(space_path), cfg.data.name
-        splits = load_dataset(name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+        splits = load_dataset(name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                               normalize=cfg.data.normalize)
         check_data_unchanged(args.run, name, splits.fingerprint)
     else:

@@ -31,13 +31,13 @@ def _array_digest(values: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _labels_digest(labels: np.ndarray) -> str:
+def labels_digest(labels: np.ndarray) -> str:
     """SHA-256 (hex) of the class names, as a JSON list."""
     return hashlib.sha256(json.dumps([str(v) for v in labels.tolist()]).encode()).hexdigest()
 
 
 def _split_digests(split: RawSplit, suffix: str) -> dict[str, str]:
-    return {f"X{suffix}": _array_digest(split.x), f"y{suffix}": _labels_digest(split.labels),
+    return {f"X{suffix}": _array_digest(split.x), f"y{suffix}": labels_digest(split.labels),
             f"lengths{suffix}": _array_digest(split.lengths)}
 
 
@@ -46,7 +46,7 @@ def data_fingerprint(raw: RawDataset) -> dict[str, str]:
     ``"all"`` one digest of them together."""
     parts = {**_split_digests(raw.train, ""), **_split_digests(raw.test, "_test")}
     if raw.train.groups is not None:  # they decide the validation split
-        parts["groups"] = _labels_digest(raw.train.groups)
+        parts["groups"] = labels_digest(raw.train.groups)
     joined = "|".join(f"{k}={parts[k]}" for k in ARRAY_NAMES if k in parts)
     return {**parts, "all": hashlib.sha256(joined.encode()).hexdigest()}
 

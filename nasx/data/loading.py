@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from nasx.data.fingerprint import data_fingerprint
+from nasx.data.folder_loading import load_npy_folder
 from nasx.data.labels import class_order, encode_labels
 from nasx.data.normalize import channel_stats, mode_of, series_standardize, standardize
 from nasx.data.raw import RawSplit
 from nasx.data.registry import read_dataset
 from nasx.data.sequences import SequenceSet
 from nasx.data.splits import DatasetSplits
-from nasx.data.stratify import group_split, stratified_split
+from nasx.data.stratify import fixed_sample, group_split, stratified_split
 from nasx.errors import DataError
 
 
@@ -20,14 +23,17 @@ def _to_set(raw: RawSplit, classes: list[str]) -> SequenceSet:
 
 
 def load_dataset(
-    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: str | bool = True
+    name: str, *, val_fraction: float = 0.2, seed: int = 0, normalize: str | bool = True,
+    val_sample: int | None = None,
 ) -> DatasetSplits:
     """Load dataset ``name`` and split it into train, val and test.
 
     Names: ``japanese-vowels`` (the default), ``ucr:<Name>`` for a UCR/UEA dataset
     bundled with aeon (offline; nothing is downloaded), ``npz:<path>`` for your own
     data (see :func:`nasx.data.npz_source.load_npz`; without test arrays, a stratified
-    20% test split is carved from the file's data with ``seed``).
+    20% test split is carved from the file's data with ``seed``), ``npy:<folder>`` for data
+    too large for memory (:func:`nasx.data.folder_loading.load_npy_folder`: the splits are
+    :class:`~nasx.data.lazy_sequences.LazySequenceSet` s, read one batch at a time).
 
     - Class names map to ``0..K-1`` in sorted order (numerically if all are numbers).
     - ``val`` is a stratified ``val_fraction`` of the *training* data: per class
@@ -42,6 +48,9 @@ def load_dataset(
       z-normalises each sequence and channel over its own valid steps; ``none`` (or
       ``False``) keeps the data as given; ``auto`` picks ``series`` or ``channel`` from the
       training split (:func:`nasx.data.normalize.auto_mode`). Padded steps stay exactly 0.
+    - ``val_sample``: validate on a fixed sample of that many sequences of the validation split
+      (:func:`nasx.data.stratify.fixed_sample`, seeded; the rest of it is left out, never moved
+      to training); ``None`` or a number at least the split's size: all of it.
 
     Raises:
         DataError: an unknown or non-bundled name, a malformed npz file, a bad
@@ -51,6 +60,12 @@ def load_dataset(
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
     if seed < 0:
         raise DataError(f"seed must be a non-negative int, got {seed}")
+    kind, sep, rest = name.partition(":")
+    if sep and kind == "npy":
+        if not rest:
+            raise DataError("dataset 'npy:' needs a folder, e.g. npy:data/kws")
+        return load_npy_folder(Path(rest), name, val_fraction=val_fraction, seed=seed,
+                               normalize=normalize, val_sample=val_sample)
     raw = read_dataset(name, seed)
     classes = class_order(raw.train.labels.tolist())
     unseen = sorted(set(raw.test.labels.tolist()) - set(classes))
@@ -67,6 +82,8 @@ def load_dataset(
             raise DataError(f"dataset '{name}': {err}") from None
     else:
         train_index, val_index = stratified_split(raw.train.labels, val_fraction, seed)
+    val_pool = len(val_index)
+    val_index = fixed_sample(val_index, val_sample, seed)
     train = _to_set(raw.train.take(train_index), classes)
     val = _to_set(raw.train.take(val_index), classes)
     test = _to_set(raw.test, classes)
@@ -90,5 +107,6 @@ def load_dataset(
         std=std,
         normalization=mode,
         val_split="group" if raw.train.groups is not None else "stratified",
+        val_pool=val_pool,
         fingerprint=data_fingerprint(raw),
     )

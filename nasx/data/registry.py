@@ -32,6 +32,11 @@ REGISTRY: tuple[DatasetEntry, ...] = (
         "npz:<path>",
         "your own data: X [N, C, L] (or padded + lengths), y, optional X_test/y_test",
     ),
+    DatasetEntry(
+        "npy:<folder>",
+        "your own data too large for memory: X.npy [N, C, L], y.npy, optional lengths.npy, "
+        "groups.npy, X_test.npy/y_test.npy; read lazily, one batch at a time",
+    ),
 )
 
 _ALIASES = {"japanese-vowels": "JapaneseVowels"}
@@ -57,6 +62,6 @@ def read_dataset(name: str, seed: int) -> RawDataset:
             raise DataError("dataset 'npz:' needs a path, e.g. npz:data/train.npz")
         return load_npz(Path(rest), name, seed)
     raise DataError(
-        f"unknown dataset '{name}'; use japanese-vowels, ucr:<Name> (see 'nasx data list') "
-        "or npz:<path>"
+        f"unknown dataset '{name}'; use japanese-vowels, ucr:<Name> (see 'nasx data list'), "
+        "npz:<path> or npy:<folder>"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,11 @@ class DatasetSplits:
             the other modes).
         normalization: ``channel``, ``series`` or ``none`` (see :mod:`nasx.data.normalize`).
         val_split: how ``val`` was carved: ``stratified`` (by class) or ``group`` (whole groups).
+        val_pool: the size of the carved validation split ``val`` was sampled from
+            (``data.val_sample``); equal to ``len(val)`` without a sample.
+        auto_normalization: what ``normalize: auto`` takes for this data, when the loader
+            measured it on the way (``npy:`` folders; None: ask
+            :func:`nasx.data.normalize.auto_mode`).
         fingerprint: SHA-256 digests of the arrays as loaded, before normalisation (see
             :func:`nasx.data.fingerprint.data_fingerprint`).
     """
@@ -43,6 +49,15 @@ class DatasetSplits:
     normalization: str = "channel"
     val_split: str = "stratified"
     fingerprint: dict[str, str] = field(default_factory=dict)
+    val_pool: int | None = None
+    auto_normalization: str | None = None
+
+    @property
+    def val_noise_floor(self) -> float:
+        """The standard error of an accuracy measured on the validation split, in points, at
+        50% (its largest): ``50 / sqrt(n_val)``. Subnets closer than about twice this cannot
+        be told apart on it."""
+        return 50.0 / math.sqrt(max(len(self.val), 1))
 
     @property
     def normalized(self) -> bool:
@@ -78,6 +93,8 @@ class DatasetSplits:
             "max_length": self.max_length,
             "normalization": self.normalization,
             "val_split": self.val_split,
+            "val_sample": {"n": len(self.val), "of": self.val_pool or len(self.val),
+                           "noise_floor_points": round(self.val_noise_floor, 3)},
             "splits": {s: _split_summary(self.split(s), self.classes) for s in SPLIT_NAMES},
         }
 

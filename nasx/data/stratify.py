@@ -84,3 +84,16 @@ def group_split(
         raise ValueError("groups: every group holds the last samples of some class; "
                          "no group can be held out")
     return (np.flatnonzero(~held).astype(np.int64), np.flatnonzero(held).astype(np.int64))
+
+
+_SAMPLE_STREAM = 0x5A17
+
+
+def fixed_sample(index: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """``size`` entries of ``index`` drawn without replacement by a generator seeded with
+    ``(seed, 0x5A17)``, in their original order; all of ``index`` when ``size`` is None or not
+    smaller."""
+    if size is None or size >= index.size:
+        return index
+    rng = np.random.default_rng([seed, _SAMPLE_STREAM])
+    return index[np.sort(rng.choice(index.size, size=size, replace=False))]

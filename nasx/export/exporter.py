@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from nasx.data import SequenceSet
+from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.errors import NasxError, RunError
 from nasx.export.convert import ExportError
 from nasx.export.files import load_exported, weights_bytes
@@ -66,6 +68,7 @@ from nasx.runs.layout import (
 from nasx.search_spaces import describe_arch
 
 FORMATS = ("torch", "pt2", "onnx", "c")
+LAZY_STEP_CHECK = 512  # sequences of lazily read data checked frame by frame
 
 
 @dataclass
@@ -115,11 +118,14 @@ class _Pt2Module(nn.Module):
 
 
 def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: int,
-                   ref_val: Tensor, val: SequenceSet, say: Callable[[str], None]
+                   ref_val: Tensor, val: SequenceSet | LazySequenceSet,
+                   say: Callable[[str], None]
                    ) -> tuple[list[FormatCheck], dict[str, Any], dict[str, nn.Module]]:
     """Write and check every format on the raw validation data ``val`` (as the user gave it)
     against the supernet's logits ``ref_val`` on the normalised data; returns the checks, extra
-    facts and runnable modules."""
+    facts and runnable modules. Whole-sequence formats are checked on all of ``val``, in
+    batches; for data read lazily (``npy:``) the frame-by-frame checks (streaming, ONNX step)
+    and the C golden vectors take its first :data:`LAZY_STEP_CHECK` sequences."""
     exact = not has_act_quant(net.spec.arch)
     checks = [check_logits("torch", ref_val, batched_logits(net, val), exact=exact)]
     facts: dict[str, Any] = {}
@@ -146,6 +152,9 @@ def _write_formats(tmp: Path, net: ExportedNet, formats: Sequence[str], length: 
         facts["onnx"] = {"qdq_nodes": qdq, "opset": _opset(tmp / EXPORT_ONNX_FILE)}
         runnable["onnxruntime"] = ort_module
     blocker = streaming_blocker(net)
+    if isinstance(val, LazySequenceSet):  # frame-by-frame checks on the first sequences
+        n = min(len(val), LAZY_STEP_CHECK)
+        val, ref_val = val.take(np.arange(n)).materialize(), ref_val[:n]
     if blocker is None and "onnx" in formats:
         from nasx.export.onnx_step import check_onnx_step, export_onnx_step
 
@@ -172,7 +181,7 @@ def _write_c(tmp: Path, net: ExportedNet, length: int, val: SequenceSet, exact: 
 
     say("  writing model.h, model.c, runtime/, golden.h, main.c (C99 runtime, static arena)")
     n = min(len(val), build.GOLDEN_MAX)
-    gold = SequenceSet(x=val.x[:n], lengths=val.lengths[:n], y=val.y[:n])
+    gold = SequenceSet(x=val.x[:n], lengths=val.lengths[:n], y=val.y[:n])  # val is in memory
     ref = batched_logits(net, gold)  # the exported torch module on raw inputs
     src = build.write_c_export(tmp, net, length, gold.x, gold.lengths, ref, exact)
     checks = [check_c_header((tmp / EXPORT_C_FILE).read_text(encoding="utf-8"), net)]

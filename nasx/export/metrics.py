@@ -14,6 +14,8 @@ from torch import Tensor, nn
 
 from nasx import __version__
 from nasx.data import SequenceSet
+from nasx.data.batches import take_batch
+from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.export.net import ExportedNet
 from nasx.export.pick import Pick
 from nasx.export.verify import FormatCheck
@@ -26,12 +28,16 @@ EVAL_BATCH = 256
 
 
 @torch.no_grad()
-def batched_logits(fn: Callable[[Tensor, Tensor], Tensor], data: SequenceSet,
+def batched_logits(fn: Callable[[Tensor, Tensor], Tensor], data: SequenceSet | LazySequenceSet,
                    min_length: int = 1) -> Tensor:
-    """``fn`` over ``data`` in batches, zero-padded to ``min_length`` steps -> ``(N, K)``."""
+    """``fn`` over ``data`` in batches, zero-padded to ``min_length`` steps -> ``(N, K)``
+    (a :class:`~nasx.data.lazy_sequences.LazySequenceSet` is read one batch at a time)."""
     outs = []
     for start in range(0, len(data), EVAL_BATCH):
-        x = data.x[start:start + EVAL_BATCH]
+        if isinstance(data, LazySequenceSet):
+            x = take_batch(data, torch.arange(start, min(start + EVAL_BATCH, len(data)))).x
+        else:
+            x = data.x[start:start + EVAL_BATCH]
         if x.shape[-1] < min_length:
             x = torch.nn.functional.pad(x, (0, min_length - x.shape[-1]))
         outs.append(fn(x, data.lengths[start:start + EVAL_BATCH]).float())

@@ -130,5 +130,6 @@ def raw_splits(cfg: Any) -> Any:
     train/val/test samples in the same order as the run's normalised splits (config ``cfg``)."""
     from nasx.data import load_dataset
 
-    return load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    return load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                         normalize="none")

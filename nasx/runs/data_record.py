@@ -24,10 +24,10 @@ FORMAT = "nasx-data-1"
 
 
 def portable_data_name(name: str) -> str:
-    """``name`` with an ``npz:`` path made absolute (other names unchanged)."""
+    """``name`` with an ``npz:`` or ``npy:`` path made absolute (other names unchanged)."""
     kind, sep, rest = name.partition(":")
-    if sep and kind == "npz" and rest and not Path(rest).is_absolute():
-        return f"npz:{Path(rest).resolve()}"
+    if sep and kind in ("npz", "npy") and rest and not Path(rest).is_absolute():
+        return f"{kind}:{Path(rest).resolve()}"
     return name
 
 

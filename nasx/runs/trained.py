@@ -75,14 +75,15 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
                        f"{SPACE_FILE}); give the --out folder of nasx train")
     cfg = resolve_recipe(read_run_config(run_dir))  # a hand-written "auto" too
     kind, _, path = cfg.data.name.partition(":")
-    if kind == "npz" and not Path(path).is_absolute() and not Path(path).is_file():
+    if kind in ("npz", "npy") and not Path(path).is_absolute() and not Path(path).exists():
         raise RunError(f"{run_dir / CONFIG_FILE}: data.name {cfg.data.name} is relative to the "
                        "folder the run was trained in (written by an older nasx); run the "
                        "command from that folder, or write the absolute path into data.name")
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     space = load_space(run_dir / SPACE_FILE)
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+                          val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize=cfg.data.normalize)
     check_data_unchanged(run_dir, cfg.data.name, splits.fingerprint)
     final, ckpt = run_dir / SUPERNET_FILE, run_dir / CHECKPOINT

@@ -193,7 +193,8 @@ def check_budgets_before_training(cfg: Any, budgets: str) -> None:
     _, parsed = collect_budgets([], budgets)
     profiles = {b.device: load_device(b.device) for b in parsed}
     space = load_space(cfg.space)
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize=cfg.data.normalize)
     mode = SearchSettings.mode
     objectives = {

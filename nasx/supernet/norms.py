@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nasx.supernet.bn_pooling import active_pooling
 from nasx.supernet.stats_sync import stats_sync_active, sum_across_ranks
 
 
@@ -74,6 +75,8 @@ def masked_batch_norm(x: Tensor, mask: Tensor, bn: BNView, training: bool) -> Te
             x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps
         )
     m = mask.unsqueeze(1).to(x.dtype)  # (B, 1, L)
+    if (pooling := active_pooling()) is not None:  # exact whole-split statistics, in passes
+        return pooling.batch_norm(x, m, bn)
     if stats_sync_active():
         mean, var, n = _global_moments(x, m, bn.running_mean.detach())
     else:

@@ -10,15 +10,45 @@ nothing but the BatchNorm buffers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from nasx.data import Batch
+from nasx.data import Batch, SequenceSet
+from nasx.data.batches import take_batch
+from nasx.data.lazy_sequences import LazySequenceSet
+from nasx.supernet.bn_pooling import PooledStats, StopForwardSignal, pooled_stats
 from nasx.supernet.quant import ActQuant
+
+CALIB_CHUNK = 256  # sequences per batch of a whole-split calibration
+
+
+@dataclass(frozen=True, eq=False)
+class WholeSplit(Sequence[Batch]):
+    """A whole data split for BatchNorm calibration: chunks of :data:`CALIB_CHUNK` sequences in
+    stored order (one chunk when the split has no more), read again on every pass, never held
+    together. :func:`recalibrate_bn` measures from it the statistics the split gives as one
+    batch (exactly, pooled layer by layer; :mod:`nasx.supernet.bn_pooling`)."""
+
+    data: SequenceSet | LazySequenceSet
+    device: torch.device | str = "cpu"
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data) / CALIB_CHUNK)
+
+    def __getitem__(self, i: int) -> Batch:  # type: ignore[override]
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        index = torch.arange(i * CALIB_CHUNK, min((i + 1) * CALIB_CHUNK, len(self.data)))
+        return take_batch(self.data, index).to(self.device)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return (self[i] for i in range(len(self)))
 
 
 def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -71,7 +101,10 @@ def recalibrate_bn(net: nn.Module, arch: Any, batches: Sequence[Batch]) -> None:
 
     Every BatchNorm is reset (the active subnet then fills the channels it uses) and averages
     over all ``batches`` with equal weight per batch (``momentum=None``); the momenta are
-    restored afterwards. Activation ranges, dropout and the training mode are left as they were.
+    restored afterwards. A :class:`WholeSplit` of more than one chunk gets the statistics of
+    the whole split as one batch instead, measured exactly in passes over its chunks
+    (:mod:`nasx.supernet.bn_pooling`); of one chunk, that one batch. Activation ranges,
+    dropout and the training mode are left as they were.
     ``net`` is a :class:`~nasx.supernet.Supernet` (``forward(x, lengths, arch=...)``).
     """
     bns = batch_norms(net)
@@ -81,8 +114,27 @@ def recalibrate_bn(net: nn.Module, arch: Any, batches: Sequence[Batch]) -> None:
         bn.momentum = None
     try:
         with calibration_mode(net):
-            for b in batches:
-                net(b.x, b.lengths, arch=arch)  # (B, classes), only for the statistics
+            if isinstance(batches, WholeSplit) and len(batches) > 1:
+                _pooled_passes(net, arch, batches)
+            else:
+                for b in batches:
+                    net(b.x, b.lengths, arch=arch)  # (B, classes), only for the statistics
     finally:
         for bn, momentum in zip(bns, momenta, strict=True):
             bn.momentum = momentum
+
+
+def _pooled_passes(net: nn.Module, arch: Any, batches: WholeSplit) -> None:
+    """Measure every BatchNorm call of ``arch`` over all ``batches``, one call per pass."""
+    state = PooledStats()
+    with pooled_stats(state):
+        while True:
+            for i, b in enumerate(batches):
+                state.start_batch()
+                try:
+                    net(b.x, b.lengths, arch=arch)
+                except StopForwardSignal:
+                    pass
+                if i == 0 and not state.reached:
+                    return  # the forward ran to the end: every call is measured
+            state.finish_pass()

@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from nasx.data import Batch, SequenceSet, iterate_batches
+from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.search_spaces import Arch, arch_id
 from nasx.supernet import Supernet
-from nasx.train.bn_recal import preserved_bn_state, recalibrate_bn
+from nasx.train.bn_recal import WholeSplit, preserved_bn_state, recalibrate_bn
 from nasx.train.seeds import derived_seed
 
 EVAL_BATCH_SIZE = 256
@@ -48,16 +49,18 @@ class SubnetEval:
 
 
 def calibration_batches(
-    train: SequenceSet, batch_size: int, count: int, seed: int, device: torch.device | str
-) -> list[Batch]:
+    train: SequenceSet | LazySequenceSet, batch_size: int, count: int, seed: int,
+    device: torch.device | str
+) -> Sequence[Batch]:
     """The first ``count`` batches of a seeded shuffle of ``train``, on ``device``; with
-    ``count == 0`` the whole of ``train`` as one batch (exact training-split statistics, no
-    sampling noise).
+    ``count == 0`` the whole of ``train`` (:class:`~nasx.train.bn_recal.WholeSplit`: exact
+    training-split statistics, no sampling noise, measured over chunks of 256 sequences
+    without holding the split as one batch).
 
     The same ``seed`` gives the same batches in every process (training and ``nasx eval``).
     """
     if count == 0:
-        return [b.to(device) for b in iterate_batches(train, len(train), shuffle=False)]
+        return WholeSplit(train, device)
     gen = torch.Generator().manual_seed(derived_seed(seed, _CALIB_STREAM))
     batches = iterate_batches(train, batch_size, shuffle=True, generator=gen)
     return [b.to(device) for b in itertools.islice(batches, count)]

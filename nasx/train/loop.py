@@ -144,7 +144,8 @@ def check_resume_config(run_dir: Path, cfg: RunConfig) -> None:
 def _load_inputs(cfg: RunConfig) -> tuple[SearchSpace, DatasetSplits, torch.device]:
     validate_config(cfg)
     space = load_space(cfg.space)
-    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.seed,
+    splits = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction,
+        val_sample=cfg.data.val_sample, seed=cfg.seed,
                           normalize=cfg.data.normalize)
     return space, splits, resolve_device(cfg.train.device)
 
@@ -162,7 +163,8 @@ def _augmented(cfg: RunConfig, batch: Batch, step: int) -> Batch:
 
 def _epoch_batches(cfg: RunConfig, splits: DatasetSplits, epoch: int, steps: int) -> Any:
     gen = torch.Generator().manual_seed(derived_seed(cfg.seed, epoch, _SHUFFLE_STREAM))
-    batches = iterate_batches(splits.train, cfg.data.batch_size, shuffle=True, generator=gen)
+    batches = iterate_batches(splits.train, cfg.data.batch_size, shuffle=True, generator=gen,
+                              workers=cfg.data.workers)
     return itertools.islice(batches, steps)
 
 
@@ -229,6 +231,10 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     t = cfg.train
     if (too_far := stride_warning(space, splits.max_length)) is not None:
         say(f"warning: {too_far}")
+    if splits.val_pool is not None and len(splits.val) < splits.val_pool:
+        say(f"validation on a fixed sample of {len(splits.val)} of the {splits.val_pool} "
+            f"validation sequences (data.val_sample): an accuracy on it has a standard error "
+            f"of up to {splits.val_noise_floor:.2f} points")
     fixed = load_arch(space, t.arch) if t.arch is not None else None
     monitors = ([(STANDALONE, fixed)] if fixed is not None
                 else monitor_archs(space, cfg.seed, t.eval_random, t.op_choice))

@@ -21,10 +21,11 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
@@ -32,6 +33,7 @@ from safetensors.torch import load, save
 
 from nasx.data import SequenceSet, iterate_batches
 from nasx.data.augment import Augmentation, augment_batch
+from nasx.data.lazy_sequences import LazySequenceSet
 from nasx.errors import RunError
 from nasx.runs import atomic_write_bytes
 from nasx.runs.layout import REFIT_DIR
@@ -74,8 +76,15 @@ class RefitResult:
                 "weights": f"{REFIT_DIR}/{self.path.name}"}
 
 
-def train_and_val(train: SequenceSet, val: SequenceSet) -> SequenceSet:
-    """The training and validation sequences as one set, zero-padded to the longer length."""
+def train_and_val(train: SequenceSet | LazySequenceSet,
+                  val: SequenceSet | LazySequenceSet) -> SequenceSet | LazySequenceSet:
+    """The training and validation sequences as one set, zero-padded to the longer length
+    (data read lazily stays so: both are rows of the same file)."""
+    if isinstance(train, LazySequenceSet) and isinstance(val, LazySequenceSet):
+        return replace(train, rows=np.concatenate([train.rows, val.rows]),
+                       lengths=torch.cat([train.lengths, val.lengths]),
+                       y=torch.cat([train.y, val.y]))
+    assert isinstance(train, SequenceSet) and isinstance(val, SequenceSet)
     length = max(train.max_length, val.max_length)
 
     def padded(s: SequenceSet) -> torch.Tensor:

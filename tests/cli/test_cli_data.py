@@ -20,6 +20,7 @@ channels    12
 classes     9: 1, 2, 3, 4, 5, 6, 7, 8, 9
 normalized  per channel, mean/std of train
 val split   stratified by class
+val noise   54 sequences: an accuracy on them has a standard error of up to 6.80 points
 
 split    n  len min  len median  len max
 train  216        7          15       26
@@ -114,7 +115,8 @@ def test_list_table(capsys):
     assert lines[1].startswith("  japanese-vowels  (default) UEA JapaneseVowels")
     assert lines[2].startswith("  ucr:<Name>       ")
     assert lines[3].startswith("  npz:<path>       ")
-    assert lines[4:] == [
+    assert lines[4].startswith("  npy:<folder>     your own data too large for memory")
+    assert lines[5:] == [
         "bundled with aeon (use as ucr:<Name>):",
         "  " + ", ".join(bundled_classification_names()),
     ]
@@ -128,6 +130,7 @@ def test_list_json(capsys):
         "japanese-vowels",
         "ucr:<Name>",
         "npz:<path>",
+        "npy:<folder>",
     ]
     assert listing["bundled"] == list(bundled_classification_names())
 
@@ -147,14 +150,14 @@ def test_malformed_npz(capsys, write_npz):
     [
         (
             ["mnist"],
-            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list') "
-            "or npz:<path>",
+            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list'), "
+            "npz:<path> or npy:<folder>",
         ),
         (["seed=abc"], "config key 'seed' expects int, got 'abc' (str)"),
         (
             ["data.val_frac=0.3"],
             "unknown config key 'data.val_frac' (valid keys under 'data': augment, batch_size, "
-            "name, normalize, val_fraction)",
+            "name, normalize, val_fraction, val_sample, workers)",
         ),
         (["--val-fraction", "1.5"], "config key 'data.val_fraction' must be in (0, 1), got 1.5"),
         (
@@ -178,3 +181,21 @@ def test_real_process_exit_code():
         timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, JV_TABLE, "")
+
+
+def test_a_fixed_validation_sample_and_its_noise_floor(capsys):
+    code, out, _ = _run(capsys, "data", "show", "data.val_sample=25", "--format", "json")
+    summary = json.loads(out)
+    assert code == 0 and summary["splits"]["val"]["n"] == 25
+    assert summary["val_sample"] == {"n": 25, "of": 54, "noise_floor_points": 10.0}  # 50/5
+    whole = load_dataset("japanese-vowels", seed=0)
+    sample = load_dataset("japanese-vowels", seed=0, val_sample=25)
+    assert sample.train.x.equal(whole.train.x)  # training is untouched
+    rows = {tuple(r.ravel().tolist()) for r in whole.val.x}
+    assert all(tuple(r.ravel().tolist()) in rows for r in sample.val.x)
+    again = load_dataset("japanese-vowels", seed=0, val_sample=25)
+    assert again.val.x.equal(sample.val.x)  # fixed: the same sample every time
+    assert not load_dataset("japanese-vowels", seed=1, val_sample=25).val.x.equal(sample.val.x)
+    _, text, _ = _run(capsys, "data", "show", "data.val_sample=25")
+    assert ("val noise   25 sequences (a fixed sample of 54): an accuracy on them has a "
+            "standard error of up to 10.00 points") in text

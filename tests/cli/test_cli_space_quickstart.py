@@ -181,7 +181,7 @@ def test_existing_run_folder_is_never_overwritten_silently(capsys, tmp_path: Pat
         (
             ["data.colour=1"],
             "unknown config key 'data.colour' (valid keys under 'data': "
-            "augment, batch_size, name, normalize, val_fraction)",
+            "augment, batch_size, name, normalize, val_fraction, val_sample, workers)",
         ),
         (
             ["space=nope"],

@@ -177,8 +177,8 @@ def test_wrong_case_suggests_the_bundled_name():
     [
         (
             "mnist",
-            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list') "
-            "or npz:<path>",
+            "unknown dataset 'mnist'; use japanese-vowels, ucr:<Name> (see 'nasx data list'), "
+            "npz:<path> or npy:<folder>",
         ),
         ("ucr:", "dataset 'ucr:' needs a name, e.g. ucr:OSULeaf (see 'nasx data list')"),
         ("npz:", "dataset 'npz:' needs a path, e.g. npz:data/train.npz"),

@@ -217,3 +217,45 @@ def test_synchronised_batch_norm_matches_one_process_on_varied_data(
     assert _rel_diff(one, two, varied_x) < SYNC_TOL and buffer_diff < SYNC_TOL
     assert _rel_diff(one, own, varied_x) > 100 * SYNC_TOL
     assert float((b_own - b1).norm() / b1.norm()) > 100 * SYNC_TOL
+
+
+def _two_nodes(*argv: str | Path) -> list[subprocess.CompletedProcess[str]]:
+    """``torchrun --nnodes 2 --nproc_per_node 1`` twice on this machine, node ranks 0 and 1
+    (what two machines run, with ``--master_addr`` the first one's address)."""
+    port = _free_port()
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+         f"--node_rank={rank}", "--master_addr=127.0.0.1", f"--master_port={port}",
+         "-m", "nasx", *(str(a) for a in argv)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        assert p.returncode == 0, out + err
+    return done
+
+
+def test_two_nodes_on_npy_data_match_one_process(tmp_path: Path, varied_x: str) -> None:
+    """Two ``torchrun`` nodes (gloo) reading an ``npy:`` folder lazily give the weights and
+    BatchNorm statistics of one process, as two processes of one node do."""
+    with np.load(varied_x.partition(":")[2]) as npz:
+        folder = tmp_path / "varied"
+        folder.mkdir()
+        for key in npz.files:
+            np.save(folder / f"{key}.npy", npz[key])
+    data = f"npy:{folder}"
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", "--out", str(one), "--data", data, *SYNC_ARGS]) == 0
+    node0, node1 = _two_nodes("train", "--out", two, "--data", data, *SYNC_ARGS)
+    assert node0.stdout.count("epoch 1/1") == 1 and "epoch" not in node1.stdout
+    h1 = json.loads((one / "history.json").read_text())
+    h2 = json.loads((two / "history.json").read_text())
+    assert h1[0]["step"] == h2[0]["step"] == 4
+    b1, b2 = _buffers(one), _buffers(two)
+    assert _rel_diff(one, two, data) < SYNC_TOL
+    assert float((b2 - b1).norm() / b1.norm()) < SYNC_TOL
+    # the same arrays as an npz file train to the same weights in one process
+    npz_run = tmp_path / "npz"
+    assert main(["train", "--out", str(npz_run), "--data", varied_x, *SYNC_ARGS]) == 0
+    assert _rel_diff(npz_run, one, varied_x) < SYNC_TOL

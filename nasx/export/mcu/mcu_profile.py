@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import yaml
 
+from nasx.data.batches import take_batch
 from nasx.errors import NasxError
 from nasx.export.convert import ExportError, export_static, spec_for
 from nasx.export.mcu.build import write_c_export
@@ -67,7 +68,7 @@ def _golden_input(raw: Any) -> tuple[torch.Tensor, torch.Tensor]:
     i = int(train.lengths.argmax())
     x = torch.zeros(1, raw.channels, raw.max_length)
     n = min(int(train.lengths[i]), raw.max_length)
-    x[0, :, :n] = train.x[i, :, :n]
+    x[0, :, :n] = take_batch(train, torch.tensor([i])).x[0, :, :n]
     return x, torch.tensor([raw.max_length])
 
 
