@@ -63,19 +63,17 @@ def picks(doc: dict[str, Any], floor: float) -> dict[str, dict[str, str]]:
     return out
 
 
-def score(qs: Path, ids: set[str], steps: int | None, seeds: list[int]
+def score(run: Any, doc: dict[str, Any], ids: set[str], steps: int | None, seeds: list[int]
           ) -> dict[str, dict[str, Any]]:
-    """Test accuracy of each subnet id of the run ``qs``: on the supernet and after the refit
-    with each seed."""
+    """Test accuracy of each subnet id of the loaded run (a ``TrainedRun``) and its
+    ``pareto.json`` document ``doc``: on the supernet and after the refit with each seed."""
     from nasx.export.metrics import accuracy, batched_logits
-    from nasx.runs.trained import load_trained_run
     from nasx.train.evaluate import calibration_batches, evaluate_subnets
     from nasx.train.refit import refit_subnet
 
-    run = load_trained_run(qs)
-    doc = json.loads((qs / "search" / "pareto.json").read_text())
     archs = {s["id"]: s["arch"] for s in doc["subnets"] if s["id"] in ids}
     cfg, test = run.cfg, run.splits.test
+    refit = cfg.refit if steps is None else dataclasses.replace(cfg.refit, steps=steps)
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
                                 cfg.seed, "cpu")
     supernet = evaluate_subnets(run.net, list(archs.items()), test, calib)
@@ -83,8 +81,6 @@ def score(qs: Path, ids: set[str], steps: int | None, seeds: list[int]
            for i, e in zip(archs, supernet, strict=True)}
     with tempfile.TemporaryDirectory() as scratch:
         for seed in seeds:
-            refit = dataclasses.replace(cfg.refit, steps=steps if steps is not None
-                                        else cfg.refit.steps)
             (Path(scratch) / str(seed)).mkdir()
             seeded = dataclasses.replace(run, run_dir=Path(scratch) / str(seed),
                                          cfg=dataclasses.replace(cfg, seed=seed, refit=refit))
@@ -117,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         run = load_trained_run(qs)
         predictor = load_run_predictor(qs, run.space)
         floor = noise_floor(predictor) if predictor is not None else 0.0
-        chosen = picks(json.loads((qs / "search" / "pareto.json").read_text()), floor)
+        doc = json.loads((qs / "search" / "pareto.json").read_text())
+        chosen = picks(doc, floor)
         ids = {i for b in chosen.values() for i in b.values() if i is not None}
-        scores = score(qs, ids, args.steps, seeds)
+        scores = score(run, doc, ids, args.steps, seeds)
         for budget, rule_ids in chosen.items():
             for rule, i in rule_ids.items():
                 if i is None:
