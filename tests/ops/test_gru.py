@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from op_helpers import (
+    C_CASES,
     check_c_runtime,
     check_cortex_m7,
     check_cost_on_50_archs,
@@ -67,9 +68,6 @@ def test_pt2_and_onnx_match_the_supernet_at_other_lengths(tmp_path: Path) -> Non
 def test_onnx_step_graph_equals_whole_sequence(tmp_path: Path) -> None:
     space = gru_space(causal=True)
     check_onnx_step_graph(tmp_path, space, gru_arch(space))
-
-
-C_CASES = [(False, 32, 32), (True, 32, 32), (True, 8, 32), (False, 4, 8), (True, 8, 8)]
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on PATH")
