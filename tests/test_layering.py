@@ -106,12 +106,14 @@ def test_no_private_name_crosses_a_package() -> None:
 
 def _layout_names() -> set[str]:
     """Every file and folder name :mod:`nasx.runs.layout` defines (its paths' parts too), but
-    the words that are also ordinary keys (``tb``, ``search``, ``accuracy``, ``refit``)."""
+    the words that are also ordinary keys (``tb``, ``search``, ``accuracy``, ``refit``, and the
+    TensorBoard run names ``train``, ``subnets``, ``round``: a config section, a ``pareto.json``
+    key, an HParams column)."""
     names: set[str] = set()
     for key, value in vars(layout).items():
         if key.isupper() and isinstance(value, (str, Path)):
             names |= set(Path(value).parts)
-    return names - {"tb", "search", "accuracy", "refit"}
+    return names - {"tb", "search", "accuracy", "refit", "train", "subnets", "round"}
 
 
 @pytest.mark.parametrize("name", ["pareto.json", "archs.json", "checkpoints", "predictors",

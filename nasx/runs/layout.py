@@ -10,12 +10,20 @@ run file takes its name from here.
       data.json              the data set's fingerprint (SHA-256 of its arrays) at training
       space.yaml, archs.json, history.json, supernet.safetensors
       checkpoints/last.pt    resumable state; prev.pt beside it: the checkpoint it replaced
-      tb/                    TensorBoard (tb/search/: the search's scalars, fronts and hparams/)
+      tb/                    TensorBoard, one folder per run:
+        train/               the training step scalars (losses, lr, eps, gradient norm)
+        subnets/<name>/      largest, smallest, random-<k>, random-median: the same tags
+                             (val/accuracy (%), val/loss), so their curves overlay
+        predictors/          the accuracy predictor's held-out scatter and tau/Spearman/RMSE
+        search/              fronts, the summary text; search/round<r>/: hypervolume curves
+        search/hparams/      the HParams experiment, <device>/<index>-<id>/ a session each
       search/pareto.json     the latest search (a copy of the newest numbered folder's)
       search/history.csv
       search/NNNN/           every search's pareto.json and history.csv, never replaced
       predictors/            accuracy-data.jsonl (+ accuracy-data.settings.json),
-                             accuracy/predictor.json (+ weights), latency predictors, MCU fits
+                             accuracy/predictor.json (+ weights), latency predictors, MCU fits,
+                             latency-<device>-<runtime>-graphs/<id>.onnx: the graphs a profile
+                             timed (kept so a resumed profile does not export them again)
       refit/                 refitted subnets' weights
       exports/<id>/          arch.json, metrics.json, model.safetensors, model.pt2, model.onnx,
                              model_step.onnx, model.h
@@ -38,6 +46,10 @@ SUPERNET_FILE = "supernet.safetensors"
 TB_DIR = "tb"
 TB_SEARCH_DIR = Path(TB_DIR) / "search"
 TB_HPARAMS_DIR = TB_SEARCH_DIR / "hparams"
+TB_TRAIN_DIR = Path(TB_DIR) / "train"
+TB_SUBNETS_DIR = Path(TB_DIR) / "subnets"
+TB_PREDICTORS_DIR = Path(TB_DIR) / "predictors"
+TB_ROUND_PREFIX = "round"  # tb/search/round<r>
 SEARCH_DIR = "search"
 PARETO_FILE = "pareto.json"
 SEARCH_HISTORY_FILE = "history.csv"
@@ -48,6 +60,8 @@ ACCURACY_SETTINGS_FILE = "accuracy-data.settings.json"
 ACCURACY_DATA = Path(PREDICTORS_DIR) / ACCURACY_DATA_FILE
 ACCURACY_DIR = "accuracy"
 ACCURACY_PREDICTOR_FILE = "predictor.json"
+LATENCY_GRAPHS_DIR = "latency-{device}-{runtime}-graphs"  # .format(device=..., runtime=...)
+LATENCY_GRAPHS_SETTINGS_FILE = "settings.json"
 REFIT_DIR = "refit"
 EXPORTS_DIR = "exports"
 # in exports/<id>/

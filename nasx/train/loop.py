@@ -63,7 +63,7 @@ from nasx.runs.data_record import (
     portable_data_name,
     write_data_record,
 )
-from nasx.runs.layout import CHECKPOINT, SPACE_FILE, SUPERNET_FILE, TB_DIR
+from nasx.runs.layout import CHECKPOINT, SPACE_FILE, SUPERNET_FILE
 from nasx.runs.trained import build_supernet, resolve_device
 from nasx.runs.writers import write_archs, write_history
 from nasx.search_spaces import SearchSpace, dump_space_yaml, load_arch, load_space
@@ -78,7 +78,7 @@ from nasx.train.plan import RunPlan
 from nasx.train.sandwich import sandwich_step
 from nasx.train.seeds import derived_seed
 from nasx.train.subnets import STANDALONE, monitor_archs, stride_warning
-from nasx.train.tb import eval_scalars, open_writer, step_scalars, write_scalars
+from nasx.train.tb import TrainBoard
 
 MAX_BAD_STEPS = 3
 _SHUFFLE_STREAM = 2
@@ -269,7 +269,7 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     calib = calibration_batches(splits.train, cfg.data.batch_size, t.calib_batches, cfg.seed,
                                 device)
     val = splits.val.to(device)
-    writer = open_writer(run_dir / TB_DIR, step) if ranks.main else None
+    board = TrainBoard(run_dir, step) if ranks.main else None
     try:
         epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
         losses, skipped = [], 0
@@ -294,8 +294,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
                 if ranks.distributed:
                     dd.broadcast_state(net)
                 advance(scheduler)
-                if writer is not None:
-                    write_scalars(writer, step_scalars(result, lr, eps), step)
+                if board is not None:
+                    board.log_step(result, lr, eps, step)
                 step += 1
                 if result.skipped:
                     bad, skipped = bad + 1, skipped + 1
@@ -313,9 +313,9 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
             rngs = dd.gather_to_main(ranks, rng_state())  # the others wait here for rank 0
             done = epoch + 1
             if ranks.main:
-                assert writer is not None and rngs is not None
-                write_scalars(writer, eval_scalars(evals), step)
-                writer.flush()
+                assert board is not None and rngs is not None
+                board.log_evals(evals, step)
+                board.flush()
                 entry = history_entry(epoch + 1, step, losses, skipped, evals,
                                        time.perf_counter() - epoch_start,
                                        time.process_time() - epoch_cpu)
@@ -331,8 +331,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
             epoch_start, epoch_cpu = time.perf_counter(), time.process_time()
             losses, skipped = [], 0
     finally:
-        if writer is not None:
-            writer.close()
+        if board is not None:
+            board.close()
     final = final_evals(history)
     if ranks.main and (not (run_dir / SUPERNET_FILE).is_file() or start_epoch < t.epochs):
         recalibrate_bn(net, monitors[0][1], calib)  # saved statistics: the largest subnet's

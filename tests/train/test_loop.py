@@ -54,18 +54,35 @@ def test_a_run_writes_its_files_and_scalars(tmp_path: Path) -> None:
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
     assert (ckpt["epoch"], ckpt["step"]) == (2, 4)
     assert json.loads(ckpt["history"]) == history
-    events = EventAccumulator(str(run / "tb"))
+    # tb/train holds the step scalars; tb/subnets/<name> one run per subnet with shared tags
+    assert sorted(p.relative_to(run / "tb").as_posix() for p in (run / "tb").glob("*/*")
+                  if p.is_dir()) == ["subnets/largest", "subnets/random-1",
+                                     "subnets/random-median", "subnets/smallest"]
+    assert sorted(
+        p.name for p in (run / "tb").iterdir()) == ["subnets", "train"]  # no run "."
+    events = EventAccumulator(str(run / "tb" / "train"))
     events.Reload()
-    scalars = events.Tags()["scalars"]
-    assert {"train/loss_largest", "train/lr", "train/eps", "train/loss_distill",
-            "val/largest/accuracy", "val/smallest/loss", "val/random-1/accuracy",
-            "val/random_median/accuracy"} <= set(scalars)
+    assert set(events.Tags()["scalars"]) == {"train/loss_largest", "train/lr", "train/eps",
+                                             "train/loss_distill", "train/grad_norm",
+                                             "train/skipped"}
+    assert events.SummaryMetadata("train/lr").summary_description == \
+        "learning rate of the optimizer at this step (no unit)"
     eps = [(e.step, e.value) for e in events.Scalars("train/eps")]
     # 4 steps, delay floor(0.25 * 4) = 1, ramp 0.5 epoch = 1 step
     assert eps == [(0, 0.0), (1, 1.0), (2, 1.0), (3, 1.0)]
-    acc = [(e.step, e.value) for e in events.Scalars("val/largest/accuracy")]
-    assert acc == [(2, pytest.approx(history[0]["val"][0]["accuracy"])),
-                   (4, pytest.approx(history[1]["val"][0]["accuracy"]))]
+    for i, name in enumerate(["largest", "smallest", "random-1"]):
+        sub = EventAccumulator(str(run / "tb" / "subnets" / name))
+        sub.Reload()
+        assert set(sub.Tags()["scalars"]) == {"val/accuracy (%)", "val/loss"}
+        acc = [(e.step, e.value) for e in sub.Scalars("val/accuracy (%)")]
+        assert acc == [(2, pytest.approx(100 * history[0]["val"][i]["accuracy"])),
+                       (4, pytest.approx(100 * history[1]["val"][i]["accuracy"]))]
+        assert sub.SummaryMetadata("val/accuracy (%)").summary_description.startswith(
+            "val accuracy of the subnet after BatchNorm recalibration, % of sequences")
+    median = EventAccumulator(str(run / "tb" / "subnets" / "random-median"))
+    median.Reload()
+    assert [e.value for e in median.Scalars("val/loss")] == pytest.approx(
+        [h["val"][2]["loss"] for h in history])  # one random subnet: its own loss
     lr = [e.value for e in events.Scalars("train/lr")]
     # warm-up of 1 epoch = 2 steps, then cosine over the other 2
     assert lr == pytest.approx([1.5e-3, 3e-3, 3e-3, 1.5e-3])
