@@ -64,7 +64,9 @@ class TagWriter:
 
     def summary(self, summary: Summary, step: int | None = None) -> None:
         """Write a ready-made summary (e.g. the HParams plugin's) at ``step``."""
-        self._open().file_writer.add_summary(summary, step)
+        events = self._open().file_writer
+        assert events is not None  # SummaryWriter opens it in its constructor
+        events.add_summary(summary, step)
 
     def scalar(self, tag: str, value: float, step: int, description: str) -> None:
         """Write the scalar ``tag`` = ``value`` at ``step``."""
