@@ -5,8 +5,9 @@ batches; extract it and convert it (:func:`~nasx.export.convert.export_static`);
 formats into a temporary folder next to the target; run every written format on the
 validation split against the supernet subnet (:mod:`~nasx.export.verify`); add accuracy, cost
 per device and measured latency to ``metrics.json``; only then move the folder into place in
-one rename. A failed check removes the temporary folder: nothing half written remains, and an
-earlier export is replaced only with ``overwrite``.
+one rename, and add the test accuracy to the search's HParams table (display only). A failed
+check removes the temporary folder: nothing half written remains, and an earlier export is
+replaced only with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ from nasx.runs.layout import (
     EXPORT_PT2_FILE,
     EXPORT_WEIGHTS_FILE,
     EXPORTS_DIR,
+    LATEST_PARETO,
 )
+from nasx.runs.readers import read_pareto
 from nasx.search_spaces import describe_arch
 
 FORMATS = ("torch", "pt2", "onnx", "c")
@@ -284,6 +287,17 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
     fsync_folder(target.parent)
 
 
+def _log_test_accuracy(run_dir: Path, subnet_id: str, accuracy: float) -> None:
+    """The exported model's test accuracy in the latest search's HParams sessions of this
+    subnet, if any (display only: no search selects by it)."""
+    path = run_dir / LATEST_PARETO
+    if not path.is_file():
+        return
+    from nasx.search.tb_hparams import log_test_accuracy
+
+    log_test_accuracy(run_dir, read_pareto(path).document, subnet_id, accuracy)
+
+
 def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FORMATS,
                   devices: Sequence[str] = (), overwrite: bool = False,
                   say: Callable[[str], None] = print) -> ExportResult:
@@ -345,5 +359,6 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _log_test_accuracy(run_dir, pick.id, metrics["accuracy"]["test"])
     print_summary(metrics, target, say)
     return ExportResult(target, metrics, checks)

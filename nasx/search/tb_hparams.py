@@ -11,7 +11,9 @@ and ``min_abits`` over the stem, entries and blocks; numeric columns are numbers
 dashboard filters them by range and sorts them numerically. Metrics (``search_subnet/*``, per
 session, step 0; the Time series dashboard lists them after the search's own charts):
 predicted and validated accuracy (%), predicted latency (ms, of the device's runtime), measured
-latency (ms; host-cpu), SRAM and flash (KB), params and MACs (from the cost model).
+latency (ms; host-cpu), SRAM and flash (KB), params and MACs (from the cost model), and test
+accuracy (%) once ``nasx export`` has measured it (:func:`log_test_accuracy`; display only, the
+search never selects by it).
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ METRICS: dict[str, tuple[str, str]] = {
     "search_subnet/flash_kb": ("flash KB", "packed weights + engine flash, KB"),
     "search_subnet/params": ("params", "parameters of the subnet"),
     "search_subnet/macs": ("MACs", "multiply-accumulates per sequence"),
+    "search_subnet/test_accuracy": ("test acc %",
+                                    "test accuracy of the exported model (after refit when it "
+                                    "ran), %; written by nasx export; display only: the search "
+                                    "never selects by it (it picks on validation accuracy)"),
 }
+TEST_ACCURACY_SUFFIX = ".test-accuracy"  # the events files log_test_accuracy writes
+
+
+def session_dir(run_dir: Path, device: str, index: int, subnet_id: str) -> Path:
+    """The HParams session folder of ``pareto.json`` subnet ``index`` (on ``device``)."""
+    return Path(run_dir) / TB_HPARAMS_DIR / device / f"{index:03d}-{subnet_id}"
 
 
 def arch_columns(arch: Mapping[str, Any], stages: int) -> dict[str, Any]:
@@ -93,7 +105,8 @@ def log_hparams(run_dir: Path, entries: Sequence[SubnetEntry], picks: Mapping[in
     import shutil
 
     from tensorboard.plugins.hparams import summary_v2
-    from torch.utils.tensorboard import SummaryWriter
+
+    from nasx.tb import TagWriter
 
     folder = Path(run_dir) / TB_HPARAMS_DIR
     # the latest search's sessions only: one experiment, as TensorBoard shows one (an earlier
@@ -114,22 +127,37 @@ def log_hparams(run_dir: Path, entries: Sequence[SubnetEntry], picks: Mapping[in
     hparams = {k: summary_v2.HParam(k, domains[k]) for k in names}
     metrics = [summary_v2.Metric(tag, display_name=name, description=text)
                for tag, (name, text) in METRICS.items()]
-    writer = SummaryWriter(str(folder))
-    try:
-        writer.file_writer.add_summary(summary_v2.hparams_config_pb(
-            hparams=list(hparams.values()), metrics=metrics))
-    finally:
-        writer.close()
+    with TagWriter(folder) as writer:
+        writer.summary(summary_v2.hparams_config_pb(hparams=list(hparams.values()),
+                                                    metrics=metrics))
+    descriptions = {tag: text for tag, (_, text) in METRICS.items()}
     for i, hp, values in sessions:
         e = entries[i]
-        session = SummaryWriter(str(folder / e.device / f"{i:03d}-{e.id}"))
-        try:
-            session.file_writer.add_summary(summary_v2.hparams_pb(
-                {hparams[k]: v for k, v in hp.items()}, trial_id=f"{e.device}/{e.id}"))
-            for tag, value in values.items():
-                session.add_scalar(tag, value, 0)
-        finally:
-            session.close()
+        with TagWriter(session_dir(run_dir, e.device, i, e.id)) as session:
+            session.summary(summary_v2.hparams_pb({hparams[k]: v for k, v in hp.items()},
+                                                  trial_id=f"{e.device}/{e.id}"))
+            session.scalars(values, 0, descriptions)
+
+
+def log_test_accuracy(run_dir: Path, doc: Mapping[str, Any], subnet_id: str,
+                      accuracy: float) -> int:
+    """Add ``search_subnet/test_accuracy`` (``accuracy`` in [0, 1], logged in %) to the HParams
+    session of every ``pareto.json`` subnet (``doc``) with id ``subnet_id`` that has one,
+    replacing an earlier export's value; returns how many sessions got it."""
+    from nasx.tb import TagWriter
+
+    tag = "search_subnet/test_accuracy"
+    written = 0
+    for index, s in enumerate(doc["subnets"]):
+        folder = session_dir(run_dir, s["device"], index, s["id"])
+        if s["id"] != subnet_id or not folder.is_dir():
+            continue
+        for old in folder.glob(f"events.out.tfevents.*{TEST_ACCURACY_SUFFIX}"):
+            old.unlink()
+        with TagWriter(folder, filename_suffix=TEST_ACCURACY_SUFFIX) as writer:
+            writer.scalar(tag, 100 * accuracy, 0, METRICS[tag][1])
+        written += 1
+    return written
 
 
 def summary_markdown(doc: Mapping[str, Any], accuracy_info: Mapping[str, Any]) -> str:
@@ -165,10 +193,11 @@ def summary_markdown(doc: Mapping[str, Any], accuracy_info: Mapping[str, Any]) -
 
 def log_summary(run_dir: Path, doc: Mapping[str, Any], accuracy_info: Mapping[str, Any]) -> None:
     """Write :func:`summary_markdown` as the text ``search/summary`` (run ``search``)."""
-    from torch.utils.tensorboard import SummaryWriter
+    from nasx.tb import TagWriter
 
-    writer = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR))
-    try:
-        writer.add_text("search/summary", summary_markdown(doc, accuracy_info), 0)
-    finally:
-        writer.close()
+    with TagWriter(Path(run_dir) / TB_SEARCH_DIR) as writer:
+        writer.text("search/summary", summary_markdown(doc, accuracy_info), 0,
+                    "the search as a table: each budget's pick (id, validation accuracy %, "
+                    "latency ms of its runtime, arch) and its pick rule, the accuracy "
+                    "predictor's held-out Kendall tau beside the tau the validation noise "
+                    "allows, and the settings")

@@ -10,6 +10,8 @@
   normalised hypervolume of everything evaluated so far (:mod:`nasx.search.hypervolume`); the
   rounds overlay in one chart;
 - the HParams dashboard: :mod:`nasx.search.tb_hparams`.
+
+Every tag has a description with its units (:class:`nasx.tb.TagWriter`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nasx.runs.layout import TB_SEARCH_DIR
+from nasx.runs.layout import TB_ROUND_PREFIX, TB_SEARCH_DIR
 from nasx.search.archive import Archive
 from nasx.search.budgets import Budget
 
@@ -119,19 +121,19 @@ def log_round(run_dir: Path, round_: int, device: str, archive: Archive, front: 
     """Write one device's front figure and hypervolume curve for ``round_`` (the
     hypervolumes of all rounds share one tag, ``search/<device>/hypervolume``, as runs
     ``search/round<r>``, so they overlay)."""
-    import matplotlib.pyplot as plt
-    from torch.utils.tensorboard import SummaryWriter
+    from nasx.tb import TagWriter
 
-    writer = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR))
-    try:
-        fig = front_figure(device, archive, front, budgets, validated, measured_ms, runtime)
-        writer.add_figure(f"search/{device}/front", fig, global_step=round_)
-        plt.close(fig)
-    finally:
-        writer.close()
-    curve = SummaryWriter(str(Path(run_dir) / TB_SEARCH_DIR / f"round{round_}"))
-    try:
+    unit = f"ms, {archive.latency_label}" + (f", {runtime}" if runtime else "")
+    fig = front_figure(device, archive, front, budgets, validated, measured_ms, runtime)
+    with TagWriter(Path(run_dir) / TB_SEARCH_DIR) as writer:
+        writer.figure(f"search/{device}/front", fig, round_,
+                      f"{device}, one image per search round: accuracy (%) against latency "
+                      f"({unit}), SRAM (KB) and flash (KB), with each budget's limits (dashed), "
+                      "the predicted points, the validated ones (circles, at their measured "
+                      "latency where measured) and the picks (stars)")
+    with TagWriter(Path(run_dir) / TB_SEARCH_DIR / f"{TB_ROUND_PREFIX}{round_}") as curve:
         for generation, hv in hv_curve:
-            curve.add_scalar(f"search/{device}/hypervolume", hv, generation)
-    finally:
-        curve.close()
+            curve.scalar(f"search/{device}/hypervolume", hv, generation,
+                         f"{device}: hypervolume of everything evaluated so far, normalised "
+                         "(no unit, 0 to 1; higher is better), per NSGA-II generation; one "
+                         "run per search round (search/round<r>) so the rounds overlay")

@@ -35,7 +35,12 @@ from nasx.predictors.accuracy.data import (
 )
 from nasx.predictors.accuracy.predictor import KINDS, AccuracyPredictor, fit_accuracy_predictor
 from nasx.predictors.accuracy.rank_metrics import rank_metrics
-from nasx.runs.layout import ACCURACY_DIR, ACCURACY_PREDICTOR_FILE, PREDICTORS_DIR, TB_DIR
+from nasx.runs.layout import (
+    ACCURACY_DIR,
+    ACCURACY_PREDICTOR_FILE,
+    PREDICTORS_DIR,
+    TB_PREDICTORS_DIR,
+)
 from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch, SearchSpace, arch_id
 from nasx.train.distributed import Ranks
@@ -44,6 +49,18 @@ from nasx.train.distributed import Ranks
 # the refit predictor should reproduce what was measured where the search is looking.
 EMPHASIS_WEIGHT = 10.0
 TB_TAG = "predictor/accuracy"
+TB_DESCRIPTIONS = {
+    TB_TAG: "held-out subnets: predicted against true validation accuracy (fractions, 0 to 1), "
+            "with the MLP ensemble's std as error bars; step = subnets the predictor was "
+            "fitted on",
+    f"{TB_TAG}/kendall_tau": "Kendall tau between predicted and true validation accuracy of "
+                             "the held-out subnets (no unit, -1 to 1); compare it with the tau "
+                             "the validation noise allows (nasx predictor show)",
+    f"{TB_TAG}/spearman": "Spearman rank correlation of predicted and true held-out validation "
+                          "accuracy (no unit, -1 to 1)",
+    f"{TB_TAG}/rmse": "root mean square error of the predicted held-out validation accuracy, as "
+                      "a fraction (0.01 = 1 percentage point)",
+}
 
 
 def predictor_dir(run_dir: Path) -> Path:
@@ -163,12 +180,13 @@ def load_run_predictor(run_dir: Path, space: SearchSpace) -> AccuracyPredictor |
 def _log_scatter(run_dir: Path, predictor: AccuracyPredictor, held: list[SubnetRecord],
                  metrics: dict[str, Any], n_train: int) -> None:
     """Predicted-vs-true scatter of the held-out subnets (with the ensemble's std as error
-    bars) and the held-out metrics, at global step ``n_train``, in ``run_dir/tb``."""
+    bars) and the held-out metrics, at global step ``n_train``, in run ``tb/predictors``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from torch.utils.tensorboard import SummaryWriter
+
+    from nasx.tb import TagWriter
 
     genomes, acc = records_arrays(held)
     mean, std = predictor.predict(genomes)
@@ -184,12 +202,9 @@ def _log_scatter(run_dir: Path, predictor: AccuracyPredictor, held: list[SubnetR
     ax.set_xlabel("true validation accuracy")
     ax.set_ylabel("predicted validation accuracy")
     fig.tight_layout()
-    writer = SummaryWriter(str(Path(run_dir) / TB_DIR))
-    try:
-        writer.add_figure(TB_TAG, fig, global_step=n_train)
+    with TagWriter(Path(run_dir) / TB_PREDICTORS_DIR) as writer:
+        writer.figure(TB_TAG, fig, n_train, TB_DESCRIPTIONS[TB_TAG])
         for key in ("kendall_tau", "spearman", "rmse"):
             if metrics[key] is not None:
-                writer.add_scalar(f"{TB_TAG}/{key}", metrics[key], n_train)
-    finally:
-        writer.close()
-        plt.close(fig)
+                tag = f"{TB_TAG}/{key}"
+                writer.scalar(tag, metrics[key], n_train, TB_DESCRIPTIONS[tag])

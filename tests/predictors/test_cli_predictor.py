@@ -78,11 +78,17 @@ def test_fit_show_and_extend(capsys, tiny_run: Path) -> None:
     assert np.allclose(matrix.mean(axis=1), acc)
     want_rel = split_half_reliability(matrix, seed=1)
     assert report["measurement"] == (None if want_rel is None else want_rel.as_json())
-    events = EventAccumulator(str(tiny_run / "tb"), size_guidance={"images": 0})
+    events = EventAccumulator(str(tiny_run / "tb" / "predictors"), size_guidance={"images": 0})
     events.Reload()
     assert "predictor/accuracy" in events.Tags()["images"]
     assert [e.step for e in events.Images("predictor/accuracy")] == [10]
     assert "predictor/accuracy/rmse" in events.Tags()["scalars"]
+    assert events.SummaryMetadata("predictor/accuracy/rmse").summary_description == (
+        "root mean square error of the predicted held-out validation accuracy, as a fraction "
+        "(0.01 = 1 percentage point)")
+    assert events.SummaryMetadata("predictor/accuracy").summary_description.startswith(
+        "held-out subnets: predicted against true validation accuracy (fractions, 0 to 1)")
+    assert not list((tiny_run / "tb").glob("events.*"))  # no run "." at the tb root
 
     code, out, _ = _run(capsys, "predictor", "show", "--run", tiny_run)
     assert code == 0

@@ -1,17 +1,34 @@
 """``R/tb/search/``: front figures, overlaid hypervolume curves, one HParams experiment with a
-session per validated or picked subnet, numeric columns as numbers, no empty event file."""
+session per validated or picked subnet, numeric columns as numbers, the test accuracy an export
+adds; across ``R/tb/``: no empty event file, a description on every tag, no run at the root."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from test_search_cli import load, search
+
+from nasx.cli import main
 
 
 def _events(path: Path) -> list:
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
     return list(EventFileLoader(str(path)).Load())
+
+
+def _tag_descriptions(path: Path) -> dict[str, str]:
+    """Tag -> the description of its first value in the events file at ``path`` (the HParams
+    plugin's own summaries under ``hparams``: they are no chart)."""
+    out: dict[str, str] = {}
+    for event in _events(path):
+        for value in event.summary.value:
+            tag = ("hparams" if value.metadata.plugin_data.plugin_name == "hparams"
+                   else value.tag)
+            out.setdefault(tag, value.metadata.summary_description)
+    return out
 
 
 def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
@@ -38,9 +55,13 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
         assert [s.step for s in hv] == list(range(6))  # 120 evaluations / 20 per generation
         values = [s.value for s in hv]
         assert values == sorted(values) and 0 < values[-1] <= 1  # the archive only grows
-    # every event file holds events besides its version header
+    # every event file holds a summary value, and every tag a description; no run "."
     files = sorted((run_copy / "tb").rglob("events.out.tfevents.*"))
-    assert files and all(len(_events(f)) > 1 for f in files)
+    assert files and all(_tag_descriptions(f) for f in files)
+    assert not [f for f in files if f.parent == run_copy / "tb"]
+    undescribed = {tag for f in files for tag, text in _tag_descriptions(f).items()
+                   if tag != "hparams" and not text}
+    assert undescribed == set()
     # one experiment summary, in tb/search/hparams; a session per validated or picked subnet
     experiments, sessions = [], {}
     for f in files:
@@ -63,6 +84,8 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
             if s["validated"] is not None or s["index"] in picked}
     assert set(sessions) == set(want)
     info = {h.name: h for h in experiments[0][1].hparam_infos}
+    columns = {m.name.tag: m for m in experiments[0][1].metric_infos}
+    assert columns["search_subnet/test_accuracy"].display_name == "test acc %"
     assert {"device", "pick", "round", "arch", "s0_ops", "s0_depth", "s0_width",
             "min_wbits", "min_abits"} <= set(info)
     assert info["s0_depth"].HasField("domain_interval")  # numbers: filtered by range
@@ -73,3 +96,32 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
         assert hparams["round"].number_value == 2.0
         assert hparams["s0_depth"].number_value == len(s["arch"]["stages"][0]["blocks"])
         assert hparams["pick"].string_value == picked.get(s["index"], "-")
+
+
+def test_an_export_adds_its_test_accuracy_to_the_hparams_sessions(run_copy: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert search(run_copy) == 0
+    doc, _ = load(run_copy)
+    budget = doc["budgets"][0]
+    picked = doc["subnets"][budget["best"]]
+    hparams = run_copy / "tb" / "search" / "hparams"
+    for _ in range(2):  # an export again replaces the value, it does not add a second file
+        assert main(["export", "--run", str(run_copy), "--pick", budget["name"],
+                     "--format", "torch", "--overwrite"]) == 0
+    metrics = json.loads((run_copy / "exports" / picked["id"] / "metrics.json").read_text())
+    with_test = {}
+    for f in sorted(hparams.rglob("*.test-accuracy")):
+        ea = EventAccumulator(str(f))
+        ea.Reload()
+        with_test[f.parent.relative_to(hparams).as_posix()] = [
+            (e.step, e.value) for e in ea.Scalars("search_subnet/test_accuracy")]
+        assert ea.SummaryMetadata("search_subnet/test_accuracy").summary_description.endswith(
+            "display only: the search never selects by it (it picks on validation accuracy)")
+    # every session of the exported subnet (one per device that lists it), and only those
+    want = {f"{s['device']}/{s['index']:03d}-{s['id']}" for s in doc["subnets"]
+            if s["id"] == picked["id"] and (hparams / s["device"]
+                                             / f"{s['index']:03d}-{s['id']}").is_dir()}
+    assert set(with_test) == want and want
+    assert all(v == [(0, pytest.approx(100 * metrics["accuracy"]["test"]))]
+               for v in with_test.values())
