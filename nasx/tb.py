@@ -54,11 +54,14 @@ class TagWriter:
                                          filename_suffix=self.filename_suffix)
         return self._writer
 
-    def _describe(self, summary: Summary, description: str) -> Summary:
-        """``summary`` with ``description`` on the first value of each tag new to this file."""
+    def _describe(self, summary: Summary, description: str, plugin: str) -> Summary:
+        """``summary`` with ``description`` (and the ``plugin`` that draws it, where the value
+        names none) on the first value of each tag new to this file."""
         for value in summary.value:
             if value.tag not in self._described:
                 value.metadata.summary_description = description
+                if not value.metadata.plugin_data.plugin_name:
+                    value.metadata.plugin_data.plugin_name = plugin
                 self._described.add(value.tag)
         return summary
 
@@ -73,7 +76,7 @@ class TagWriter:
         from tensorboard.compat.proto.summary_pb2 import Summary
 
         summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
-        self.summary(self._describe(summary, description), step)
+        self.summary(self._describe(summary, description, "scalars"), step)
 
     def scalars(self, values: dict[str, float], step: int, descriptions: dict[str, str]) -> None:
         """Write every ``tag -> value`` of ``values`` at ``step``, described by
@@ -91,14 +94,14 @@ class TagWriter:
         from torch.utils.tensorboard.summary import image
 
         summary = image(tag, figure_to_image(figure, close=True), dataformats="CHW")
-        self.summary(self._describe(summary, description), step)
+        self.summary(self._describe(summary, description, "images"), step)
 
     def text(self, tag: str, markdown: str, step: int, description: str) -> None:
         """Write ``markdown`` as the text ``tag`` at ``step`` (TensorBoard names it
         ``<tag>/text_summary``)."""
         from torch.utils.tensorboard.summary import text
 
-        self.summary(self._describe(text(tag, markdown), description), step)
+        self.summary(self._describe(text(tag, markdown), description, "text"), step)
 
     def flush(self) -> None:
         """Flush the events file, if there is one."""

@@ -73,14 +73,18 @@ class TrainBoard:
 
     Args:
         run_dir: the run folder.
-        step: the step training starts at; when resuming (``step > 0``), events at or after it
-            are purged from the earlier files (the redone steps are not logged twice).
+        step: the step training starts at; when resuming (``step > 0``), the events an earlier
+            process wrote after its checkpoint are purged (the redone steps are not logged
+            twice): step scalars at or after ``step``, evaluations after it (the checkpoint
+            at ``step`` was saved after the evaluation logged at ``step``, which stays).
     """
 
     def __init__(self, run_dir: Path, step: int) -> None:
         self.run_dir = Path(run_dir)
-        self.purge_step = step if step > 0 else None
-        self.train = TagWriter(self.run_dir / TB_TRAIN_DIR, purge_step=self.purge_step)
+        self.resumed = step > 0
+        self.step = step
+        self.train = TagWriter(self.run_dir / TB_TRAIN_DIR,
+                               purge_step=step if self.resumed else None)
         self.subnets: dict[str, TagWriter] = {}
 
     def log_step(self, result: StepResult, lr: float, eps: float, step: int) -> None:
@@ -94,7 +98,7 @@ class TrainBoard:
             writer = self.subnets.get(name)
             if writer is None:
                 writer = TagWriter(self.run_dir / TB_SUBNETS_DIR / name,
-                                   purge_step=self.purge_step)
+                                   purge_step=self.step + 1 if self.resumed else None)
                 self.subnets[name] = writer
             writer.scalars(values, step, descriptions)
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from nasx.config import RunConfig, load_config
 from nasx.errors import RunError
@@ -115,9 +116,20 @@ def test_crash_then_resume_gives_the_weights_of_an_uninterrupted_run(
     hist_a = json.loads((full / "history.json").read_text())
     hist_b = json.loads((crashed / "history.json").read_text())
     assert [h["val"] for h in hist_a] == [h["val"] for h in hist_b]
-    # a finished run resumes to nothing
+    # the resumed curves: each step once (the redone steps purged), in the same runs
+    train_ea = EventAccumulator(str(crashed / "tb" / "train"))
+    train_ea.Reload()
+    assert [e.step for e in train_ea.Scalars("train/eps")] == [0, 1, 2, 3]
+    largest = EventAccumulator(str(crashed / "tb" / "subnets" / "largest"))
+    largest.Reload()
+    assert [(e.step, e.value) for e in largest.Scalars("val/accuracy (%)")] == [
+        (h["step"], pytest.approx(100 * h["val"][0]["accuracy"])) for h in hist_b]
+    files = sorted((crashed / "tb").rglob("events.out.tfevents.*"))
+    # a finished run resumes to nothing, and leaves no events file without events
     again = train_supernet(_cfg(), crashed, resume=True)
     assert (again.start_epoch, again.epochs) == (2, 2)
+    assert sorted((crashed / "tb").rglob("events.out.tfevents.*")) == files
+    assert all(any(e.summary.value for e in EventFileLoader(str(f)).Load()) for f in files)
 
 
 def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:
