@@ -6,7 +6,9 @@ accuracy.
 2. Build a supernet with random weights (seeded; latency does not depend on the weight values)
    and extract each subnet as a static module of plain torch layers, then put it in the
    ``runtime`` it is measured in (:mod:`~nasx.predictors.latency.runtimes`: by default the device
-   profile's, ``onnxruntime`` on ``host-cpu``: the subnet exported as ``model.onnx``).
+   profile's, ``onnxruntime`` on ``host-cpu``: the subnet exported as ``model.onnx``, kept in
+   ``latency-<device>-onnxruntime-graphs/`` beside the measurements (:mod:`.graphs`) so a
+   resumed profile loads it instead of exporting it again).
 3. Measure each subnet's forward call on a ``(batch, channels, length)`` input, every sequence
    full length, in eval mode under ``torch.inference_mode()`` with ``threads`` CPU threads:
    ``rounds`` interleaved rounds of ``warmup`` untimed and ``repeats`` timed calls, appended to
@@ -37,6 +39,7 @@ from nasx.predictors.latency.data import (
     measure_rounds,
     space_fingerprint,
 )
+from nasx.predictors.latency.graphs import GraphStore, graphs_dir
 from nasx.predictors.latency.measure import measure_samples_s
 from nasx.predictors.latency.model import (
     LatencyPredictor,
@@ -136,9 +139,9 @@ class _ModuleSource:
     fit a budget (an exported subnet is exported once)."""
 
     def __init__(self, net: Supernet, device: str, runtime: str, threads: int,
-                 length: int) -> None:
+                 length: int, graphs: GraphStore | None = None) -> None:
         self.net, self.device, self.runtime, self.threads = net, device, runtime, threads
-        self.length = length
+        self.length, self.graphs = length, graphs
         self.cache: dict[str, nn.Module] = {}
         self.cached_bytes = 0
 
@@ -150,7 +153,8 @@ class _ModuleSource:
         static = self.net.extract(arch).eval().to(self.device)
         module = runtime_module(static, self.runtime, space=self.net.space,
                                 channels=self.net.in_channels, classes=self.net.num_classes,
-                                length=self.length, threads=self.threads)
+                                length=self.length, threads=self.threads,
+                                graphs=self.graphs)
         size = module_bytes(module)
         if self.cached_bytes + size <= MODULE_CACHE_BYTES:
             self.cache[key] = module
@@ -211,7 +215,13 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     try:
         torch.manual_seed(seed)
         net = Supernet(space, channels, classes).eval()
-        modules = _ModuleSource(net, torch_device, runtime, threads, length)
+        graphs = None
+        if runtime == "onnxruntime":  # the graphs a resumed profile need not export again
+            graphs = GraphStore(graphs_dir(folder, device.name, runtime), {
+                "space_fingerprint": settings.space_fingerprint, "channels": channels,
+                "classes": classes, "length": length, "seed": seed,
+                "torch": settings.torch})
+        modules = _ModuleSource(net, torch_device, runtime, threads, length, graphs)
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn(batch, channels, length, generator=gen).to(torch_device)  # (B, C, L)
         lengths = torch.full((batch,), length, dtype=torch.long, device=torch_device)  # (B,)

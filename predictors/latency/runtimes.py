@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from nasx.errors import NasxError
 from nasx.predictors.devices.profile import RUNTIMES
+from nasx.predictors.latency.graphs import GraphStore
 from nasx.runs.layout import EXPORT_ONNX_FILE, EXPORT_PT2_FILE
 
 MEASURABLE: tuple[str, ...] = ("onnxruntime", "torch", "pt2")
@@ -91,7 +92,7 @@ class _ProgramModule(nn.Module):
 
 def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int,
                    classes: int, length: int, threads: int = 1,
-                   preprocessing: Any = None) -> nn.Module:
+                   preprocessing: Any = None, graphs: GraphStore | None = None) -> nn.Module:
     """``static`` (an eval-mode extracted subnet) as ``runtime`` runs it: a module taking
     ``(x (B, C, L), lengths (B,))``.
 
@@ -101,6 +102,8 @@ def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int
         threads: onnxruntime intra-op threads (torch's are the caller's).
         preprocessing: the run's input normalisation (``Preprocessing``), as the exported
             file carries it; None: none.
+        graphs: where onnxruntime graphs are kept (:mod:`.graphs`): a kept graph is loaded
+            instead of exported; None: exported into a temporary folder and not kept.
 
     Raises:
         NasxError: a runtime that cannot be timed here, or an export that fails.
@@ -110,9 +113,20 @@ def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int
         return static
     from nasx.export.convert import export_static, spec_for
 
-    ready = _with_ranges(static)
-    spec = spec_for(space, ready.arch, channels, classes, preprocessing)
-    net = export_static(ready, spec)
+    def exported() -> Any:  # the ExportedNet of ``static``
+        ready = _with_ranges(static)
+        return export_static(ready, spec_for(space, ready.arch, channels, classes,
+                                             preprocessing))
+
+    if runtime == "onnxruntime" and graphs is not None:
+        from nasx.export.graph_formats import export_onnx
+        from nasx.search_spaces import arch_id
+
+        def write(path: Path) -> None:
+            export_onnx(exported(), path, length)
+
+        return _OrtModule(graphs.graph(arch_id(static.arch), write), threads)
+    net = exported()
     with tempfile.TemporaryDirectory(prefix="nasx-runtime-") as tmp:
         if runtime == "onnxruntime":
             from nasx.export.graph_formats import export_onnx
