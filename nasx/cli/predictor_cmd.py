@@ -111,7 +111,7 @@ def run_fit(args: argparse.Namespace) -> int:
           f"  Spearman {_fmt(report['spearman'])}  RMSE {_fmt(report['rmse'], 4)}")
     _print_measurement(report["measurement"])
     print(f"saved: {report['path']}; scatter in TensorBoard: {args.run / TB_DIR} "
-          "(predictor/accuracy)")
+          "(run predictors, tag predictor/accuracy)")
     return 0
 
 
