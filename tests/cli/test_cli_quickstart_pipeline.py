@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tb_events import tb_problems
 
 from nasx.cli import main
 
@@ -61,9 +62,28 @@ def test_the_whole_pipeline_exports_one_subnet_per_budget(capsys: pytest.Capture
         assert f"{metrics['latency']['measured_ms']['onnxruntime']:.3f}" in row
     assert (out_dir / "predictors" / "accuracy").is_dir()
     assert lines[-1] == f"tensorboard --logdir {out_dir / 'tb'}"
+    _check_tensorboard(out_dir, pareto)
     assert lines[-2] == f"nasx inspect --run {out_dir}"
     _check_default_host_budget(out_dir)
     _check_shared_pick(out_dir, pareto)
+
+
+def _check_tensorboard(run_dir: Path, pareto: dict) -> None:
+    """Every events file under tb/ holds described values; each pick's HParams sessions hold
+    the exported model's test accuracy."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tb = run_dir / "tb"
+    assert tb_problems(tb) == []
+    assert sorted(p.name for p in tb.iterdir()) == ["predictors", "search", "subnets", "train"]
+    for b in pareto["budgets"]:
+        best = pareto["subnets"][b["best"]]
+        session = tb / "search" / "hparams" / best["device"] / f"{b['best']:03d}-{best['id']}"
+        metrics = json.loads((run_dir / "exports" / best["id"] / "metrics.json").read_text())
+        ea = EventAccumulator(str(session))
+        ea.Reload()
+        assert [e.value for e in ea.Scalars("search_subnet/test_accuracy")] == [
+            pytest.approx(100 * metrics["accuracy"]["test"])]
 
 
 def _check_shared_pick(run_dir: Path, pareto: dict) -> None:
