@@ -287,15 +287,22 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
     fsync_folder(target.parent)
 
 
-def _log_test_accuracy(run_dir: Path, subnet_id: str, accuracy: float) -> None:
+def _log_test_accuracy(run_dir: Path, subnet_id: str, accuracy: float,
+                       say: Callable[[str], None]) -> None:
     """The exported model's test accuracy in the latest search's HParams sessions of this
-    subnet, if any (display only: no search selects by it)."""
+    subnet, if any (display only: no search selects by it). A damaged ``pareto.json`` (an
+    export by arch file or name does not read it) is said, not raised: the export is done."""
     path = run_dir / LATEST_PARETO
     if not path.is_file():
         return
     from nasx.search.tb_hparams import log_test_accuracy
 
-    log_test_accuracy(run_dir, read_pareto(path).document, subnet_id, accuracy)
+    try:
+        doc = read_pareto(path).document
+    except NasxError as err:
+        say(f"  note: test accuracy not added to TensorBoard's HParams table ({err})")
+        return
+    log_test_accuracy(run_dir, doc, subnet_id, accuracy)
 
 
 def export_subnet(run_dir: Path, pick_spec: str, *, formats: Sequence[str] = FORMATS,
@@ -359,6 +366,6 @@ def _export_locked(run: Any, run_dir: Path, pick_spec: str, formats: tuple[str, 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _log_test_accuracy(run_dir, pick.id, metrics["accuracy"]["test"])
+    _log_test_accuracy(run_dir, pick.id, metrics["accuracy"]["test"], say)
     print_summary(metrics, target, say)
     return ExportResult(target, metrics, checks)

@@ -85,7 +85,8 @@ def test_tensorboard_fronts_hypervolume_and_hparams(run_copy: Path) -> None:
         assert hparams["pick"].string_value == picked.get(s["index"], "-")
 
 
-def test_an_export_adds_its_test_accuracy_to_the_hparams_sessions(run_copy: Path) -> None:
+def test_an_export_adds_its_test_accuracy_to_the_hparams_sessions(
+        run_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     assert search(run_copy) == 0
@@ -112,3 +113,11 @@ def test_an_export_adds_its_test_accuracy_to_the_hparams_sessions(run_copy: Path
     assert set(with_test) == want and want
     assert all(v == [(0, pytest.approx(100 * metrics["accuracy"]["test"]))]
                for v in with_test.values())
+    # a damaged pareto.json does not fail an export that does not read it (by name): it is said
+    (run_copy / "search" / "pareto.json").write_text("{")
+    capsys.readouterr()
+    assert main(["export", "--run", str(run_copy), "--pick", "smallest", "--format",
+                 "torch"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "note:" in line]
+    assert len(notes) == 1 and notes[0].startswith(
+        "  note: test accuracy not added to TensorBoard's HParams table (")
