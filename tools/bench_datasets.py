@@ -4,9 +4,10 @@ For each data set, in one run of this script:
 
 - ``quickstart``: ``nasx quickstart --data NAME --out OUT/NAME/qs`` with no other flag (the
   data-aware recipe decides everything), timed; then the test accuracy of the best validated
-  subnet overall (highest validation accuracy the search measured; ties: the higher predicted
-  accuracy), of the stm32f746 pick (<= 256 KB SRAM, <= 1 MB flash) and of the host-cpu pick:
-  of the model the export holds (refitted on train + val where the recipe refits) and, in
+  subnet overall (the lowest validation loss the search measured, the signal the picks rank
+  by; in runs whose pareto.json has no losses, the highest validation accuracy, ties: the
+  higher predicted accuracy), of the stm32f746 pick (<= 256 KB SRAM, <= 1 MB flash) and of
+  the host-cpu pick: of the model the export holds (refitted on train + val where the recipe refits) and, in
   parentheses in the table, of the supernet's weights before the refit;
 - ``minirocket``: aeon's ``MiniRocketClassifier`` with ``random_state`` 0, 1, 2 on the whole
   training split (unequal lengths zero-padded at the end to the longest sequence), timed;
@@ -99,8 +100,11 @@ def _test_accuracy(run_dir: Path, archs: list[dict[str, Any]]) -> list[dict[str,
 def _picks(doc: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     """The pareto.json entry of the best validated subnet overall and of each device's pick."""
     validated = [s for s in doc["subnets"] if s.get("validated")]
-    best = max(validated, key=lambda s: (s["validated"]["accuracy"],
-                                          s["predicted"]["accuracy"]), default=None)
+    if validated and all(s["validated"].get("loss") is not None for s in validated):
+        best = min(validated, key=lambda s: (s["validated"]["loss"], s["index"]))
+    else:
+        best = max(validated, key=lambda s: (s["validated"]["accuracy"],
+                                              s["predicted"]["accuracy"]), default=None)
     out: dict[str, dict[str, Any] | None] = {"best": best}
     for b in doc["budgets"]:
         out[b["device"]] = doc["subnets"][b["best"]] if b["best"] is not None else None

@@ -6,8 +6,12 @@ For each data set folder of a ``tools/bench_datasets.py`` output (``OUT/NAME/qs`
 - ``recorded``: each budget's pick as the search wrote it;
 - ``noise-aware``: each budget's pick re-chosen from the same validated subnets by
   :func:`nasx.search.noise_pick.noise_aware_pick` with the run's accuracy predictor's noise floor
-  (what a search by the current rule picks from those candidates; budget feasibility from the
-  exact SRAM / flash costs and the measured or predicted latency in ``pareto.json``).
+  (the accuracy rule; budget feasibility from the exact SRAM / flash costs and the measured or
+  predicted latency in ``pareto.json``);
+- ``loss-1se``: re-chosen by :func:`nasx.search.noise_pick.loss_pick` (the cheapest within one
+  paired standard error of the lowest validation loss), from each validated subnet's
+  per-sequence validation losses (evaluated again here, BatchNorm recalibrated as the run says);
+- ``min-loss``: the lowest validation loss (``loss_pick`` with 0 standard errors).
 
 Each distinct pick is refitted by :func:`nasx.train.refit.refit_subnet` with the run's settings
 (``--steps`` overrides ``refit.steps``; ``--seeds`` the seed the refit draws from), into a
@@ -40,9 +44,12 @@ def _meets(subnet: dict[str, Any], constraints: dict[str, float | None]) -> bool
                for key, value in limits)
 
 
-def picks(doc: dict[str, Any], floor: float) -> dict[str, dict[str, str]]:
-    """Budget name -> ``{"recorded": id, "noise-aware": id}`` of a ``pareto.json`` document."""
-    from nasx.search.noise_pick import noise_aware_pick
+def picks(doc: dict[str, Any], floor: float, losses: dict[int, np.ndarray] | None = None
+          ) -> dict[str, dict[str, str | None]]:
+    """Budget name -> ``{"recorded": id, "noise-aware": id}`` of a ``pareto.json`` document,
+    and ``"loss-1se"`` and ``"min-loss"`` ids where ``losses`` (subnet index -> per-sequence
+    validation losses) are given."""
+    from nasx.search.noise_pick import loss_pick, noise_aware_pick
 
     subnets = doc["subnets"]
     out = {}
@@ -57,10 +64,29 @@ def picks(doc: dict[str, Any], floor: float) -> dict[str, dict[str, str]]:
                        or subnets[r]["predicted"]["latency_ms"]) for r in rows}
         pick = noise_aware_pick(acc, latency, meets, floor, budget["best"])
         recorded = budget["best"]
-        out[budget["name"]] = {
-            "recorded": None if recorded is None else subnets[recorded]["id"],
-            "noise-aware": None if pick.row is None else subnets[pick.row]["id"]}
+        chosen = {"recorded": recorded, "noise-aware": pick.row}
+        if losses is not None:
+            mean = {r: float(losses[r].astype(np.float64).mean()) for r in rows}
+            per = {r: losses[r] for r in rows}
+            for name, k in (("loss-1se", 1.0), ("min-loss", 0.0)):
+                chosen[name] = loss_pick(per, mean, acc, latency, meets, recorded, k).row
+        out[budget["name"]] = {k: None if r is None else subnets[r]["id"]
+                               for k, r in chosen.items()}
     return out
+
+
+def validation_losses(run: Any, doc: dict[str, Any]) -> dict[int, np.ndarray]:
+    """Subnet index -> per-sequence validation losses ``(n,)`` of every validated subnet of
+    ``doc`` (BatchNorm recalibrated as the run's search measured them)."""
+    from nasx.train.evaluate import calibration_batches, evaluate_subnets
+
+    cfg = run.cfg
+    calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
+                                cfg.seed, "cpu")
+    rows = [s["index"] for s in doc["subnets"] if s.get("validated")]
+    evals = evaluate_subnets(run.net, [(str(r), doc["subnets"][r]["arch"]) for r in rows],
+                             run.splits.val, calib)
+    return {r: e.losses for r, e in zip(rows, evals, strict=True) if e.losses is not None}
 
 
 def score(run: Any, doc: dict[str, Any], ids: set[str], steps: int | None, seeds: list[int]
@@ -77,7 +103,7 @@ def score(run: Any, doc: dict[str, Any], ids: set[str], steps: int | None, seeds
     calib = calibration_batches(run.splits.train, cfg.data.batch_size, cfg.train.calib_batches,
                                 cfg.seed, "cpu")
     supernet = evaluate_subnets(run.net, list(archs.items()), test, calib)
-    out = {i: {"supernet": e.accuracy, "refit": []}
+    out: dict[str, dict[str, Any]] = {i: {"supernet": e.accuracy, "refit": []}
            for i, e in zip(archs, supernet, strict=True)}
     with tempfile.TemporaryDirectory() as scratch:
         for seed in seeds:
@@ -107,14 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         d.name for d in args.out.iterdir() if (d / "qs" / "search" / "pareto.json").is_file())
     print("| data set | budget | pick rule | subnet | supernet test | refit test (mean of "
           f"seeds {args.seeds}) |\n|---|---|---|---|---:|---:|")
-    means: dict[str, list[float]] = {"recorded": [], "noise-aware": []}
+    means: dict[str, list[float]] = {}
     for name in names:
         qs = args.out / name / "qs"
         run = load_trained_run(qs)
         predictor = load_run_predictor(qs, run.space)
         floor = noise_floor(predictor) if predictor is not None else 0.0
         doc = json.loads((qs / "search" / "pareto.json").read_text())
-        chosen = picks(doc, floor)
+        chosen = picks(doc, floor, validation_losses(run, doc))
         ids = {i for b in chosen.values() for i in b.values() if i is not None}
         scores = score(run, doc, ids, args.steps, seeds)
         for budget, rule_ids in chosen.items():
@@ -123,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 s = scores[i]
                 refit = statistics.mean(s["refit"])
-                means[rule].append(refit)
+                means.setdefault(rule, []).append(refit)
+                means.setdefault(f"{rule} (supernet)", []).append(s["supernet"])
                 print(f"| {name} | {budget} | {rule} (floor {100 * floor:.1f}) | `{i}` | "
                       f"{100 * s['supernet']:.1f} | {100 * refit:.1f} |")
     print()

@@ -3,8 +3,10 @@ demo search over several seeds to check it there.
 
 The rule (:mod:`nasx.search.noise_pick`): among the validated subnets of the budget's device that
 meet the budget (predicted costs within its limits, and a measured latency within its latency
-limit), the pick is the one with the lowest latency (measured where measured) among those whose
-validated accuracy is within ``noise_floor`` of the best validated accuracy.
+limit), the pick is the one with the lowest latency (measured where measured) among the
+candidates: with ``signal: loss``, those whose validation loss is at most ``se_multiple``
+recorded paired standard errors above the lowest validation loss; with ``signal: accuracy``,
+those whose validated accuracy is within ``noise_floor`` of the best validated accuracy.
 
 Usage::
 
@@ -41,6 +43,31 @@ def _meets(s: dict[str, Any], limits: dict[str, float | None]) -> bool:
                    or measured <= limits["latency_ms"])
 
 
+def _within(name: str, pick: dict[str, Any], ok: list[dict[str, Any]]
+            ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The subnets of ``ok`` the rule counts as within the noise of the best, and what is
+    wrong with the recorded best."""
+    if pick.get("signal") == "loss":
+        best_loss = min(s["validated"]["loss"] for s in ok)
+        gaps = {g["index"]: g for g in pick["loss_gaps"]}
+        problems = [] if abs(pick["best_validated_loss"] - best_loss) <= TOLERANCE else [
+            f"{name}: lowest validation loss {best_loss} but the pick says "
+            f"{pick['best_validated_loss']}"]
+        for s in ok:
+            g = gaps.get(s["index"])
+            if g is None or abs(g["gap"] - (s["validated"]["loss"] - best_loss)) > 1e-9:
+                problems.append(f"{name}: subnet #{s['index']}'s recorded loss gap is not its "
+                                "validation loss minus the lowest")
+        k = pick["se_multiple"]
+        return [s for s in ok if s["index"] in gaps and gaps[s["index"]]["gap"]
+                <= k * gaps[s["index"]]["se"] + TOLERANCE], problems
+    best = max(s["validated"]["accuracy"] for s in ok)
+    floor = pick["noise_floor"]
+    problems = [] if abs(pick["best_validated_accuracy"] - best) <= TOLERANCE else [
+        f"{name}: best validated {best} but the pick says {pick['best_validated_accuracy']}"]
+    return [s for s in ok if s["validated"]["accuracy"] >= best - floor - TOLERANCE], problems
+
+
 def pick_problems(doc: dict[str, Any]) -> list[str]:
     """What is wrong with each budget's pick in the ``pareto.json`` document ``doc`` (empty:
     every pick is the cheapest validated subnet within the noise floor of the best)."""
@@ -58,23 +85,19 @@ def pick_problems(doc: dict[str, Any]) -> list[str]:
                 problems.append(f"{b['name']}: no validated subnet meets it, yet a best "
                                 "validated accuracy is recorded")
             continue
-        best = max(s["validated"]["accuracy"] for s in ok)
-        floor = pick["noise_floor"]
-        within = [s for s in ok if s["validated"]["accuracy"] >= best - floor - TOLERANCE]
+        within, problem = _within(b["name"], pick, ok)
+        problems += problem
         cheapest = min(_latency(s) for s in within)
         chosen = subnets[b["best"]]
-        if abs(pick["best_validated_accuracy"] - best) > TOLERANCE:
-            problems.append(f"{b['name']}: best validated {best} but the pick says "
-                            f"{pick['best_validated_accuracy']}")
         if chosen not in within:
-            problems.append(f"{b['name']}: pick #{b['best']} is not within the noise floor "
-                            f"{floor} of the best validated {best}")
+            problems.append(f"{b['name']}: pick #{b['best']} is not among the candidates within "
+                            "the noise of the best")
         elif _latency(chosen) > cheapest:
             problems.append(f"{b['name']}: pick #{b['best']} runs {_latency(chosen)} ms, but "
                             f"a candidate runs {cheapest} ms")
         if sorted(pick["candidates"]) != sorted(s["index"] for s in within):
             problems.append(f"{b['name']}: candidates {pick['candidates']} are not the "
-                            f"validated subnets within the floor {[s['index'] for s in within]}")
+                            f"validated subnets within the noise {[s['index'] for s in within]}")
     return problems
 
 
@@ -82,6 +105,11 @@ def _summary(doc: dict[str, Any]) -> list[str]:
     out = []
     for b in doc["budgets"]:
         s, pick = doc["subnets"][b["best"]], b["pick"]
+        if pick.get("signal") == "loss":
+            out.append(f"{b['name']}: pick {s['id']} validated loss {s['validated']['loss']:.4f} "
+                       f"at {_latency(s):.4g} ms, {len(pick['candidates'])} candidates within "
+                       f"{pick['se_multiple']:g} se of {pick['best_validated_loss']:.4f}")
+            continue
         out.append(f"{b['name']}: pick {s['id']} validated {100 * s['validated']['accuracy']:.2f}% "
                    f"at {_latency(s):.4g} ms, {len(pick['candidates'])} candidates within "
                    f"{100 * pick['noise_floor']:.2f} points of "

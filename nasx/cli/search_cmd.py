@@ -5,7 +5,7 @@
                 [--runtime onnxruntime|torch|pt2]
                 [--backend pymoo|optuna] [--storage sqlite:///...] [--evaluations N]
                 [--population P] [--rounds R] [--validate K] [--objective sram|flash ...]
-                [--mode whole-sequence|streaming] [--seed S] [--overwrite]
+                [--mode whole-sequence|streaming] [--pick-se K] [--seed S] [--overwrite]
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--validate", type=int_type, default=20, metavar="K",
                    help="front subnets validated per device and round, spread along the front, "
                    "plus each budget's best (default 20)")
+    p.add_argument("--pick-se", type=number_type, default=None, metavar="K",
+                   help="a budget's pick is the cheapest validated subnet whose validation loss "
+                   "is within K standard errors (paired over the validation sequences) of the "
+                   "lowest; 0 picks the lowest loss (default 1: the one-standard-error rule)")
     p.add_argument("--objective", action="append", default=[], choices=("sram", "flash"),
                    help="also minimise SRAM or flash (repeat for both)")
     p.add_argument("--mode", choices=("whole-sequence", "streaming"), default="whole-sequence",
@@ -79,6 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``nasx search``."""
     from nasx.search.api import search_run
+    from nasx.search.noise_pick import SE_MULTIPLE
     from nasx.search.runner import SearchSettings
 
     settings = SearchSettings(
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, rounds=args.rounds, validate=args.validate,
         objectives=tuple(dict.fromkeys(args.objective)), mode=args.mode, storage=args.storage,
         predictor_samples=args.predictor_samples, predictor_holdout=args.predictor_holdout,
+        pick_se=SE_MULTIPLE if args.pick_se is None else args.pick_se,
         progress=sys.stderr.isatty())
     result = search_run(args.run, settings, devices=args.device, budgets=args.budgets,
                         max_latency_ms=args.max_latency_ms, max_sram_kb=args.max_sram_kb,

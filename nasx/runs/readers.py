@@ -165,6 +165,8 @@ def _check_subnet(check: FileCheck, i: int, s: Any) -> None:
                       "expected a number")
         check.require(v.get("latency_ms") is None or is_number(v["latency_ms"]),
                       f"{where}.validated.latency_ms", "expected a number or null")
+        check.require(v.get("loss") is None or is_number(v["loss"]),
+                      f"{where}.validated.loss", "expected a number or null")
 
 
 def _check_budget(check: FileCheck, i: int, b: Any, n_subnets: int) -> None:
@@ -210,11 +212,16 @@ class ParetoPredicted(_PredictedBase, total=False):
     runtime: str
 
 
-class ParetoValidated(TypedDict):
-    """A subnet's figures measured by the predictor-in-the-loop."""
-
+class _ValidatedBase(TypedDict):
     accuracy: float
     latency_ms: float | None
+
+
+class ParetoValidated(_ValidatedBase, total=False):
+    """A subnet's figures measured by the predictor-in-the-loop (``loss``, the mean validation
+    cross-entropy: absent in older files)."""
+
+    loss: float | None
 
 
 class _SubnetBase(TypedDict):

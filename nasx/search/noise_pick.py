@@ -1,22 +1,31 @@
-"""The noise-aware pick of a budget: the cheapest validated subnet whose accuracy the validation
-split cannot tell from the best.
+"""The noise-aware pick of a budget: the cheapest validated subnet that the validation split
+cannot tell from the best.
 
-Rule, per budget: among the subnets validated this round that meet the budget (by prediction,
-and on a measured device also by their measured latency), take the best validated accuracy
-``best``; every such subnet with validated accuracy ``>= best - floor`` is a candidate, where
-``floor`` is the validation noise floor (:func:`noise_floor`); the pick is the candidate with
-the lowest latency on the budget's device (measured where measured, else predicted); ties:
-higher validated accuracy, then the lower archive row (the earlier evaluation). When no
-validated subnet meets the budget, the predicted pick stays (``rule`` says so).
+Two rules, per budget, over the subnets validated this round that meet the budget (by
+prediction, and on a measured device also by their measured latency):
 
-The noise floor is read through :func:`noise_floor` alone, so a better measurement of it
-(repeated or k-fold validation) changes one function.
+- **loss** (the default, when every such subnet has per-sequence validation losses): the best
+  is the lowest mean validation loss (cross-entropy); a subnet is a candidate when its mean loss
+  exceeds the best's by at most ``se_multiple`` standard errors of that difference, paired over
+  the validation sequences (``sd(loss_r - loss_best) / sqrt(n)``: both subnets saw the same
+  sequences, so the sequences' own difficulty cancels). The loss ranks subnets by test accuracy
+  better than the accuracy does on every suite data set where the split ranks them at all
+  (BENCHMARKS.md, "Which validation signal ranks subnets"); the paired difference is the
+  noise of the comparison itself.
+- **accuracy** (records without per-sequence losses, e.g. written by an older nasx): the best
+  validated accuracy ``best``; every subnet with validated accuracy ``>= best - floor`` is a
+  candidate, where ``floor`` is the validation noise floor (:func:`noise_floor`).
+
+The pick is the candidate with the lowest latency on the budget's device (measured where
+measured, else predicted); ties: the better signal (lower loss, or higher accuracy), then the
+lower archive row (the earlier evaluation). When no validated subnet meets the budget, the
+predicted pick stays (``rule`` says so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +33,10 @@ import numpy as np
 RULE = ("the cheapest (lowest {latency}) of the validated subnets meeting the budget whose "
         "validated accuracy is within the noise floor ({floor:.2f} points) of the best "
         "validated ({best:.2f}%); ties: higher validated accuracy, then earlier evaluation")
+LOSS_RULE = ("the cheapest (lowest {latency}) of the validated subnets meeting the budget whose "
+             "mean validation loss is within {k:g} standard error(s) of the paired difference "
+             "from the lowest ({best:.4f}); ties: lower loss, then earlier evaluation")
+SE_MULTIPLE = 1.0  # the one-standard-error rule
 RULE_NONE = ("no validated subnet meets the budget: the highest predicted accuracy that meets "
              "it (ties: lower latency)")
 
@@ -51,6 +64,11 @@ class NoisePick:
             (None when none was validated).
         candidates: the rows within the floor of the best, cheapest first.
         ties: rows with exactly the pick's latency besides the pick.
+        signal: ``"loss"`` or ``"accuracy"``, the rule's signal.
+        best_loss: the lowest mean validation loss (loss rule; else None).
+        se_multiple: how many standard errors the loss rule allows.
+        gaps: loss rule: every feasible validated row -> ``(mean loss - best's, standard error
+            of that difference)``.
     """
 
     row: int | None
@@ -59,13 +77,23 @@ class NoisePick:
     best_validated: float | None
     candidates: tuple[int, ...]
     ties: tuple[int, ...]
+    signal: str = "accuracy"
+    best_loss: float | None = None
+    se_multiple: float = SE_MULTIPLE
+    gaps: Mapping[int, tuple[float, float]] = field(default_factory=dict)
 
     def as_json(self, index_of: Mapping[int, int]) -> dict[str, Any]:
         """The ``pick`` object of a ``pareto.json`` budget (rows as subnet indices)."""
-        return {"rule": self.rule, "noise_floor": self.floor,
-                "best_validated_accuracy": self.best_validated,
-                "candidates": [index_of[r] for r in self.candidates if r in index_of],
-                "ties": [index_of[r] for r in self.ties if r in index_of]}
+        out: dict[str, Any] = {
+            "rule": self.rule, "signal": self.signal, "noise_floor": self.floor,
+            "best_validated_accuracy": self.best_validated,
+            "candidates": [index_of[r] for r in self.candidates if r in index_of],
+            "ties": [index_of[r] for r in self.ties if r in index_of]}
+        if self.signal == "loss":
+            out.update(best_validated_loss=self.best_loss, se_multiple=self.se_multiple,
+                       loss_gaps=[{"index": index_of[r], "gap": g, "se": se}
+                                  for r, (g, se) in self.gaps.items() if r in index_of])
+        return out
 
 
 def noise_aware_pick(validated_acc: Mapping[int, float], latency_ms: Mapping[int, float],
@@ -102,30 +130,87 @@ def noise_aware_pick(validated_acc: Mapping[int, float], latency_ms: Mapping[int
     return NoisePick(pick, rule, floor, best, tuple(order), ties)
 
 
+def loss_pick(losses: Mapping[int, np.ndarray], mean_loss: Mapping[int, float],
+              validated_acc: Mapping[int, float], latency_ms: Mapping[int, float],
+              meets: np.ndarray, fallback: int | None,
+              se_multiple: float = SE_MULTIPLE, latency_name: str = "latency",
+              floor: float = 0.0) -> NoisePick:
+    """The pick of one budget by the loss rule (see the module docstring).
+
+    Args:
+        losses: archive row -> per-sequence validation losses ``(n,)`` (the same ``n``
+            sequences, in the same order, for every row; they give the standard errors).
+        mean_loss: archive row -> mean validation loss (ranks the rows; the gaps).
+        validated_acc: archive row -> validated accuracy (reported, not used to rank).
+        latency_ms: archive row -> latency on the budget's device.
+        meets: ``(rows,)`` bool, whether each archive row meets the budget.
+        fallback: the predicted pick, kept when no validated subnet meets the budget.
+        se_multiple: standard errors of the paired loss difference a candidate may be above
+            the lowest loss.
+        floor: the accuracy noise floor, reported only.
+
+    Example:
+        >>> import numpy as np
+        >>> per = {0: np.array([0.1, 0.2, 0.3]), 1: np.array([0.2, 0.2, 0.3]),
+        ...        2: np.array([1.0, 2.0, 1.5])}
+        >>> mean = {r: float(v.mean()) for r, v in per.items()}
+        >>> p = loss_pick(per, mean, {0: 1.0, 1: 1.0, 2: 0.3}, {0: 2.0, 1: 1.0, 2: 0.5},
+        ...               np.ones(3, dtype=bool), 0)
+        >>> p.row, p.candidates
+        (1, (1, 0))
+    """
+    rows = [r for r in losses if bool(meets[r])]
+    if not rows:
+        return NoisePick(fallback, RULE_NONE, floor, None, (), (), "loss", None, se_multiple)
+    mean = {r: float(mean_loss[r]) for r in rows}
+    best = min(rows, key=lambda r: (mean[r], r))
+    gaps = {}
+    for r in rows:
+        diff = losses[r].astype(np.float64) - losses[best]  # (n,)
+        se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+        gaps[r] = (mean[r] - mean[best], se)
+    within = [r for r in rows if gaps[r][0] <= se_multiple * gaps[r][1] + 1e-12]
+    order = sorted(within, key=lambda r: (latency_ms[r], mean[r], r))
+    pick = order[0]
+    ties = tuple(r for r in order[1:] if latency_ms[r] == latency_ms[pick])
+    rule = LOSS_RULE.format(latency=latency_name, k=se_multiple, best=mean[best])
+    return NoisePick(pick, rule, floor, validated_acc[best], tuple(order), ties, "loss",
+                     mean[best], se_multiple, gaps)
+
+
 def pick_budgets(dr: Any, accuracy_model: Any, measured: str | None,
-                 id_of: Callable[[int], str], log: Callable[[str], None]) -> None:
+                 id_of: Callable[[int], str], log: Callable[[str], None],
+                 se_multiple: float = SE_MULTIPLE) -> None:
     """Replace each budget's predicted pick in ``dr`` (a validated
     :class:`~nasx.search.runner.DeviceRound`) by its noise-aware pick, record it in
-    ``dr.picks`` and log it.
+    ``dr.picks`` and log it: the loss rule when every validated subnet of ``dr`` has
+    per-sequence losses on the same sequences (``dr.validated_losses``), else the accuracy
+    rule.
 
     Args:
         accuracy_model: the accuracy predictor of the round (its noise floor is used).
         measured: the runtime of ``dr.validated_ms`` (e.g. ``onnxruntime``) when the device's
             latency was measured, else None (predicted latency ranks the candidates).
         id_of: archive row -> arch id, for the log.
+        se_multiple: the loss rule's standard errors.
     """
     floor = noise_floor(accuracy_model)
     predicted_ms = dr.archive.cost("latency_ms")
     latency = {r: dr.validated_ms.get(r, float(predicted_ms[r])) for r in dr.validated_acc}
     name = (f"measured {measured} latency" if measured else
             f"{dr.archive.latency_label} latency")
+    per_seq = {r: dr.validated_losses.get(r) for r in dr.validated_acc}
+    by_loss = bool(per_seq) and all(v is not None for v in per_seq.values()) \
+        and len({v.size for v in per_seq.values()}) == 1
     new = []
     for index, (budget, row) in enumerate(dr.budgets):
         meets = dr.archive.meets[:, index].copy()
         if budget.latency_ms is not None:  # a measured latency over the limit does not meet it
             for r, ms in dr.validated_ms.items():
                 meets[r] &= ms <= budget.latency_ms
-        pick = noise_aware_pick(dr.validated_acc, latency, meets, floor, row, name)
+        pick = (loss_pick(per_seq, dr.validated_loss, dr.validated_acc, latency, meets, row,
+                          se_multiple, name, floor) if by_loss else
+                noise_aware_pick(dr.validated_acc, latency, meets, floor, row, name))
         dr.picks[budget.name] = pick
         new.append((budget, pick.row))
         head = f"round {dr.archive.round}, {dr.device}: budget '{budget.name}'"
@@ -134,9 +219,12 @@ def pick_budgets(dr: Any, accuracy_model: Any, measured: str | None,
                 f"{'none' if row is None else id_of(row)} stays")
             continue
         assert pick.row is not None
+        within = (f"within {se_multiple:g} standard error(s) of the lowest validation loss "
+                  f"{pick.best_loss:.4f}" if pick.signal == "loss" else
+                  f"within the noise floor {100 * floor:.2f} points of the best "
+                  f"{100 * pick.best_validated:.2f}%")
         log(f"{head}: pick {id_of(pick.row)} (validated "
             f"{100 * dr.validated_acc[pick.row]:.2f}%, {latency[pick.row]:.3f} ms), the "
-            f"cheapest of {len(pick.candidates)} validated within the noise floor "
-            f"{100 * floor:.2f} points of the best {100 * pick.best_validated:.2f}%"
+            f"cheapest of {len(pick.candidates)} validated {within}"
             + (f"; {len(pick.ties)} tie(s) at the same latency" if pick.ties else ""))
     dr.budgets = new

@@ -7,20 +7,23 @@
                   "on_front": true,
                   "predicted": {"accuracy", "accuracy_std", "latency_ms", "sram_kb", "flash_kb",
                                 "latency_label": "measured|estimate|analytic"},
-                  "validated": {"accuracy": f, "latency_ms": f | null} | null}, ...],
+                  "validated": {"accuracy": f, "loss": f | null, "latency_ms": f | null}
+                               | null}, ...],
      "budgets": [{"name": "stm32f746: sram<=256KB, flash<=1MB", "device": "stm32f746",
                   "constraints": {"latency_ms", "sram_kb", "flash_kb"}, "best": <index> | null,
-                  "pick": {"rule", "noise_floor", "best_validated_accuracy", "candidates",
-                           "ties"}},
+                  "pick": {"rule", "signal", "noise_floor", "best_validated_accuracy",
+                           "candidates", "ties"; with "signal": "loss" also
+                           "best_validated_loss", "se_multiple", "loss_gaps"}},
                  ...],
      "settings": {...}, "rounds": [...]}
 
 ``subnets`` holds, per device, its front (feasible, non-dominated on the objectives, by
 increasing latency), then any budget's best subnet not on the front (``on_front: false``).
 A budget's ``best`` is its noise-aware pick (:mod:`nasx.search.noise_pick`): the cheapest
-validated subnet meeting it whose validated accuracy is within the validation noise floor of the
-best validated one; ``pick`` says so (``rule``, ``noise_floor``, ``best_validated_accuracy``,
-``candidates`` and ``ties`` as subnet indices). When no validated subnet meets it, the subnet
+validated subnet meeting it whose validation loss is within one paired standard error of the
+lowest (the accuracy noise floor for records without per-sequence losses); ``pick`` says so
+(``rule``, ``signal``, the best's figures, ``loss_gaps``, ``candidates`` and ``ties`` as subnet
+indices). When no validated subnet meets it, the subnet
 with the highest predicted accuracy that meets it (ties: lower latency). ``validated`` holds
 the real validation accuracy (BatchNorm recalibrated) and, on ``host-cpu``, the measured
 latency, where the predictor-in-the-loop evaluated the subnet.

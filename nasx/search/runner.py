@@ -33,7 +33,7 @@ from nasx.search.feasibility import check_budgets
 from nasx.search.gaps import gap_summary
 from nasx.search.host_latency import HostLatency
 from nasx.search.hypervolume import hypervolume, reference_point
-from nasx.search.noise_pick import NoisePick, pick_budgets
+from nasx.search.noise_pick import SE_MULTIPLE, NoisePick, pick_budgets
 from nasx.search.nsga import run_nsga2
 from nasx.search.objectives import AccuracyModel, DeviceObjective, LatencyModel
 from nasx.search.pareto import (
@@ -52,7 +52,7 @@ from nasx.search.results import (  # noqa: F401  (output_paths, check_outputs_fr
     write_search,
 )
 from nasx.search.task import OPTIONAL_OBJECTIVES, SearchTask
-from nasx.search.validate import HOST_DEVICE, validated_accuracy
+from nasx.search.validate import HOST_DEVICE, validated_records
 from nasx.search_spaces import GenomeCodec, arch_id
 
 BACKENDS: tuple[str, ...] = ("pymoo", "optuna")
@@ -74,6 +74,7 @@ class SearchSettings:
     storage: str | None = None
     predictor_samples: int = 300
     predictor_holdout: int = 100
+    pick_se: float = SE_MULTIPLE
     progress: bool = True
 
     def check(self) -> None:
@@ -85,6 +86,8 @@ class SearchSettings:
                                  ("--rounds", self.rounds, 1), ("--validate", self.validate, 0)):
             if value < low:
                 raise NasxError(f"{flag} {value}: give an integer >= {low}")
+        if not self.pick_se >= 0:
+            raise NasxError(f"--pick-se {self.pick_se}: give a number of standard errors >= 0")
         if self.evaluations < self.population:
             raise NasxError(f"--evaluations {self.evaluations} is below --population "
                             f"{self.population}; give at least one generation's worth")
@@ -107,6 +110,9 @@ class DeviceRound:
     hv_curve: list[tuple[int, float]]
     validated_acc: dict[int, float] = field(default_factory=dict)
     validated_ms: dict[int, float] = field(default_factory=dict)
+    validated_loss: dict[int, float] = field(default_factory=dict)
+    # row -> per-sequence validation losses (n,), None where the record has none
+    validated_losses: dict[int, np.ndarray | None] = field(default_factory=dict)
     gaps: dict[str, Any] = field(default_factory=lambda: gap_summary([], [], [], None))
     picks: dict[str, NoisePick] = field(default_factory=dict)  # budget name -> its pick
 
@@ -232,12 +238,17 @@ class SearchRunner:
             return
         genomes = dr.archive.genomes
         archs = [self.codec.decode(genomes[r]) for r in rows]
-        accs = validated_accuracy(self.run, archs, progress=self.settings.progress)
+        records = validated_records(self.run, archs, progress=self.settings.progress)
+        accs = [rec.val_acc for rec in records]
         dr.validated_acc.update(zip(rows, accs, strict=True))
+        dr.validated_loss.update((r, rec.val_loss) for r, rec in zip(rows, records, strict=True))
+        dr.validated_losses.update((r, rec.losses()) for r, rec in zip(rows, records,
+                                                                      strict=True))
         if dr.device == HOST_DEVICE:
             dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
         pick_budgets(dr, self.accuracy, self.host.runtime if dr.device == HOST_DEVICE
-                     else None, lambda r: row_id(self.codec, dr.archive, r), self.log)
+                     else None, lambda r: row_id(self.codec, dr.archive, r), self.log,
+                     self.settings.pick_se)
         # a round's device is validated once, with the predictor that made its predictions
         now = dr.gaps = gap_summary([arch_id(a) for a in archs], dr.archive.accuracy[rows],
                                     accs, self.accuracy)
@@ -303,6 +314,7 @@ class SearchRunner:
                 validated = None
                 if row in dr.validated_acc:
                     validated = {"accuracy": dr.validated_acc[row],
+                                 "loss": dr.validated_loss.get(row),
                                  "latency_ms": dr.validated_ms.get(row)}
                 index_of[int(row)] = len(entries)
                 arch = self.codec.decode(g)

@@ -1,7 +1,8 @@
 """Real numbers for the search's candidates: validation accuracy and, on this machine, latency.
 
-- Accuracy: :func:`nasx.predictors.accuracy.data.evaluate_archs` (validation split, BatchNorm
-  recalibrated; each new subnet is appended to the run's predictor data, so a refit learns it).
+- Accuracy and loss: :func:`nasx.predictors.accuracy.data.evaluate_archs` (validation split,
+  BatchNorm recalibrated; each new subnet is appended to the run's predictor data, so a refit
+  learns it).
 - Latency on ``host-cpu`` (this machine): the subnet is extracted as a static module, put in
   the runtime the latency is for (:func:`nasx.predictors.latency.runtimes.runtime_module`: exported
   as ``model.onnx`` for onnxruntime) and timed with
@@ -16,9 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nasx.runs.trained import TrainedRun
 from nasx.search_spaces import Arch
+
+if TYPE_CHECKING:
+    from nasx.predictors.accuracy.data import SubnetRecord
 
 HOST_DEVICE = "host-cpu"
 
@@ -36,9 +41,10 @@ class MeasureSettings:
     runtime: str = "onnxruntime"  # or "torch", "pt2"
 
 
-def validated_accuracy(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
-                       ) -> list[float]:
-    """Validation accuracy (a fraction) of each of ``archs``, evaluating only new ones."""
+def validated_records(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
+                      ) -> list[SubnetRecord]:
+    """The validation record (accuracy, loss, per-sequence correctness and losses) of each of
+    ``archs``, evaluating only new ones."""
     from nasx.predictors.accuracy.data import evaluate_archs
 
     return evaluate_archs(run, archs, progress=progress)

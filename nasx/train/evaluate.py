@@ -33,6 +33,8 @@ class SubnetEval:
         n: number of sequences.
         correct: ``(n,)`` bool, which sequences it classified correctly (in the split's order);
             not compared and not in :meth:`as_json`.
+        losses: ``(n,)`` float32, each sequence's cross-entropy (in the split's order); not
+            compared and not in :meth:`as_json`.
     """
 
     name: str
@@ -41,6 +43,7 @@ class SubnetEval:
     loss: float
     n: int
     correct: np.ndarray | None = field(default=None, compare=False, repr=False)
+    losses: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, object]:
         """A JSON-ready dict: ``name``, ``id``, ``accuracy``, ``loss``, ``n``."""
@@ -97,13 +100,16 @@ def score_active(net: Supernet, name: str, data: SequenceSet) -> SubnetEval:
     recalibration; call it in eval mode)."""
     device = next(net.parameters()).device
     hits: list[torch.Tensor] = []
-    loss_sum = 0.0
+    losses: list[torch.Tensor] = []
+    loss_sum = 0.0  # summed as it always was, so recorded mean losses stay bit for bit
     for b in iterate_batches(data, EVAL_BATCH_SIZE, shuffle=False):
         b = b.to(device)
         logits = net(b.x, b.lengths)  # (B, classes)
         loss_sum += F.cross_entropy(logits, b.y, reduction="sum").item()
+        losses.append(F.cross_entropy(logits, b.y, reduction="none").float().cpu())  # (B,)
         hits.append((logits.argmax(dim=1) == b.y).cpu())  # (B,)
     n = len(data)
     correct = torch.cat(hits).numpy() if hits else np.zeros(0, dtype=bool)  # (n,)
+    each = torch.cat(losses).numpy() if losses else np.zeros(0, dtype=np.float32)  # (n,)
     return SubnetEval(name, arch_id(net.active_arch), int(correct.sum()) / n, loss_sum / n, n,
-                      correct)
+                      correct, each)

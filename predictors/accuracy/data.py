@@ -3,12 +3,14 @@
 One JSON line per evaluated subnet in ``R/predictors/accuracy-data.jsonl``::
 
     {"id": "3f2a...", "genome": [0, 2, ...], "val_acc": 0.8125, "val_loss": 0.61,
-     "val_n": 16, "val_correct": "f7bf"}
+     "val_n": 16, "val_correct": "f7bf", "val_losses": "ADwAOA..."}
 
 ``val_correct`` packs which validation sequences the subnet got right (hex, see
-:func:`~nasx.predictors.accuracy.reliability.pack_correct`); the two keys are optional (files
-written before they existed lack them) and feed the measurement-precision estimate of
-:mod:`~nasx.predictors.accuracy.reliability`.
+:func:`~nasx.predictors.accuracy.reliability.pack_correct`) and feeds the measurement-precision
+estimate of :mod:`~nasx.predictors.accuracy.reliability`; ``val_losses`` each sequence's
+cross-entropy (:func:`~nasx.predictors.accuracy.reliability.pack_losses`), for the search's
+paired loss comparison (:mod:`nasx.search.noise_pick`). The three keys are optional (files
+written before they existed lack them).
 
 Each subnet is evaluated on the run's validation split after BatchNorm recalibration on the
 run's calibration batches (as ``nasx eval``), and its line is appended and fsynced at once, so a
@@ -44,8 +46,10 @@ from nasx.errors import NasxError
 from nasx.predictors.accuracy.reliability import (
     Reliability,
     pack_correct,
+    pack_losses,
     split_half_reliability,
     unpack_correct,
+    unpack_losses,
 )
 from nasx.predictors.accuracy.stamp import stamp_problem
 from nasx.runs.layout import ACCURACY_DATA
@@ -68,13 +72,17 @@ class SubnetRecord:
     val_loss: float
     val_n: int | None = None
     val_correct: str | None = None
+    val_losses: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON line's object (``val_n`` and ``val_correct`` only when known)."""
+        """The JSON line's object (``val_n``, ``val_correct``, ``val_losses`` only when
+        known)."""
         out: dict[str, Any] = {"id": self.id, "genome": list(self.genome),
                                "val_acc": self.val_acc, "val_loss": self.val_loss}
         if self.val_correct is not None:
             out.update(val_n=self.val_n, val_correct=self.val_correct)
+        if self.val_losses is not None:
+            out.update(val_losses=self.val_losses)
         return out
 
     def correct(self) -> np.ndarray | None:
@@ -82,6 +90,12 @@ class SubnetRecord:
         if self.val_correct is None or self.val_n is None:
             return None
         return unpack_correct(self.val_correct, self.val_n)
+
+    def losses(self) -> np.ndarray | None:
+        """Per-sequence validation losses ``(val_n,)`` float32, or ``None`` when not recorded."""
+        if self.val_losses is None or self.val_n is None:
+            return None
+        return unpack_losses(self.val_losses, self.val_n)
 
 
 def data_path(run_dir: Path) -> Path:
@@ -117,6 +131,9 @@ def read_records(path: Path, genome_length: int | None = None) -> dict[str, Subn
                 rec = dataclasses.replace(rec, val_n=int(obj["val_n"]),
                                           val_correct=str(obj["val_correct"]))
                 rec.correct()  # checks the hex and its length
+                if "val_losses" in obj:
+                    rec = dataclasses.replace(rec, val_losses=str(obj["val_losses"]))
+                    rec.losses()  # checks the base64 and its length
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise NasxError(f"{path}:{number}: not a subnet record ({type(err).__name__}: "
                             f"{err}); delete the line or the file to re-evaluate") from None
@@ -283,17 +300,18 @@ def evaluate_subnet(run: TrainedRun, arch: Arch, codec: GenomeCodec, val: Any,
     key = arch_id(arch)
     (result,) = evaluate_subnets(run.net, [(key, arch)], val, calib)
     packed = None if result.correct is None else pack_correct(result.correct)
+    losses = None if result.losses is None else pack_losses(result.losses)
     return SubnetRecord(key, tuple(int(v) for v in codec.encode(arch)), result.accuracy,
-                        result.loss, result.n, packed)
+                        result.loss, result.n, packed, losses)
 
 
 def evaluate_archs(run: TrainedRun, archs: Sequence[Arch], *, progress: bool = True
-                   ) -> list[float]:
-    """Validation accuracies (fractions) of ``archs``, in order, evaluating and appending to
-    the run's dataset file only the ids not yet in it (the search's predictor-in-the-loop
-    calls this). Under ``torchrun`` call it on every rank; the evaluations are shared."""
+                   ) -> list[SubnetRecord]:
+    """The validation records of ``archs``, in order, evaluating and appending to the run's
+    dataset file only the ids not yet in it (the search's predictor-in-the-loop calls this).
+    Under ``torchrun`` call it on every rank; the evaluations are shared."""
     records = build_records(run, archs, progress=progress)
-    return [records[arch_id(a)].val_acc for a in archs]
+    return [records[arch_id(a)] for a in archs]
 
 
 def records_arrays(records: Sequence[SubnetRecord]) -> tuple[np.ndarray, np.ndarray]:

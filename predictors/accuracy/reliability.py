@@ -22,11 +22,15 @@ parts also share their luck on particular sequences, and a predictor fitted on t
 learns some of that.
 
 Per-sequence correctness is stored in the predictor's dataset as a hex string of packed bits
-(:func:`pack_correct`), about ``n / 4`` characters for ``n`` sequences.
+(:func:`pack_correct`), about ``n / 4`` characters for ``n`` sequences; per-sequence losses (for
+the paired loss comparison of :mod:`nasx.search.noise_pick`) as base64 of float16
+(:func:`pack_losses`), about ``2.7 n`` characters.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass
 
@@ -53,6 +57,27 @@ def unpack_correct(text: str, n: int) -> np.ndarray:
         raise ValueError(f"{len(data)} bytes of correctness for {n} sequences; want "
                          f"{(n + 7) // 8}")
     return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=n).astype(bool)
+
+
+def pack_losses(losses: np.ndarray) -> str:
+    """Base64 of ``losses`` ``(n,)`` as little-endian float16 (3 significant digits: enough
+    to compare two subnets' losses sequence by sequence)."""
+    return base64.b64encode(np.asarray(losses, dtype="<f2").reshape(-1).tobytes()).decode()
+
+
+def unpack_losses(text: str, n: int) -> np.ndarray:
+    """The ``(n,)`` float32 vector of :func:`pack_losses`.
+
+    Raises:
+        ValueError: ``text`` is not base64, or not ``2 n`` bytes long.
+    """
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error as err:
+        raise ValueError(f"losses are not base64 ({err})") from None
+    if len(data) != 2 * n:
+        raise ValueError(f"{len(data)} bytes of losses for {n} sequences; want {2 * n}")
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
 
 
 @dataclass(frozen=True)

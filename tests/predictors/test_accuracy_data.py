@@ -68,14 +68,18 @@ def test_records_match_nasx_eval_and_a_killed_build_resumes(run: TrainedRun,
         rec = records[w.arch_id]
         assert (rec.val_acc, rec.val_loss, rec.val_n) == (w.accuracy, w.loss, w.n)
         assert np.array_equal(rec.correct(), w.correct) and w.correct.mean() == w.accuracy
+        # per-sequence losses: float16 of the evaluation's, and their mean is the loss
+        assert np.array_equal(rec.losses(), w.losses.astype(np.float16).astype(np.float32))
+        assert abs(float(w.losses.astype(np.float64).mean()) - w.loss) < 1e-5
         assert rec.genome == tuple(codec.encode(a))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert list(lines[0]) == ["id", "genome", "val_acc", "val_loss", "val_n", "val_correct"]
-    # evaluate_archs: accuracies in order, nothing evaluated again.
+    assert list(lines[0]) == ["id", "genome", "val_acc", "val_loss", "val_n", "val_correct",
+                              "val_losses"]
+    # evaluate_archs: records in order, nothing evaluated again.
     third = Counter()
     monkeypatch.setattr(ad, "evaluate_subnet", third)
-    accs = ad.evaluate_archs(run, [archs[4], archs[0], archs[4]], progress=False)
-    assert accs == [records[arch_id(archs[i])].val_acc for i in (4, 0, 4)] and third.ids == []
+    got = ad.evaluate_archs(run, [archs[4], archs[0], archs[4]], progress=False)
+    assert got == [records[arch_id(archs[i])] for i in (4, 0, 4)] and third.ids == []
 
 
 def test_a_torn_last_line_is_dropped_and_a_damaged_line_is_an_error(run: TrainedRun,
@@ -95,6 +99,12 @@ def test_a_torn_last_line_is_dropped_and_a_damaged_line_is_an_error(run: Trained
     path.write_text(whole.replace('"val_acc"', '"acc"', 1))
     with pytest.raises(NasxError, match=r"accuracy-data.jsonl:1: not a subnet record "
                        r"\(KeyError: 'val_acc'\); delete the line or the file to re-evaluate$"):
+        ad.read_records(path)
+    first = json.loads(whole.splitlines()[0])
+    path.write_text(json.dumps(first | {"val_losses": first["val_losses"][:-4]}) + "\n")
+    with pytest.raises(NasxError, match=r"accuracy-data.jsonl:1: not a subnet record "
+                       r"\(ValueError: \d+ bytes of losses for \d+ sequences; want \d+\); "
+                       r"delete the line or the file to re-evaluate$"):
         ad.read_records(path)
     path.write_text(whole)
     with pytest.raises(NasxError, match=r":1: genome of 53 genes, the run's space has 65; the "

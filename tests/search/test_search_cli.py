@@ -109,9 +109,15 @@ def test_search_writes_a_validated_feasible_front(run_copy: Path,
                 la, lb = a["predicted"]["latency_ms"], b["predicted"]["latency_ms"]
                 assert not (eb <= ea and lb <= la and (eb < ea or lb < la))
         assert sum(s["validated"] is not None for s in front) >= min(2, len(front))
-    # each budget's best: the cheapest validated subnet within the noise floor of the best
-    # validated accuracy (tools/check_picks.py checks the rule on the whole document)
+    # each budget's best: the cheapest validated subnet within one paired standard error of
+    # the lowest validation loss (tools/check_picks.py checks the rule on the whole document)
     assert pick_problems(doc) == []
+    assert {b["pick"]["signal"] for b in doc["budgets"]} == {"loss"}
+    broken = json.loads(json.dumps(doc))
+    gaps = broken["budgets"][0]["pick"]["loss_gaps"]
+    gaps[0]["gap"] += 1.0  # a recorded gap that is not the losses' difference
+    assert any("recorded loss gap is not its validation loss minus the lowest" in line
+               for line in pick_problems(broken))
     for b in doc["budgets"]:
         best = doc["subnets"][b["best"]]
         assert best["device"] == b["device"] and meets(best["predicted"], b["constraints"])

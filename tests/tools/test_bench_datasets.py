@@ -21,6 +21,12 @@ def test_best_validated_breaks_ties_by_prediction_and_unmet_budgets_are_none():
     picks = load_tool("bench_datasets")._picks(_doc())
     assert picks["best"]["id"] == "c" and picks["stm32f746"]["id"] == "a"
     assert picks["host-cpu"] is None
+    # with a validation loss on every validated subnet, the lowest loss is the best
+    doc = _doc()
+    for k, loss in ((0, 0.3), (1, 0.5), (2, 0.4)):
+        doc["subnets"][k]["index"] = k
+        doc["subnets"][k]["validated"]["loss"] = loss
+    assert load_tool("bench_datasets")._picks(doc)["best"]["id"] == "a"
 
 
 def test_ragged_aeon_data_is_zero_padded():
@@ -81,3 +87,11 @@ def test_bench_refit_re_picks_the_cheapest_feasible_within_the_floor():
     assert tool.picks(doc, 0.05) == {"mcu": {"recorded": "s0", "noise-aware": "s1"},
                                      "cpu": {"recorded": "s4", "noise-aware": "s5"}}
     assert tool.picks(doc, 0.0)["mcu"]["noise-aware"] == "s0"
+    # with per-sequence losses: s1's loss is within one paired se of s0's (the lowest) and it
+    # is cheaper; s5 is the only feasible cpu subnet
+    losses = {0: np.array([0.2, 0.4, 0.3, 0.3]), 1: np.array([0.5, 0.3, 0.2, 0.4]),
+              2: np.array([0.0, 0.0, 0.0, 0.0]), 4: np.zeros(4), 5: np.ones(4)}
+    got = tool.picks(doc, 0.0, losses)
+    assert got["mcu"] == {"recorded": "s0", "noise-aware": "s0", "loss-1se": "s1",
+                          "min-loss": "s0"}
+    assert got["cpu"]["loss-1se"] == got["cpu"]["min-loss"] == "s5"
