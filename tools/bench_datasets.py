@@ -7,8 +7,8 @@ For each data set, in one run of this script:
   subnet overall (the lowest validation loss the search measured, the signal the picks rank
   by; in runs whose pareto.json has no losses, the highest validation accuracy, ties: the
   higher predicted accuracy), of the stm32f746 pick (<= 256 KB SRAM, <= 1 MB flash) and of
-  the host-cpu pick: of the model the export holds (refitted on train + val where the recipe refits) and, in
-  parentheses in the table, of the supernet's weights before the refit;
+  the host-cpu pick: of the model the export holds (refitted on train + val where the recipe
+  refits) and, in parentheses in the table, of the supernet's weights before the refit;
 - ``minirocket``: aeon's ``MiniRocketClassifier`` with ``random_state`` 0, 1, 2 on the whole
   training split (unequal lengths zero-padded at the end to the longest sequence), timed;
 - ``standalone``: the quickstart's largest subnet trained alone (``nasx train`` with the
