@@ -1,8 +1,9 @@
 """The ``gru`` op: LayerNorm, unidirectional GRU (hidden = ratio x stage width; torch's fused
 GRU with its gate matrices sliced per gate, as the LSTM), linear projection, residual.
 
-Its modules and schedule are in :mod:`nasx.ops.gru_blocks`; its streaming step, ONNX step graph
-and export hooks are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
+Its modules are in :mod:`nasx.ops.gru_blocks`, its schedule in :mod:`nasx.ops.gru_steps`; its
+streaming step, ONNX step graph and export hooks are here (torch imported inside the functions,
+as in :mod:`nasx.ops.conv`).
 C emitters :mod:`nasx.export.mcu.op_gru` (kernel ``runtime/nasx_gru.c``).
 """
 
@@ -17,6 +18,7 @@ from nasx.ops.layout import inner_width
 from nasx.ops.runtime_words import scratch_words, words
 
 NAME = "gru"
+GATES = 3  # r, z, n: the rows of the fused gate matrices are 3H
 
 
 class GRUBlock(BlockBits):
@@ -138,7 +140,7 @@ OP = OpDef(
     elastic="nasx.ops.gru_blocks:ElasticGRU",
     static="nasx.ops.gru_blocks:StaticGRU",
     export="nasx.ops.gru_blocks:GRUBlock",
-    steps="nasx.ops.gru_blocks:gru_steps",
+    steps="nasx.ops.gru_steps:gru_steps",
     c_emit="nasx.export.mcu.op_gru:emit", c_emit_step="nasx.export.mcu.op_gru:emit_step",
     hooks=__name__, c_words=_c_words,
 )

@@ -1,4 +1,4 @@
-"""The modules and the deployment schedule of the ``gru`` op (declared in :mod:`nasx.ops.gru`).
+"""The modules of the ``gru`` op (declared in :mod:`nasx.ops.gru`).
 
 LayerNorm, unidirectional GRU (torch's fused kernel ``torch.gru``; gate order r, z, n as in
 torch), linear projection back to the width, residual. Elastic: stage width ``W`` and hidden
@@ -19,20 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasx.export.layers import Layer, TensorReader, layer_tensors, read_layer
-from nasx.ops.gru import GRUSpace
+from nasx.ops.gru import GATES, GRUSpace
 from nasx.ops.layout import inner_width
-from nasx.predictors.cost.schedule import (
-    WORD,
-    Step,
-    act_bytes,
-    layer_flash,
-    linear_step,
-    norm_step,
-    weight_step,
-)
 from nasx.supernet.quant import ActQuant, qw
-
-GATES = 3  # r, z, n
 
 
 @dataclass
@@ -199,24 +188,3 @@ class GRUBlock(nn.Module):
                    read_layer(r, f"{prefix}.ih", (GATES * h, width), wb, ab),
                    read_layer(r, f"{prefix}.hh", (GATES * h, h), wb, None),
                    read_layer(r, f"{prefix}.proj", (width, h), wb, ab))
-
-
-def gru_steps(name: str, width: int, hidden: int, wbits: int, abits: int, in_elem: int,
-              length: int, streaming: bool) -> list[Step]:
-    """GRU block: ``ln``, ``gru (W -> H)``, ``proj (H -> W)`` + residual.
-
-    Scratch: the input and recurrent gate pre-activations (``3H`` each, kept apart because
-    ``n = tanh(x_n + r * h_n)``); ``h[t-1]`` is the previous output column. Streaming: ``h``
-    (``H`` words) is persistent state. Both biases are stored (``6H``).
-    """
-    t = 1 if streaming else length
-    ab, x = act_bytes(abits), width * t * in_elem
-    n, o = width * t * ab, hidden * t * ab
-    gru = weight_step(
-        f"{name}.gru", "lstm", GATES * hidden * (width + hidden) * t, n, o, x,
-        layer_flash((GATES * hidden * width, GATES * hidden * hidden), GATES * hidden, wbits,
-                    abits, bias=2 * GATES * hidden),
-        GATES * hidden * (width + hidden) + 2 * GATES * hidden, wbits, abits,
-        scratch_bytes=WORD * 2 * GATES * hidden, state_bytes=WORD * hidden if streaming else 0)
-    return [norm_step(f"{name}.ln", width, t, x, ab), gru,
-            linear_step(f"{name}.proj", hidden, width, t, ab, o, x, wbits, abits)]

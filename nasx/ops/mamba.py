@@ -12,9 +12,10 @@ Quantisation as the ``ssm`` op: the in- and out-projections take ``wbits`` weigh
 ``abits`` inputs; the selective part (convolution, ``x_proj``, ``dt_proj``, ``A``, ``D``) stays
 fp32, like the SSM's scan parameters.
 
-Its modules and schedule are in :mod:`nasx.ops.mamba_blocks` (they import torch and the
-supernet, which import the search space); its streaming step, ONNX step graph and export hooks
-are here; C emitters :mod:`nasx.export.mcu.op_mamba` (kernel ``runtime/nasx_mamba.c``).
+Its modules are in :mod:`nasx.ops.mamba_blocks` (they import torch and the supernet, which
+import the search space), its schedule in :mod:`nasx.ops.mamba_steps`; its streaming step,
+ONNX step graph and export hooks are here; C emitters :mod:`nasx.export.mcu.op_mamba` (kernel
+``runtime/nasx_mamba.c``).
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ OP = OpDef(
     elastic="nasx.ops.mamba_blocks:ElasticMamba",
     static="nasx.ops.mamba_blocks:StaticMamba",
     export="nasx.ops.mamba_blocks:MambaBlock",
-    steps="nasx.ops.mamba_blocks:mamba_steps",
+    steps="nasx.ops.mamba_steps:mamba_steps",
     c_emit="nasx.export.mcu.op_mamba:emit", c_emit_step="nasx.export.mcu.op_mamba:emit_step",
     hooks=__name__, c_words=_c_words,
 )

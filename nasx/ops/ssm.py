@@ -3,7 +3,7 @@ state-space scan (inner width = expand x stage width, state N), ``y * silu(z)``,
 out-projection, residual.
 
 Supernet block :class:`~nasx.supernet.ssm_block.ElasticSSM`, export block
-:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.predictors.cost.schedule.ssm_steps`,
+:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.ops.ssm_steps.ssm_steps`,
 C emitters :mod:`nasx.export.mcu.op_ssm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -167,7 +167,7 @@ OP = OpDef(
     elastic="nasx.supernet.ssm_block:ElasticSSM",
     static="nasx.supernet.ssm_block:StaticSSM",
     export="nasx.export.blocks:SSMBlock",
-    steps="nasx.predictors.cost.schedule:ssm_steps",
+    steps="nasx.ops.ssm_steps:ssm_steps",
     c_emit="nasx.export.mcu.op_ssm:emit", c_emit_step="nasx.export.mcu.op_ssm:emit_step",
     hooks=__name__, c_words=_c_words,
 )
