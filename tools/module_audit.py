@@ -1,9 +1,9 @@
 """Independent counts on an extracted module, to check the analytic cost model against.
 
 Used by ``tools/bench_cost.py`` (a sibling import, as every tool's) and by the tests that check
-the cost model (``tests/predictors/test_cost_vs_module.py``, ``tests/ops/op_helpers.py``; pytest
-puts ``tools/`` on ``sys.path``, see ``pyproject.toml``). It lives here, not in the package: it is
-checking tooling, never imported by nasx.
+the cost model (``tests/predictors/cost/test_cost_vs_module.py``, ``tests/ops/op_helpers.py``;
+pytest puts ``tools/`` on ``sys.path``, see ``pyproject.toml``). It lives here, not in the
+package: it is checking tooling, never imported by nasx.
 
 Nothing here imports the cost model: :func:`module_weight_bytes` reads the parameters of a
 :class:`~nasx.supernet.static_net.StaticNet`, and :func:`trace_module` runs the module and
