@@ -1,7 +1,7 @@
 """The ``gru`` op: LayerNorm, unidirectional GRU (hidden = ratio x stage width; torch's fused
 GRU with its gate matrices sliced per gate, as the LSTM), linear projection, residual.
 
-Its modules are in :mod:`nasx.ops.gru_blocks`, its schedule in :mod:`nasx.ops.gru_steps`; its
+Its modules are in :mod:`nasx.ops.gru_blocks`, its schedule in :mod:`nasx.ops.recurrent_steps`; its
 streaming step, ONNX step graph and export hooks are here (torch imported inside the functions,
 as in :mod:`nasx.ops.conv`).
 C emitters :mod:`nasx.export.mcu.op_gru` (kernel ``runtime/nasx_gru.c``).
@@ -117,7 +117,7 @@ OP = OpDef(
     elastic="nasx.ops.gru_blocks:ElasticGRU",
     static="nasx.ops.gru_blocks:StaticGRU",
     export="nasx.ops.gru_blocks:GRUBlock",
-    steps="nasx.ops.gru_steps:gru_steps",
+    steps="nasx.ops.recurrent_steps:gru_steps",
     c_emit="nasx.export.mcu.op_gru:emit", c_emit_step="nasx.export.mcu.op_gru:emit_step",
     hooks=__name__, c_words=_c_words,
 )

@@ -2,7 +2,7 @@
 stage width, gates sliced per segment), linear projection, residual.
 
 Supernet block :class:`~nasx.supernet.lstm_block.ElasticLSTM`, export block
-:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.ops.lstm_steps.lstm_steps`,
+:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.ops.recurrent_steps.lstm_steps`,
 C emitters :mod:`nasx.export.mcu.op_lstm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -121,7 +121,7 @@ OP = OpDef(
     elastic="nasx.supernet.lstm_block:ElasticLSTM",
     static="nasx.supernet.lstm_block:StaticLSTM",
     export="nasx.export.blocks:LSTMBlock",
-    steps="nasx.ops.lstm_steps:lstm_steps",
+    steps="nasx.ops.recurrent_steps:lstm_steps",
     c_emit="nasx.export.mcu.op_lstm:emit", c_emit_step="nasx.export.mcu.op_lstm:emit_step",
     hooks=__name__, c_words=_c_words,
 )
