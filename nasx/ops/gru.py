@@ -13,7 +13,13 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, LatencyWork, OpDef
-from nasx.ops.recurrent import HiddenSpace, hidden_unit, recurrent_c_words, recurrent_export
+from nasx.ops.recurrent import (
+    HiddenSpace,
+    hidden_unit,
+    recurrent_c_rows,
+    recurrent_c_words,
+    recurrent_export,
+)
 
 NAME = "gru"
 GATES = 3  # r, z, n: the rows of the fused gate matrices are 3H
@@ -95,12 +101,7 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
     return y
 
 
-def c_rows(wr: Any, p: str, b: Any) -> None:
-    """Its rows of the C layer table (the recurrent kinds are the LSTM's: ``out = 3 x in``)."""
-    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
-    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
-    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+c_rows = recurrent_c_rows  # the LSTM's layer kinds, ``out = 3 x in``
 
 
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:

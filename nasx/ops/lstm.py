@@ -13,7 +13,13 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from nasx.ops.base import BlockBits, LatencyWork, OpDef
-from nasx.ops.recurrent import HiddenSpace, hidden_unit, recurrent_c_words, recurrent_export
+from nasx.ops.recurrent import (
+    HiddenSpace,
+    hidden_unit,
+    recurrent_c_rows,
+    recurrent_c_words,
+    recurrent_export,
+)
 
 NAME = "lstm"
 
@@ -99,12 +105,7 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
     return x + F.linear(b.proj.a(out[:, 0]), b.proj.w(), b.proj.bias)
 
 
-def c_rows(wr: Any, p: str, b: Any) -> None:
-    """Its rows (and arrays) of the C layer table."""
-    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
-    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
-    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+c_rows = recurrent_c_rows
 
 
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:

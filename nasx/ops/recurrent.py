@@ -42,6 +42,16 @@ def recurrent_c_words(c: tuple[Any, ...], n: int, gates: int, state: int) -> lis
             gate_rows + out + words(state * h) + cur, out + cur + scratch_words(wb, ab, n * h)]
 
 
+def recurrent_c_rows(wr: Any, p: str, b: Any) -> None:
+    """Its rows of the C layer table: ``ln``, ``ih`` and ``hh`` as the recurrent layer kinds
+    (``NASX_LSTM_INPUT``, ``NASX_LSTM_RECURRENT``; a GRU's ``out`` is ``3 x in``, an LSTM's
+    ``4 x in``), ``proj`` with the residual."""
+    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
+    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
+    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
+    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+
+
 def recurrent_export(block_type: Any, m: Any, rnn: Any, where: str, label: str) -> Any:
     """The export block (``block_type``) of an extracted recurrent block ``m`` whose torch
     layer is ``rnn`` (``hh`` keeps a float input: the state); ``label`` names the op in
