@@ -22,8 +22,8 @@ predict:
   ``load_run_predictor``).
 
 The subpackages import nothing themselves: import their modules by path (several import torch).
-The independent counts on an extracted module that check the cost model are test tooling:
-``tests/module_audit.py``.
+The independent counts on an extracted module that check the cost model are checking tooling,
+not shipped: ``tools/module_audit.py`` (used by ``tools/bench_cost.py`` and the tests).
 """
 
 from __future__ import annotations

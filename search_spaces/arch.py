@@ -4,8 +4,10 @@ An arch looks like::
 
     {"stem": {"width": 16, "kernel": 5, "stride": 1, "wbits": 8, "abits": 8},
      "stages": [{"depth": 2, "width": 32, "stride": 1, "wbits": 8, "abits": 8,
-                 "blocks": [{"op": "conv", "kernel": 5, "expand": 2, "wbits": 8, "abits": 8},
-                            {"op": "lstm", "hidden": 0.5, "wbits": 32, "abits": 32}]}]}
+                 "blocks": [<block>, <block>]}]}
+
+where a block is ``{"op": <name>, <that op's choices>, "wbits": .., "abits": ..}`` (the op
+block types of :mod:`nasx.ops`, with an example there).
 
 ``wbits``/``abits`` of the stem and of a stage belong to the stem convolution and to the stage's
 entry convolution; each block has its own. ``blocks`` holds exactly ``depth`` entries.

@@ -2,7 +2,7 @@
 
 For random archs of each space, the analytic weight bytes, params, MACs and peak SRAM (whole
 sequence and streaming) are compared with independent counts on ``Supernet.extract(arch)``
-(``tests/module_audit.py``, the tests' module counter, loaded by path); then the genome batch
+(:mod:`module_audit`, the counter the tests also use, beside this script); then the genome batch
 path is timed. Prints markdown.
 
     .venv/bin/python tools/bench_cost.py [--archs 50] [--tiny-archs 20] [--length 100]
@@ -12,14 +12,11 @@ path is timed. Prints markdown.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import torch
+from module_audit import module_weight_bytes, trace_module
 
 from nasx.predictors import CostModel, load_device
 from nasx.search_spaces import (
@@ -31,21 +28,6 @@ from nasx.search_spaces import (
     space_to_dict,
 )
 from nasx.supernet import Supernet
-
-
-def _load_module_audit() -> ModuleType:
-    """``tests/module_audit.py`` (test tooling, not shipped in the package), loaded by path."""
-    path = Path(__file__).resolve().parents[1] / "tests" / "module_audit.py"
-    if "module_audit" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("module_audit", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["module_audit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["module_audit"]
-
-
-AUDIT = _load_module_audit()
 
 
 def bench_space(name: str) -> SearchSpace:
@@ -76,13 +58,13 @@ def check_space(name: str, archs: int, length: int, seed: int) -> dict[str, int]
         arch = random_arch(space, rng)
         static = net.extract(arch)
         whole, stream = (models[m].cost(arch) for m in ("whole-sequence", "streaming"))
-        trace = AUDIT.trace_module(static, length)
-        agree["weight bytes"] += whole.weight_bytes == AUDIT.module_weight_bytes(static)
+        trace = trace_module(static, length)
+        agree["weight bytes"] += whole.weight_bytes == module_weight_bytes(static)
         agree["params"] += whole.params == sum(p.numel() for p in static.parameters())
         agree["MACs"] += whole.macs == trace.macs
         agree["peak SRAM whole"] += whole.peak_sram_bytes == trace.peak_sram_bytes
         agree["peak SRAM streaming"] += (stream.peak_sram_bytes
-                                         == AUDIT.trace_module(static, length, "streaming")
+                                         == trace_module(static, length, "streaming")
                                          .peak_sram_bytes)
     return agree
 

@@ -5,6 +5,11 @@ model, the latency and accuracy features, every exporter) loops over :data:`OPS`
 up here, and never names one. To add a block type, write ``nasx/ops/<op>.py`` with an ``OP``
 (:class:`~nasx.ops.base.OpDef`) and its block TypedDict, and add its module name to
 :data:`OP_MODULES` and its block type to :data:`Block` (README, "Adding a block type").
+
+A block of an arch (:data:`Block`) carries its op's name, its op's choices and the bits::
+
+    {"op": "conv", "kernel": 5, "expand": 2, "wbits": 8, "abits": 8}
+    {"op": "lstm", "hidden": 0.5, "wbits": 32, "abits": 32}
 """
 
 from __future__ import annotations

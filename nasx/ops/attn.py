@@ -4,7 +4,7 @@ both residual.
 
 Supernet block :class:`~nasx.supernet.attn_block.ElasticAttention`, export block
 :class:`~nasx.export.blocks.AttentionBlock`, schedule
-:func:`~nasx.predictors.cost.schedule.attn_steps`, C emitters :mod:`nasx.export.mcu.op_attn`; its
+:func:`~nasx.ops.attn_steps.attn_steps`, C emitters :mod:`nasx.export.mcu.op_attn`; its
 streaming step (a key/value cache), ONNX step graph and C header rows are here (torch imported
 inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -185,7 +185,7 @@ OP = OpDef(
     elastic="nasx.supernet.attn_block:ElasticAttention",
     static="nasx.supernet.attn_block:StaticAttention",
     export="nasx.export.blocks:AttentionBlock",
-    steps="nasx.predictors.cost.schedule:attn_steps",
+    steps="nasx.ops.attn_steps:attn_steps",
     c_emit="nasx.export.mcu.op_attn:emit", c_emit_step="nasx.export.mcu.op_attn:emit_step",
     hooks=__name__, c_words=_c_words,
 )

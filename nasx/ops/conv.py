@@ -3,7 +3,7 @@ pointwise project, residual; BatchNorm folded at export).
 
 Supernet block :class:`~nasx.supernet.conv_block.ElasticMBConv`, export block
 :class:`~nasx.export.blocks.MBConvBlock`, schedule
-:func:`~nasx.predictors.cost.schedule.mbconv_steps`,
+:func:`~nasx.ops.conv_steps.mbconv_steps`,
 C emitters :mod:`nasx.export.mcu.op_conv`; its streaming step, ONNX step graph and C header
 rows are here. Torch is imported inside the functions: this module is read with the search
 space, which must stay importable without torch.
@@ -155,7 +155,7 @@ OP = OpDef(
     elastic="nasx.supernet.conv_block:ElasticMBConv",
     static="nasx.supernet.conv_block:StaticMBConv",
     export="nasx.export.blocks:MBConvBlock",
-    steps="nasx.predictors.cost.schedule:mbconv_steps",
+    steps="nasx.ops.conv_steps:mbconv_steps",
     c_emit="nasx.export.mcu.op_conv:emit", c_emit_step="nasx.export.mcu.op_conv:emit_step",
     hooks=__name__,
 )

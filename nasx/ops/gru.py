@@ -1,22 +1,28 @@
 """The ``gru`` op: LayerNorm, unidirectional GRU (hidden = ratio x stage width; torch's fused
 GRU with its gate matrices sliced per gate, as the LSTM), linear projection, residual.
 
-Its modules and schedule are in :mod:`nasx.ops.gru_blocks`; its streaming step, ONNX step graph
-and export hooks are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
+Its modules are in :mod:`nasx.ops.gru_blocks`, its schedule in :mod:`nasx.ops.recurrent_steps`; its
+streaming step, ONNX step graph and export hooks are here (torch imported inside the functions,
+as in :mod:`nasx.ops.conv`).
 C emitters :mod:`nasx.export.mcu.op_gru` (kernel ``runtime/nasx_gru.c``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
-from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
-from nasx.ops.layout import inner_width
-from nasx.ops.runtime_words import scratch_words, words
+from nasx.ops.base import BlockBits, LatencyWork, OpDef
+from nasx.ops.recurrent import (
+    HiddenSpace,
+    hidden_unit,
+    recurrent_c_rows,
+    recurrent_c_words,
+    recurrent_export,
+)
 
 NAME = "gru"
+GATES = 3  # r, z, n: the rows of the fused gate matrices are 3H
 
 
 class GRUBlock(BlockBits):
@@ -26,19 +32,8 @@ class GRUBlock(BlockBits):
     hidden: float
 
 
-@dataclass(frozen=True)
-class GRUSpace:
+class GRUSpace(HiddenSpace):
     """Unidirectional GRU; hidden size = ratio x stage width."""
-
-    hidden: tuple[Number, ...]
-
-
-def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> GRUSpace:
-    return GRUSpace(hidden=c.ratios(raw["hidden"], f"{key}.hidden"))
-
-
-def _unit(spec: GRUSpace, width: int, b: GRUBlock) -> tuple[Any, ...]:
-    return (width, inner_width(width, b["hidden"]))
 
 
 def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
@@ -48,28 +43,17 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
 
 
 def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
-    """C runtime words: ``cur + t1``, ``t1 + gates (3LH) + scr(LW) + cur``, ``gates + out (LH)
-    + h, gh (4H) + cur``, ``out + cur + scr(LH)``."""
-    w, h, wb, ab = c
-    cur, t1, gates, out = words(n * w), words(n * w), words(3 * n * h), words(n * h)
-    return [cur + t1, t1 + gates + scratch_words(wb, ab, n * w) + cur,
-            gates + out + words(4 * h) + cur, out + cur + scratch_words(wb, ab, n * h)]
+    """C runtime words: 3 gates, ``h`` and the recurrent gate scratch ``gh`` (4H) as state."""
+    return recurrent_c_words(c, n, GATES, 1 + GATES)
 
 
 # --- export hooks (``b``: a GRUBlock) ------------------------------------------------------
 
 def to_export(m: Any, where: str, head_dim: int) -> Any:
     """The export block of extracted ``m`` (``hh`` keeps a float input: the state)."""
-    from nasx.export.convert import deploy_act, deploy_linear, float_act
     from nasx.ops.gru_blocks import GRUBlock
 
-    wb, ab, gru = m.wbits, m.abits, m.gru
-    return GRUBlock(
-        m.ln.weight, m.ln.bias,
-        deploy_linear((gru.weight_ih_l0, gru.bias_ih_l0), wb,
-                      deploy_act(m.aq[0], ab, f"{where} (gru) input")),
-        deploy_linear((gru.weight_hh_l0, gru.bias_hh_l0), wb, float_act()),
-        deploy_linear(m.proj, wb, deploy_act(m.aq[1], ab, f"{where} (gru) proj")))
+    return recurrent_export(GRUBlock, m, m.gru, where, NAME)
 
 
 def read(r: Any, prefix: str, width: int, block: GRUBlock, spec: Any) -> Any:
@@ -117,12 +101,7 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
     return y
 
 
-def c_rows(wr: Any, p: str, b: Any) -> None:
-    """Its rows of the C layer table (the recurrent kinds are the LSTM's: ``out = 3 x in``)."""
-    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
-    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
-    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+c_rows = recurrent_c_rows  # the LSTM's layer kinds, ``out = 3 x in``
 
 
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
@@ -133,12 +112,13 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 OP = OpDef(
     name=NAME, space_type=GRUSpace, yaml_keys=("hidden",), choice_keys=("hidden",),
     block_type=GRUBlock,
-    defaults={"hidden": [0.5, 1.0]}, parse=_parse, unit=_unit, latency_work=_latency,
+    defaults={"hidden": [0.5, 1.0]}, parse=GRUSpace.parse, unit=hidden_unit,
+    latency_work=_latency,
     latency_terms=("steps",), weight_classes=("lstm", "linear"),
     elastic="nasx.ops.gru_blocks:ElasticGRU",
     static="nasx.ops.gru_blocks:StaticGRU",
     export="nasx.ops.gru_blocks:GRUBlock",
-    steps="nasx.ops.gru_blocks:gru_steps",
+    steps="nasx.ops.recurrent_steps:gru_steps",
     c_emit="nasx.export.mcu.op_gru:emit", c_emit_step="nasx.export.mcu.op_gru:emit_step",
     hooks=__name__, c_words=_c_words,
 )

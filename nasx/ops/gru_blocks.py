@@ -1,9 +1,10 @@
-"""The modules and the deployment schedule of the ``gru`` op (declared in :mod:`nasx.ops.gru`).
+"""The modules of the ``gru`` op (declared in :mod:`nasx.ops.gru`).
 
 LayerNorm, unidirectional GRU (torch's fused kernel ``torch.gru``; gate order r, z, n as in
 torch), linear projection back to the width, residual. Elastic: stage width ``W`` and hidden
 size ``H = round(hidden * W)``; the fused gate matrices are sliced per gate (first ``H`` rows of
 each of the three blocks, first ``W`` or ``H`` columns), there is no Python loop over time.
+The slicing, the forward and the extract copy are the LSTM's (:mod:`nasx.supernet.gated_rnn`).
 
 Kept apart from :mod:`nasx.ops.gru` because it imports torch and the supernet's quantizers,
 which import the search space: the registry imports this module only on first use.
@@ -11,7 +12,6 @@ which import the search space: the registry imports this module only on first us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,69 +19,22 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasx.export.layers import Layer, TensorReader, layer_tensors, read_layer
-from nasx.ops.gru import GRUSpace
+from nasx.ops.gru import GATES, GRUSpace
 from nasx.ops.layout import inner_width
-from nasx.predictors.cost.schedule import (
-    WORD,
-    Step,
-    act_bytes,
-    layer_flash,
-    linear_step,
-    norm_step,
-    weight_step,
+from nasx.supernet.gated_rnn import (
+    RNNTensors,
+    active_tensors,
+    copy_active,
+    rnn_block_forward,
+    whole_tensors,
 )
-from nasx.supernet.quant import ActQuant, qw
-
-GATES = 3  # r, z, n
+from nasx.supernet.quant import ActQuant
 
 
-@dataclass
-class GRUTensors:
-    """Active tensors: ``w_ih (3H, W)``, ``w_hh (3H, H)``, biases ``(3H,)``, ``proj (W, H)``."""
-
-    ln_w: Tensor
-    ln_b: Tensor
-    w_ih: Tensor
-    w_hh: Tensor
-    b_ih: Tensor
-    b_hh: Tensor
-    proj_w: Tensor
-    proj_b: Tensor
-    aq: tuple[ActQuant, ActQuant]
-
-
-def gru_block_forward(x: Tensor, mask: Tensor, t: GRUTensors, *, wbits: int, abits: int,
-                      training: bool) -> Tensor:
-    """``x (B, W, L)`` masked -> ``x + f(x)``, masked. Causal, so padding cannot leak back."""
-    xt = x.transpose(1, 2)  # (B, L, W)
-    valid = mask.unsqueeze(-1)  # (B, L, 1)
-    h = t.aq[0](F.layer_norm(xt, (xt.shape[-1],), t.ln_w, t.ln_b), abits, valid)
-    zeros = h.new_zeros(1, h.shape[0], t.w_hh.shape[1])  # (layers, B, H)
-    out, _ = torch.gru(h, zeros, [qw(t.w_ih, wbits), qw(t.w_hh, wbits), t.b_ih, t.b_hh],
-                       True, 1, 0.0, training, False, True)  # (B, L, H)
-    y = F.linear(t.aq[1](out, abits, valid), qw(t.proj_w, wbits), t.proj_b)  # (B, L, W)
-    return x + y.transpose(1, 2) * mask.unsqueeze(1)
-
-
-def _param(module: nn.Module, name: str) -> Tensor:
-    """``module.<name>`` as a tensor (torch types module attributes as ``Tensor | Module``)."""
-    t = getattr(module, name)
-    assert isinstance(t, Tensor), name
-    return t
-
-
-def _quantizers(aq: nn.ModuleList) -> tuple[ActQuant, ActQuant]:
-    a, b = aq[0], aq[1]
-    assert isinstance(a, ActQuant) and isinstance(b, ActQuant)
-    return a, b
-
-
-def _gates(w: Tensor, hmax: int, h: int, cols: int | None = None) -> Tensor:
-    """First ``h`` rows of each of the 3 gate blocks of ``w (3*hmax, ...)``, concatenated."""
-    g = w.view(GATES, hmax, *w.shape[1:])[:, :h]
-    if cols is not None:
-        g = g[..., :cols]
-    return g.reshape(GATES * h, *g.shape[2:])
+def run_gru(h: Tensor, zeros: Tensor, params: list[Tensor], training: bool) -> Tensor:
+    """torch's fused GRU over ``h (B, L, W)`` from a zero state -> ``(B, L, H)``."""
+    out, _ = torch.gru(h, zeros, params, True, 1, 0.0, training, False, True)
+    return out
 
 
 class ElasticGRU(nn.Module):
@@ -96,35 +49,22 @@ class ElasticGRU(nn.Module):
         self.proj = nn.Linear(self.hmax, max_width)
         self.aq = nn.ModuleList(ActQuant() for _ in range(2))
 
-    def tensors(self, width: int, block: dict[str, Any]) -> GRUTensors:
+    def tensors(self, width: int, block: dict[str, Any]) -> RNNTensors:
         """Slices of the shared weights for ``width`` and ``block``."""
-        h, m, hm = inner_width(width, block["hidden"]), self.gru, self.hmax
-        w_ih, w_hh, b_ih, b_hh = (_param(m, n) for n in ("weight_ih_l0", "weight_hh_l0",
-                                                          "bias_ih_l0", "bias_hh_l0"))
-        return GRUTensors(self.ln.weight[:width], self.ln.bias[:width],
-                          _gates(w_ih, hm, h, width), _gates(w_hh, hm, h, h),
-                          _gates(b_ih, hm, h), _gates(b_hh, hm, h),
-                          self.proj.weight[:width, :h], self.proj.bias[:width],
-                          _quantizers(self.aq))
+        h = inner_width(width, block["hidden"])
+        return active_tensors(self.ln, self.gru, self.proj, self.aq, GATES, self.hmax, width, h)
 
     def forward(self, x: Tensor, mask: Tensor, width: int, block: dict[str, Any]) -> Tensor:
         """``x (B, width, L)`` -> same shape."""
-        return gru_block_forward(x, mask, self.tensors(width, block), wbits=block["wbits"],
-                                 abits=block["abits"], training=self.training)
+        return rnn_block_forward(x, mask, self.tensors(width, block), run_gru,
+                                 wbits=block["wbits"], abits=block["abits"],
+                                 training=self.training)
 
     def extract(self, width: int, block: dict[str, Any]) -> StaticGRU:
         """A static copy of the active choice."""
         t = self.tensors(width, block)
         out = StaticGRU(width, t.w_hh.shape[1], block["wbits"], block["abits"])
-        m = out.gru
-        pairs = [(out.ln.weight, t.ln_w), (out.ln.bias, t.ln_b), (out.proj.weight, t.proj_w),
-                 (out.proj.bias, t.proj_b)]
-        pairs += [(_param(m, n), src) for n, src in (("weight_ih_l0", t.w_ih),
-                                                      ("weight_hh_l0", t.w_hh),
-                                                      ("bias_ih_l0", t.b_ih),
-                                                      ("bias_hh_l0", t.b_hh))]
-        for dst, src in pairs:
-            dst.data.copy_(src.detach())
+        copy_active(t, out.ln, out.gru, out.proj)
         out.aq.load_state_dict(self.aq.state_dict())
         return out
 
@@ -142,12 +82,8 @@ class StaticGRU(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """``x (B, W, L)`` -> same shape."""
-        m = self.gru
-        t = GRUTensors(self.ln.weight, self.ln.bias, _param(m, "weight_ih_l0"),
-                       _param(m, "weight_hh_l0"), _param(m, "bias_ih_l0"),
-                       _param(m, "bias_hh_l0"), self.proj.weight, self.proj.bias,
-                       _quantizers(self.aq))
-        return gru_block_forward(x, mask, t, wbits=self.wbits, abits=self.abits,
+        t = whole_tensors(self.ln, self.gru, self.proj, self.aq)
+        return rnn_block_forward(x, mask, t, run_gru, wbits=self.wbits, abits=self.abits,
                                  training=self.training)
 
 
@@ -199,24 +135,3 @@ class GRUBlock(nn.Module):
                    read_layer(r, f"{prefix}.ih", (GATES * h, width), wb, ab),
                    read_layer(r, f"{prefix}.hh", (GATES * h, h), wb, None),
                    read_layer(r, f"{prefix}.proj", (width, h), wb, ab))
-
-
-def gru_steps(name: str, width: int, hidden: int, wbits: int, abits: int, in_elem: int,
-              length: int, streaming: bool) -> list[Step]:
-    """GRU block: ``ln``, ``gru (W -> H)``, ``proj (H -> W)`` + residual.
-
-    Scratch: the input and recurrent gate pre-activations (``3H`` each, kept apart because
-    ``n = tanh(x_n + r * h_n)``); ``h[t-1]`` is the previous output column. Streaming: ``h``
-    (``H`` words) is persistent state. Both biases are stored (``6H``).
-    """
-    t = 1 if streaming else length
-    ab, x = act_bytes(abits), width * t * in_elem
-    n, o = width * t * ab, hidden * t * ab
-    gru = weight_step(
-        f"{name}.gru", "lstm", GATES * hidden * (width + hidden) * t, n, o, x,
-        layer_flash((GATES * hidden * width, GATES * hidden * hidden), GATES * hidden, wbits,
-                    abits, bias=2 * GATES * hidden),
-        GATES * hidden * (width + hidden) + 2 * GATES * hidden, wbits, abits,
-        scratch_bytes=WORD * 2 * GATES * hidden, state_bytes=WORD * hidden if streaming else 0)
-    return [norm_step(f"{name}.ln", width, t, x, ab), gru,
-            linear_step(f"{name}.proj", hidden, width, t, ab, o, x, wbits, abits)]

@@ -2,20 +2,24 @@
 stage width, gates sliced per segment), linear projection, residual.
 
 Supernet block :class:`~nasx.supernet.lstm_block.ElasticLSTM`, export block
-:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.predictors.cost.schedule.lstm_steps`,
+:class:`~nasx.export.blocks.LSTMBlock`, schedule :func:`~nasx.ops.recurrent_steps.lstm_steps`,
 C emitters :mod:`nasx.export.mcu.op_lstm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
-from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
-from nasx.ops.layout import inner_width
-from nasx.ops.runtime_words import scratch_words, words
+from nasx.ops.base import BlockBits, LatencyWork, OpDef
+from nasx.ops.recurrent import (
+    HiddenSpace,
+    hidden_unit,
+    recurrent_c_rows,
+    recurrent_c_words,
+    recurrent_export,
+)
 
 NAME = "lstm"
 
@@ -27,19 +31,8 @@ class LSTMBlock(BlockBits):
     hidden: float
 
 
-@dataclass(frozen=True)
-class LSTMSpace:
+class LSTMSpace(HiddenSpace):
     """Unidirectional LSTM; hidden size = ratio x stage width."""
-
-    hidden: tuple[Number, ...]
-
-
-def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> LSTMSpace:
-    return LSTMSpace(hidden=c.ratios(raw["hidden"], f"{key}.hidden"))
-
-
-def _unit(spec: LSTMSpace, width: int, b: LSTMBlock) -> tuple[Any, ...]:
-    return (width, inner_width(width, b["hidden"]))
 
 
 def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
@@ -49,12 +42,8 @@ def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
 
 
 def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
-    """C runtime words: ``cur + t1``, ``t1 + gates (4LH) + scr(LW) + cur``, ``gates + out (LH)
-    + hc (2H) + cur``, ``out + cur + scr(LH)``."""
-    w, h, wb, ab = c
-    cur, t1, gates, out = words(n * w), words(n * w), words(4 * n * h), words(n * h)
-    return [cur + t1, t1 + gates + scratch_words(wb, ab, n * w) + cur,
-            gates + out + words(2 * h) + cur, out + cur + scratch_words(wb, ab, n * h)]
+    """C runtime words: 4 gates, ``h`` and ``c`` (2H) as state."""
+    return recurrent_c_words(c, n, 4, 2)
 
 
 # --- export hooks (``b``: an LSTMBlock) ----------------------------------------------------
@@ -62,15 +51,8 @@ def _c_words(c: tuple[Any, ...], n: int) -> list[int]:
 def to_export(m: Any, where: str, head_dim: int) -> Any:
     """The export block of extracted ``m`` (``hh`` keeps a float input: the state)."""
     from nasx.export.blocks import LSTMBlock
-    from nasx.export.convert import deploy_act, deploy_linear, float_act
 
-    wb, ab, lstm = m.wbits, m.abits, m.lstm
-    return LSTMBlock(
-        m.ln.weight, m.ln.bias,
-        deploy_linear((lstm.weight_ih_l0, lstm.bias_ih_l0), wb,
-                      deploy_act(m.aq[0], ab, f"{where} (lstm) input")),
-        deploy_linear((lstm.weight_hh_l0, lstm.bias_hh_l0), wb, float_act()),
-        deploy_linear(m.proj, wb, deploy_act(m.aq[1], ab, f"{where} (lstm) proj")))
+    return recurrent_export(LSTMBlock, m, m.lstm, where, NAME)
 
 
 def read(r: Any, prefix: str, width: int, block: LSTMBlock, spec: Any) -> Any:
@@ -123,12 +105,7 @@ def graph_step(b: Any, p: str, x: Any, st: dict[str, Any], new: dict[str, Any],
     return x + F.linear(b.proj.a(out[:, 0]), b.proj.w(), b.proj.bias)
 
 
-def c_rows(wr: Any, p: str, b: Any) -> None:
-    """Its rows (and arrays) of the C layer table."""
-    wr.norm(f"{p}.ln", b.ln_weight, b.ln_bias)
-    wr.layer(f"{p}.ih", b.ih, "NASX_LSTM_INPUT", ())
-    wr.layer(f"{p}.hh", b.hh, "NASX_LSTM_RECURRENT", ())
-    wr.layer(f"{p}.proj", b.proj, "NASX_LINEAR", ["NASX_RESIDUAL"])
+c_rows = recurrent_c_rows
 
 
 def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
@@ -139,12 +116,13 @@ def c_arrays(b: Any, prefix: str) -> dict[str, Any]:
 OP = OpDef(
     name=NAME, space_type=LSTMSpace, yaml_keys=("hidden",), choice_keys=("hidden",),
     block_type=LSTMBlock,
-    defaults={"hidden": [0.5, 1.0]}, parse=_parse, unit=_unit, latency_work=_latency,
+    defaults={"hidden": [0.5, 1.0]}, parse=LSTMSpace.parse, unit=hidden_unit,
+    latency_work=_latency,
     latency_terms=("steps",), weight_classes=("lstm", "linear"),
     elastic="nasx.supernet.lstm_block:ElasticLSTM",
     static="nasx.supernet.lstm_block:StaticLSTM",
     export="nasx.export.blocks:LSTMBlock",
-    steps="nasx.predictors.cost.schedule:lstm_steps",
+    steps="nasx.ops.recurrent_steps:lstm_steps",
     c_emit="nasx.export.mcu.op_lstm:emit", c_emit_step="nasx.export.mcu.op_lstm:emit_step",
     hooks=__name__, c_words=_c_words,
 )

@@ -12,21 +12,21 @@ Quantisation as the ``ssm`` op: the in- and out-projections take ``wbits`` weigh
 ``abits`` inputs; the selective part (convolution, ``x_proj``, ``dt_proj``, ``A``, ``D``) stays
 fp32, like the SSM's scan parameters.
 
-Its modules and schedule are in :mod:`nasx.ops.mamba_blocks` (they import torch and the
-supernet, which import the search space); its streaming step, ONNX step graph and export hooks
-are here; C emitters :mod:`nasx.export.mcu.op_mamba` (kernel ``runtime/nasx_mamba.c``).
+Its modules are in :mod:`nasx.ops.mamba_blocks` (they import torch and the supernet, which
+import the search space), its schedule in :mod:`nasx.ops.mamba_steps`; its streaming step,
+ONNX step graph and export hooks are here; C emitters :mod:`nasx.export.mcu.op_mamba` (kernel
+``runtime/nasx_mamba.c``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
-from nasx.ops.layout import inner_width
+from nasx.ops.base import BlockBits, LatencyWork, OpDef
 from nasx.ops.runtime_words import scratch_words, words
+from nasx.ops.state_space import StateExpandSpace, state_expand_unit
 
 NAME = "mamba"
 CONV_KERNEL = 4  # the depthwise causal convolution before the scan (Mamba's d_conv)
@@ -59,21 +59,8 @@ class MambaBlock(BlockBits):
     expand: float
 
 
-@dataclass(frozen=True)
-class MambaSpace:
+class MambaSpace(StateExpandSpace):
     """Selective SSM block; inner width = expand x stage width, state size N."""
-
-    state: tuple[int, ...]
-    expand: tuple[Number, ...]
-
-
-def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> MambaSpace:
-    return MambaSpace(state=c.ints(raw["state"], f"{key}.state"),
-                      expand=c.ratios(raw["expand"], f"{key}.expand"))
-
-
-def _unit(spec: MambaSpace, width: int, b: MambaBlock) -> tuple[Any, ...]:
-    return (width, inner_width(width, b["expand"]), b["state"])
 
 
 def _latency(c: tuple[Any, ...], length: int) -> LatencyWork:
@@ -174,12 +161,13 @@ def c_rows(wr: Any, p: str, b: Any) -> None:
 OP = OpDef(
     name=NAME, space_type=MambaSpace, block_type=MambaBlock, yaml_keys=("state", "expand"),
     choice_keys=("state", "expand"), defaults={"state": [8, 16], "expand": [1, 2]},
-    parse=_parse, unit=_unit, latency_work=_latency, latency_terms=("steps", "scan"),
+    parse=MambaSpace.parse, unit=state_expand_unit, latency_work=_latency,
+    latency_terms=("steps", "scan"),
     no_decay=("A_log", "D"),
     elastic="nasx.ops.mamba_blocks:ElasticMamba",
     static="nasx.ops.mamba_blocks:StaticMamba",
     export="nasx.ops.mamba_blocks:MambaBlock",
-    steps="nasx.ops.mamba_blocks:mamba_steps",
+    steps="nasx.ops.mamba_steps:mamba_steps",
     c_emit="nasx.export.mcu.op_mamba:emit", c_emit_step="nasx.export.mcu.op_mamba:emit_step",
     hooks=__name__, c_words=_c_words,
 )

@@ -3,7 +3,7 @@ state-space scan (inner width = expand x stage width, state N), ``y * silu(z)``,
 out-projection, residual.
 
 Supernet block :class:`~nasx.supernet.ssm_block.ElasticSSM`, export block
-:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.predictors.cost.schedule.ssm_steps`,
+:class:`~nasx.export.blocks.SSMBlock`, schedule :func:`~nasx.ops.ssm_steps.ssm_steps`,
 C emitters :mod:`nasx.export.mcu.op_ssm`; its streaming step, ONNX step graph and C header
 rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 """
@@ -11,13 +11,12 @@ rows are here (torch imported inside the functions, as in :mod:`nasx.ops.conv`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
-from nasx.ops.base import BlockBits, ChoiceChecker, LatencyWork, Number, OpDef
-from nasx.ops.layout import inner_width
+from nasx.ops.base import BlockBits, LatencyWork, OpDef
 from nasx.ops.runtime_words import scratch_words, words
+from nasx.ops.state_space import StateExpandSpace, state_expand_unit
 
 NAME = "ssm"
 
@@ -32,21 +31,8 @@ class SSMBlock(BlockBits):
 DIRECT_SCAN_MAX_LEN = 128
 
 
-@dataclass(frozen=True)
-class SSMSpace:
+class SSMSpace(StateExpandSpace):
     """Diagonal S4D-style state-space block; inner width = expand x stage width."""
-
-    state: tuple[int, ...]
-    expand: tuple[Number, ...]
-
-
-def _parse(c: ChoiceChecker, raw: Mapping[str, Any], key: str) -> SSMSpace:
-    return SSMSpace(state=c.ints(raw["state"], f"{key}.state"),
-                    expand=c.ratios(raw["expand"], f"{key}.expand"))
-
-
-def _unit(spec: SSMSpace, width: int, b: SSMBlock) -> tuple[Any, ...]:
-    return (width, inner_width(width, b["expand"]), b["state"])
 
 
 def _scan_work(inner: int, length: int) -> float:
@@ -162,12 +148,13 @@ def c_rows(wr: Any, p: str, b: Any) -> None:
 OP = OpDef(
     name=NAME, block_type=SSMBlock, space_type=SSMSpace, yaml_keys=("state", "expand"),
     choice_keys=("state", "expand"), defaults={"state": [8, 16], "expand": [1, 2]},
-    parse=_parse, unit=_unit, latency_work=_latency, latency_terms=("scan", "kernel"),
+    parse=SSMSpace.parse, unit=state_expand_unit, latency_work=_latency,
+    latency_terms=("scan", "kernel"),
     no_decay=("A_log", "B"),
     elastic="nasx.supernet.ssm_block:ElasticSSM",
     static="nasx.supernet.ssm_block:StaticSSM",
     export="nasx.export.blocks:SSMBlock",
-    steps="nasx.predictors.cost.schedule:ssm_steps",
+    steps="nasx.ops.ssm_steps:ssm_steps",
     c_emit="nasx.export.mcu.op_ssm:emit", c_emit_step="nasx.export.mcu.op_ssm:emit_step",
     hooks=__name__, c_words=_c_words,
 )

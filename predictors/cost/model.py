@@ -38,7 +38,7 @@ from nasx.predictors.cost.latency import latency_label, schedule_latency_s
 from nasx.predictors.cost.runtime_memory import RAW_INPUT, WORD, unit_live_words
 from nasx.predictors.cost.schedule import Step, act_bytes, conv_bn_steps, head_steps
 from nasx.predictors.devices.mcu_fit import LABEL as FITTED_LABEL
-from nasx.predictors.devices.profile import DeviceProfile
+from nasx.predictors.devices.profile import CONV, DeviceProfile
 from nasx.search_spaces import (
     OP_CHOICE_KEYS,
     Arch,
@@ -51,7 +51,7 @@ from nasx.search_spaces import (
 MODES: tuple[str, ...] = ("whole-sequence", "streaming")
 # Which deployment op class each weight-bits choice of a unit lands in (for device support).
 _UNIT_WEIGHT_CLASSES: dict[str, tuple[str, ...]] = {
-    "convbn": ("conv",), **{name: op.weight_classes for name, op in OPS.items()}, "head": (),
+    "convbn": (CONV,), **{name: op.weight_classes for name, op in OPS.items()}, "head": (),
 }
 Unit = tuple[Any, ...]  # (kind, *choices): the cache key of a unit
 

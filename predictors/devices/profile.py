@@ -15,11 +15,18 @@ from nasx.predictors.devices.mcu_fit import McuFit
 # Device classes; an ``mcu`` is costed analytically, ``cpu``/``gpu`` with a roofline estimate.
 DEVICE_CLASSES: tuple[str, ...] = ("mcu", "cpu", "gpu")
 
-# Op classes of the deployment schedule (:mod:`nasx.predictors.cost.schedule`). ``norm`` and
-# ``pool`` are element-wise: their work is counted in elements, every other class in MACs.
+# Op classes of the deployment schedule (:mod:`nasx.predictors.cost.schedule` and each op's
+# ``steps``), the keys of a profile's ``efficiency``. ``norm`` and ``pool`` are element-wise:
+# their work is counted in elements, every other class in MACs. A device vocabulary, not the op
+# names (ops map onto it: ``conv`` runs as conv + dwconv, ``gru`` as lstm, ``mamba`` as conv,
+# dwconv, linear and ssm); written once here, and everywhere else by the names below.
 OP_CLASSES: tuple[str, ...] = (
     "conv", "dwconv", "linear", "lstm", "ssm", "attention", "norm", "pool"
 )
+CONV, DWCONV, LINEAR, LSTM, SSM, ATTENTION, NORM, POOL = OP_CLASSES
+# Op classes with weights: a profile lists the weight bit-widths it runs for each
+# (``bits.weights``); an op's ``weight_classes`` name which of them its weights run as.
+WEIGHT_OP_CLASSES: tuple[str, ...] = (CONV, DWCONV, LINEAR, LSTM)
 
 # Compute dtypes: a layer runs ``int8`` when wbits <= 8 and abits <= 8 (``int4`` when wbits <= 4),
 # else ``fp32``. Profiles must give ``int8`` and ``fp32``; ``int4`` falls back to ``int8``.

@@ -41,13 +41,13 @@ from nasx.predictors.devices.profile import (
     OP_CLASSES,
     REQUIRED_DTYPES,
     RUNTIMES,
+    WEIGHT_OP_CLASSES,
     DeviceProfile,
     MemoryRegion,
 )
 from nasx.runs.layout import PREDICTORS_DIR
 from nasx.yamlfiles import parse_yaml, shipped_yaml_names
 
-WEIGHT_OP_CLASSES: tuple[str, ...] = ("conv", "dwconv", "linear", "lstm")
 _TOP = ("name", "class", "description", "clock_hz", "memory", "peak_macs_per_s", "efficiency",
         "overhead", "bits", "provenance")
 _OPTIONAL_TOP = ("runtime", "batch")

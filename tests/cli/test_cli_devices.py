@@ -12,7 +12,7 @@ from nasx.cli import main
 from nasx.predictors import CostModel, load_device, profile_to_dict
 from nasx.search_spaces import largest_arch, load_space
 
-# the conv arch of tests/predictors/hand_archs.py
+# the conv arch of tests/predictors/cost/hand_archs.py
 HAND_CONV = {"stem": {"width": 4, "kernel": 3, "stride": 1, "wbits": 8, "abits": 8},
              "stages": [{"depth": 1, "width": 8, "stride": 1, "wbits": 8, "abits": 8,
                          "blocks": [{"op": "conv", "kernel": 3, "expand": 2, "wbits": 4,
@@ -71,7 +71,7 @@ def test_cost_of_a_hand_arch_matches_the_hand_numbers(capsys, tmp_path: Path) ->
     code, out, _ = _run(capsys, *argv, "--format", "json")
     got = json.loads(out)
     assert code == 0
-    # see tests/predictors/test_cost_hand.py for the arithmetic (an MCU: SRAM is the C
+    # see tests/predictors/cost/test_cost_hand.py for the arithmetic (an MCU: SRAM is the C
     # runtime's arena, 640 bytes)
     assert (got["macs"], got["params"], got["weight_bytes"], got["peak_sram_bytes"]) == (
         3624, 491, 752, 640)

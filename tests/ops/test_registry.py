@@ -26,12 +26,10 @@ from nasx.supernet import Supernet
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = ("to_export", "read", "blocker", "stream_state", "stream_step", "graph_state",
          "graph_step", "c_rows", "c_arrays")
-# Files where an op's name is a *device* op class (predictors/devices/*.yaml efficiencies and
-# bit-width support), a different vocabulary that happens to share "conv" and "lstm", or a
-# docstring example; with how many lines each.
-DEVICE_CLASS_LINES = {"predictors/cost/model.py": 1, "predictors/devices/profile.py": 1,
-                      "predictors/devices/registry.py": 1, "predictors/cost/schedule.py": 5,
-                      "search_spaces/arch.py": 2}
+# The one line outside nasx/ops where an op's name is written: the device op classes
+# (predictors/devices/*.yaml efficiency keys), a different vocabulary that shares "conv",
+# "lstm" and "ssm", written once and used everywhere else by name (CONV, LSTM, ...).
+DEVICE_CLASS_LINES = {"predictors/devices/profile.py": 1}
 
 
 def test_registry_order_is_the_op_order_everywhere() -> None:
@@ -84,19 +82,38 @@ def test_every_block_maps_back_to_its_op() -> None:
         op_of(nn.Linear(2, 2))
 
 
-def test_no_op_name_literal_outside_the_op_modules() -> None:
+def op_literal_lines(text: str) -> list[str]:
+    """The lines of ``text`` that write an op's name as a string literal."""
     names = "|".join(re.escape(n) for n in OPS)
     pattern = re.compile(rf"[\"']({names})[\"']")
+    return [ln for ln in text.splitlines() if pattern.search(ln)]
+
+
+def test_the_op_literal_check_finds_each_op() -> None:
+    text = "\n".join([*(f"if b['op'] == {n!r}:" for n in OP_MODULES), 'x = f("{n}.conv")',
+                      'k = "convbn"', "OPS[\"gru\"]", "# an lstm block"])
+    assert op_literal_lines(text) == [*(f"if b['op'] == {n!r}:" for n in OP_MODULES),
+                                      "OPS[\"gru\"]"]
+
+
+def test_no_op_name_literal_outside_the_op_modules() -> None:
     found: dict[str, int] = {}
     for folder in ("nasx", "search_spaces", "predictors", "kernels", "tools"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
             if rel.startswith("nasx/ops/"):
                 continue
-            lines = [ln for ln in path.read_text().splitlines() if pattern.search(ln)]
+            lines = op_literal_lines(path.read_text())
             if lines:
                 found[rel] = len(lines)
     assert found == DEVICE_CLASS_LINES
+
+
+def test_op_weight_classes_are_device_weight_classes() -> None:
+    from nasx.predictors.devices.profile import WEIGHT_OP_CLASSES
+
+    assert {n: [c for c in op.weight_classes if c not in WEIGHT_OP_CLASSES]
+            for n, op in OPS.items()} == {n: [] for n in OPS}
 
 
 def test_c_runtime_buffers_are_an_op_hook(monkeypatch: pytest.MonkeyPatch) -> None:

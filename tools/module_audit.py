@@ -1,5 +1,10 @@
 """Independent counts on an extracted module, to check the analytic cost model against.
 
+Used by ``tools/bench_cost.py`` (a sibling import, as every tool's) and by the tests that check
+the cost model (``tests/predictors/cost/test_cost_vs_module.py``, ``tests/ops/op_helpers.py``;
+pytest puts ``tools/`` on ``sys.path``, see ``pyproject.toml``). It lives here, not in the
+package: it is checking tooling, never imported by nasx.
+
 Nothing here imports the cost model: :func:`module_weight_bytes` reads the parameters of a
 :class:`~nasx.supernet.static_net.StaticNet`, and :func:`trace_module` runs the module and
 watches what it really executes (a ``TorchFunctionMode`` sees every ``conv1d``, ``linear``,
@@ -210,13 +215,13 @@ class _Tracer(TorchFunctionMode):
             self.trace.macs += y.numel() * 4 * (args[0].shape[-1] + hidden)
             scratch = 4 * 4 * hidden if self.streaming else 4 * 5 * hidden
             self.trace.state_bytes += 4 * 2 * hidden if self.streaming else 0
-            self._step("lstm", args[0].numel(), y.numel(), scratch)
+            self._step(func.__name__, args[0].numel(), y.numel(), scratch)
         elif func is torch.gru:
             hidden = args[1].shape[-1]
             y = out[0]
             self.trace.macs += y.numel() * 3 * (args[0].shape[-1] + hidden)
             self.trace.state_bytes += 4 * hidden if self.streaming else 0
-            self._step("gru", args[0].numel(), y.numel(), 4 * 6 * hidden)
+            self._step(func.__name__, args[0].numel(), y.numel(), 4 * 6 * hidden)
         elif func is F.scaled_dot_product_attention:
             q, k, v = args[:3]
             b, heads, lq, d = q.shape
