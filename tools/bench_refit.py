@@ -8,10 +8,10 @@ For each data set folder of a ``tools/bench_datasets.py`` output (``OUT/NAME/qs`
   :func:`nasx.search.noise_pick.noise_aware_pick` with the run's accuracy predictor's noise floor
   (the accuracy rule; budget feasibility from the exact SRAM / flash costs and the measured or
   predicted latency in ``pareto.json``);
-- ``loss-1se``: re-chosen by :func:`nasx.search.noise_pick.loss_pick` (the cheapest within one
-  paired standard error of the lowest validation loss), from each validated subnet's
-  per-sequence validation losses (evaluated again here, BatchNorm recalibrated as the run says);
-- ``min-loss``: the lowest validation loss (``loss_pick`` with 0 standard errors).
+- ``loss-<K>se`` for each ``K`` of ``--se`` (default ``1,0``): re-chosen by
+  :func:`nasx.search.noise_pick.loss_pick` (the cheapest within ``K`` paired standard errors of
+  the lowest validation loss; ``K = 0`` the lowest loss), from each validated subnet's
+  per-sequence validation losses (evaluated again here, BatchNorm recalibrated as the run says).
 
 Each distinct pick is refitted by :func:`nasx.train.refit.refit_subnet` with the run's settings
 (``--steps`` overrides ``refit.steps``; ``--seeds`` the seed the refit draws from), into a
@@ -44,11 +44,11 @@ def _meets(subnet: dict[str, Any], constraints: dict[str, float | None]) -> bool
                for key, value in limits)
 
 
-def picks(doc: dict[str, Any], floor: float, losses: dict[int, np.ndarray] | None = None
-          ) -> dict[str, dict[str, str | None]]:
+def picks(doc: dict[str, Any], floor: float, losses: dict[int, np.ndarray] | None = None,
+          se: tuple[float, ...] = (1.0, 0.0)) -> dict[str, dict[str, str | None]]:
     """Budget name -> ``{"recorded": id, "noise-aware": id}`` of a ``pareto.json`` document,
-    and ``"loss-1se"`` and ``"min-loss"`` ids where ``losses`` (subnet index -> per-sequence
-    validation losses) are given."""
+    and ``"loss-<K>se"`` ids for each ``K`` of ``se`` where ``losses`` (subnet index ->
+    per-sequence validation losses) are given."""
     from nasx.search.noise_pick import loss_pick, noise_aware_pick
 
     subnets = doc["subnets"]
@@ -68,8 +68,9 @@ def picks(doc: dict[str, Any], floor: float, losses: dict[int, np.ndarray] | Non
         if losses is not None:
             mean = {r: float(losses[r].astype(np.float64).mean()) for r in rows}
             per = {r: losses[r] for r in rows}
-            for name, k in (("loss-1se", 1.0), ("min-loss", 0.0)):
-                chosen[name] = loss_pick(per, mean, acc, latency, meets, recorded, k).row
+            for k in se:
+                chosen[f"loss-{k:g}se"] = loss_pick(per, mean, acc, latency, meets, recorded,
+                                                    k).row
         out[budget["name"]] = {k: None if r is None else subnets[r]["id"]
                                for k, r in chosen.items()}
     return out
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", default="", help="comma-separated folder names (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated refit seeds")
     p.add_argument("--steps", type=int, default=None, help="refit steps (default: the run's)")
+    p.add_argument("--se", default="1,0", help="comma-separated standard-error multiples of "
+                   "the loss rule")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.datasets.split(",") if args.datasets else sorted(
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         predictor = load_run_predictor(qs, run.space)
         floor = noise_floor(predictor) if predictor is not None else 0.0
         doc = json.loads((qs / "search" / "pareto.json").read_text())
-        chosen = picks(doc, floor, validation_losses(run, doc))
+        chosen = picks(doc, floor, validation_losses(run, doc),
+                       tuple(float(k) for k in args.se.split(",")))
         ids = {i for b in chosen.values() for i in b.values() if i is not None}
         scores = score(run, doc, ids, args.steps, seeds)
         for budget, rule_ids in chosen.items():

@@ -93,5 +93,7 @@ def test_bench_refit_re_picks_the_cheapest_feasible_within_the_floor():
               2: np.array([0.0, 0.0, 0.0, 0.0]), 4: np.zeros(4), 5: np.ones(4)}
     got = tool.picks(doc, 0.0, losses)
     assert got["mcu"] == {"recorded": "s0", "noise-aware": "s0", "loss-1se": "s1",
-                          "min-loss": "s0"}
-    assert got["cpu"]["loss-1se"] == got["cpu"]["min-loss"] == "s5"
+                          "loss-0se": "s0"}
+    assert got["cpu"]["loss-1se"] == got["cpu"]["loss-0se"] == "s5"
+    assert list(tool.picks(doc, 0.0, losses, (0.5,))["mcu"]) == ["recorded", "noise-aware",
+                                                                 "loss-0.5se"]
