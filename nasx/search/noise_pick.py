@@ -96,6 +96,15 @@ class NoisePick:
         return out
 
 
+def _cheapest(within: list[int], latency_ms: Mapping[int, float], worse: Callable[[int], float]
+              ) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+    """The candidates ``within`` cheapest first (ties: lower ``worse``, then the earlier row),
+    the pick, and the rows at exactly the pick's latency besides it."""
+    order = sorted(within, key=lambda r: (latency_ms[r], worse(r), r))
+    ties = tuple(r for r in order[1:] if latency_ms[r] == latency_ms[order[0]])
+    return tuple(order), order[0], ties
+
+
 def noise_aware_pick(validated_acc: Mapping[int, float], latency_ms: Mapping[int, float],
                      meets: np.ndarray, floor: float, fallback: int | None,
                      latency_name: str = "latency") -> NoisePick:
@@ -123,11 +132,9 @@ def noise_aware_pick(validated_acc: Mapping[int, float], latency_ms: Mapping[int
     best = max(validated_acc[r] for r in rows)
     # a float tolerance so that 1/3 - 1/3-ish rounding never drops the best itself
     within = [r for r in rows if validated_acc[r] >= best - floor - 1e-12]
-    order = sorted(within, key=lambda r: (latency_ms[r], -validated_acc[r], r))
-    pick = order[0]
-    ties = tuple(r for r in order[1:] if latency_ms[r] == latency_ms[pick])
+    order, pick, ties = _cheapest(within, latency_ms, lambda r: -validated_acc[r])
     rule = RULE.format(latency=latency_name, floor=100 * floor, best=100 * best)
-    return NoisePick(pick, rule, floor, best, tuple(order), ties)
+    return NoisePick(pick, rule, floor, best, order, ties)
 
 
 def loss_pick(losses: Mapping[int, np.ndarray], mean_loss: Mapping[int, float],
@@ -170,11 +177,9 @@ def loss_pick(losses: Mapping[int, np.ndarray], mean_loss: Mapping[int, float],
         se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
         gaps[r] = (mean[r] - mean[best], se)
     within = [r for r in rows if gaps[r][0] <= se_multiple * gaps[r][1] + 1e-12]
-    order = sorted(within, key=lambda r: (latency_ms[r], mean[r], r))
-    pick = order[0]
-    ties = tuple(r for r in order[1:] if latency_ms[r] == latency_ms[pick])
+    order, pick, ties = _cheapest(within, latency_ms, lambda r: mean[r])
     rule = LOSS_RULE.format(latency=latency_name, k=se_multiple, best=mean[best])
-    return NoisePick(pick, rule, floor, validated_acc[best], tuple(order), ties, "loss",
+    return NoisePick(pick, rule, floor, validated_acc[best], order, ties, "loss",
                      mean[best], se_multiple, gaps)
 
 
