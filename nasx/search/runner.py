@@ -239,11 +239,10 @@ class SearchRunner:
         genomes = dr.archive.genomes
         archs = [self.codec.decode(genomes[r]) for r in rows]
         records = validated_records(self.run, archs, progress=self.settings.progress)
+        for r, rec in zip(rows, records, strict=True):
+            dr.validated_acc[r], dr.validated_loss[r] = rec.val_acc, rec.val_loss
+            dr.validated_losses[r] = rec.losses()
         accs = [rec.val_acc for rec in records]
-        dr.validated_acc.update(zip(rows, accs, strict=True))
-        dr.validated_loss.update((r, rec.val_loss) for r, rec in zip(rows, records, strict=True))
-        dr.validated_losses.update((r, rec.losses()) for r, rec in zip(rows, records,
-                                                                      strict=True))
         if dr.device == HOST_DEVICE:
             dr.validated_ms.update(zip(rows, self.host.measure_ms(archs), strict=True))
         pick_budgets(dr, self.accuracy, self.host.runtime if dr.device == HOST_DEVICE
