@@ -136,7 +136,10 @@ def _check_default_host_budget(run_dir: Path) -> None:
 
     low, half, high = limit(1e-9), limit(0.5), limit(1.0)
     assert high == pytest.approx(float(f"{high:.3g}"))  # 3 significant digits
-    assert largest <= high <= largest * 1.01  # rounded up, never below the largest's latency
+    if low <= largest:  # the largest subnet is predicted the slowest (the usual case)
+        assert largest <= high <= largest * 1.01  # rounded up, never below the largest's
+    else:  # measured timings put the largest below every sample: the budget is the fastest's
+        assert high == low
     assert low <= smallest * 1.01  # the fastest sampled is at most the smallest's latency
     assert low <= half <= high
 
