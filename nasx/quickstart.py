@@ -21,6 +21,7 @@ cached by arch id, and a resumed quickstart replaces its own earlier search and 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -95,6 +96,7 @@ class PipelineSettings:
     runtime: str | None = None  # host-cpu latency: None is the profile's (onnxruntime)
     formats: tuple[str, ...] = ("torch", "pt2", "onnx", "c")
     progress: bool = False  # tqdm bars on stderr for every stage
+    prefetch: bool = True  # export the onnxruntime profile's graphs on a spare core in training
 
     def check(self) -> None:
         """Raise :class:`NasxError` on a value out of range (one line naming the option)."""
@@ -208,6 +210,35 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
             f"({report.seconds:.0f} s)")
 
 
+def prefetch_job(run_dir: Path, cfg: RunConfig, splits: Any, s: PipelineSettings,
+                 stages: tuple[str, ...], cores: int) -> Any:
+    """The :class:`~nasx.predictors.latency.prefetch.GraphJob` of the host profile's graphs,
+    to export while the supernet trains: when the profile runs in onnxruntime and one of the
+    ``cores`` this process may use is spare (training on CPU takes ``train.threads``, all of
+    them when null; on a GPU one); else None."""
+    from nasx.predictors import load_device
+    from nasx.predictors.latency.prefetch import GraphJob
+    from nasx.runs.layout import SPACE_FILE
+
+    runtime = s.runtime or load_device(HOST).runtime
+    busy = 1 if cfg.train.device.startswith("cuda") else (cfg.train.threads or cores)
+    if not s.prefetch or "profile" not in stages or runtime != "onnxruntime" or busy >= cores:
+        return None
+    return GraphJob(
+        space_file=str(run_dir / SPACE_FILE), folder=str(run_dir / PREDICTORS_DIR), device=HOST,
+        runtime=runtime, channels=splits.channels, classes=splits.num_classes,
+        length=splits.max_length, samples=s.profile_samples, seed=cfg.seed)
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _predictor(run: TrainedRun, s: PipelineSettings) -> str:
     from nasx.predictors.accuracy.fit import fit_run_predictor
 
@@ -313,17 +344,28 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     start = time.perf_counter()
     _check_inputs(cfg)  # bad input is refused before any file or lock is made
     out.parent.mkdir(parents=True, exist_ok=True)
-    with run_lock(out, "quickstart"):
+    stages = STAGES[1: STAGES.index(s.until) + 1]
+    prefetch: list[Any] = []  # the GraphPrefetch started once the run folder is ready
+
+    def ready(run_dir: Path, resolved: RunConfig, splits: Any) -> None:
+        from nasx.predictors.latency.prefetch import GraphPrefetch
+
+        if (job := prefetch_job(run_dir, resolved, splits, s, stages, _cores())) is not None:
+            prefetch.append(GraphPrefetch(job))
+
+    with run_lock(out, "quickstart"), contextlib.ExitStack() as cleanup:
+        cleanup.callback(lambda: [p.cancel() for p in prefetch])
         trained = train_supernet(cfg, out, overwrite=overwrite, resume=resume, log=log,
-                                 progress=s.progress)
+                                 progress=s.progress, on_ready=ready)
         run = load_trained_run(out)
         result = QuickstartResult(out, trained.seconds, subnet_reports(run, cfg, n_random), 0.0)
         result.stage_seconds["train"] = time.perf_counter() - start
-        stages = STAGES[1: STAGES.index(s.until) + 1]
         budgets = s.budgets
         for stage in stages:
             t0 = time.perf_counter()
             if stage == "profile":
+                for p in prefetch:  # its remaining graphs from both ends, then time them
+                    p.finish()
                 say(f"[profile] {_profile(run, s)}")
             elif stage == "predictor":
                 say(f"[predictor] {_predictor(run, s)}")

@@ -60,6 +60,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluations", type=int, default=PipelineSettings.evaluations,
                    metavar="N", help="search evaluations per device and round (default: "
                    "%(default)s)")
+    p.add_argument("--no-prefetch", dest="prefetch", action="store_false",
+                   help="export the onnxruntime profile's graphs in the profile stage only "
+                   "(default: a child process exports them on a spare core while the supernet "
+                   "trains)")
     add_run_arguments(p)
     p.set_defaults(func=run)
 
@@ -83,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     settings = PipelineSettings(until=args.until, budgets=args.budgets, runtime=args.runtime,
                                 profile_samples=args.profile_samples,
                                 predictor_samples=args.predictor_samples,
-                                evaluations=args.evaluations, progress=sys.stderr.isatty())
+                                evaluations=args.evaluations, progress=sys.stderr.isatty(),
+                                prefetch=args.prefetch)
     if args.budgets is not None:  # a malformed or impossible budget fails before training
         from nasx.search.api import check_budgets_before_training
 

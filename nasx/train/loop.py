@@ -176,6 +176,7 @@ def train_supernet(
     resume: bool = False,
     log: Callable[[str], None] | None = None,
     progress: bool = False,
+    on_ready: Callable[[Path, RunConfig, DatasetSplits], None] | None = None,
 ) -> TrainResult:
     """Train the supernet of ``cfg`` into the run folder ``out`` (see the module docstring).
 
@@ -187,6 +188,9 @@ def train_supernet(
             the config must equal the saved one but for :data:`RESUME_MAY_CHANGE`.
         log: receives one line per epoch and per skipped step (nothing when ``None``).
         progress: show a tqdm bar per epoch on stderr.
+        on_ready: called (on the main rank) with the run folder, the resolved config and the
+            data once the folder is written, before the first step (``nasx quickstart``
+            starts exporting its latency profile's graphs then).
 
     Raises:
         NasxError: bad config, space or data (before the folder is touched), a run folder that
@@ -210,7 +214,8 @@ def train_supernet(
         with dd.process_group(ranks, device):
             return _train(cfg, out, space, splits, device, ranks, overwrite=overwrite,
                           resume=resume, say=(log if log is not None and ranks.main else None),
-                          progress=progress and ranks.main, start_time=start_time)
+                          progress=progress and ranks.main, start_time=start_time,
+                          on_ready=on_ready if ranks.main else None)
 
 
 def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
@@ -226,7 +231,9 @@ def _prepare_run(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetS
 
 def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
            device: torch.device, ranks: dd.Ranks, *, overwrite: bool, resume: bool,
-           say: Callable[[str], None] | None, progress: bool, start_time: float) -> TrainResult:
+           say: Callable[[str], None] | None, progress: bool, start_time: float,
+           on_ready: Callable[[Path, RunConfig, DatasetSplits], None] | None = None
+           ) -> TrainResult:
     say = say or (lambda _line: None)
     t = cfg.train
     if (too_far := stride_warning(space, splits.max_length)) is not None:
@@ -241,6 +248,8 @@ def _train(cfg: RunConfig, out: Path, space: SearchSpace, splits: DatasetSplits,
     dd.main_first(ranks, functools.partial(_prepare_run, cfg, out, space, splits, monitors,
                                            overwrite=overwrite, resume=resume))
     run_dir = out
+    if on_ready is not None:
+        on_ready(run_dir, cfg, splits)
 
     plan = RunPlan.from_config(cfg, len(splits.train), fixed_arch=fixed)
     net = build_supernet(cfg, space, splits).to(device)

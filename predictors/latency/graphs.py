@@ -42,13 +42,16 @@ class GraphStore:
         folder: the graphs folder (:func:`graphs_dir`); created if missing.
         settings: what the graphs depend on (JSON-able); graphs kept with other settings are
             removed.
+        tidy: remove the temporary folders of interrupted exports; False while another
+            process may be exporting into the same folder (:mod:`.prefetch`).
     """
 
-    def __init__(self, folder: Path, settings: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, settings: dict[str, Any], *, tidy: bool = True) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        for partial in self.folder.glob(f"{_PARTIAL_PREFIX}*"):  # an interrupted export
-            shutil.rmtree(partial, ignore_errors=True)
+        if tidy:
+            for partial in self.folder.glob(f"{_PARTIAL_PREFIX}*"):  # an interrupted export
+                shutil.rmtree(partial, ignore_errors=True)
         record = self.folder / LATENCY_GRAPHS_SETTINGS_FILE
         try:
             kept = json.loads(record.read_text(encoding="utf-8"))

@@ -162,6 +162,22 @@ class _ModuleSource:
         return module
 
 
+def profile_supernet(space: SearchSpace, channels: int, classes: int, seed: int) -> Supernet:
+    """The eval-mode supernet a profile extracts its subnets from (random weights, seeded)."""
+    torch.manual_seed(seed)
+    return Supernet(space, channels, classes).eval()
+
+
+def profile_graphs(folder: Path, device: str, runtime: str, space: SearchSpace, *,
+                   channels: int, classes: int, length: int, seed: int,
+                   tidy: bool = True) -> GraphStore:
+    """The store of a profile's exported graphs, keyed by what the graphs depend on."""
+    return GraphStore(graphs_dir(folder, device, runtime), {
+        "space_fingerprint": space_fingerprint(space), "channels": channels,
+        "classes": classes, "length": length, "seed": seed, "torch": torch.__version__},
+        tidy=tidy)
+
+
 def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int, classes: int,
                     length: int, folder: Path, samples: int, runtime: str | None = None,
                     batch: int | None = None, threads: int = 1,
@@ -213,14 +229,11 @@ def profile_latency(space: SearchSpace, *, device: DeviceProfile, channels: int,
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        torch.manual_seed(seed)
-        net = Supernet(space, channels, classes).eval()
+        net = profile_supernet(space, channels, classes, seed)
         graphs = None
         if runtime == "onnxruntime":  # the graphs a resumed profile need not export again
-            graphs = GraphStore(graphs_dir(folder, device.name, runtime), {
-                "space_fingerprint": settings.space_fingerprint, "channels": channels,
-                "classes": classes, "length": length, "seed": seed,
-                "torch": settings.torch})
+            graphs = profile_graphs(folder, device.name, runtime, space, channels=channels,
+                                    classes=classes, length=length, seed=seed)
         modules = _ModuleSource(net, torch_device, runtime, threads, length, graphs)
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn(batch, channels, length, generator=gen).to(torch_device)  # (B, C, L)

@@ -90,6 +90,28 @@ class _ProgramModule(nn.Module):
         return self._module[0](x, lengths)
 
 
+def _exported(static: nn.Module, space: Any, channels: int, classes: int,
+              preprocessing: Any) -> Any:
+    """The ``ExportedNet`` of ``static`` (unseen activation ranges set to 1.0)."""
+    from nasx.export.convert import export_static, spec_for
+
+    ready = _with_ranges(static)
+    return export_static(ready, spec_for(space, ready.arch, channels, classes, preprocessing))
+
+
+def kept_onnx_graph(static: nn.Module, graphs: GraphStore, *, space: Any, channels: int,
+                    classes: int, length: int, preprocessing: Any = None) -> Path:
+    """The ONNX graph of ``static`` kept in ``graphs``: exported (as ``model.onnx`` is, traced
+    at ``length``) when it is not kept yet, loaded from the store when it is."""
+    from nasx.export.graph_formats import export_onnx
+    from nasx.search_spaces import arch_id
+
+    def write(path: Path) -> None:
+        export_onnx(_exported(static, space, channels, classes, preprocessing), path, length)
+
+    return graphs.graph(arch_id(static.arch), write)
+
+
 def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int,
                    classes: int, length: int, threads: int = 1,
                    preprocessing: Any = None, graphs: GraphStore | None = None) -> nn.Module:
@@ -111,22 +133,11 @@ def runtime_module(static: nn.Module, runtime: str, *, space: Any, channels: int
     check_runtime(runtime)
     if runtime == "torch":
         return static
-    from nasx.export.convert import export_static, spec_for
-
-    def exported() -> Any:  # the ExportedNet of ``static``
-        ready = _with_ranges(static)
-        return export_static(ready, spec_for(space, ready.arch, channels, classes,
-                                             preprocessing))
-
     if runtime == "onnxruntime" and graphs is not None:
-        from nasx.export.graph_formats import export_onnx
-        from nasx.search_spaces import arch_id
-
-        def write(path: Path) -> None:
-            export_onnx(exported(), path, length)
-
-        return _OrtModule(graphs.graph(arch_id(static.arch), write), threads)
-    net = exported()
+        path = kept_onnx_graph(static, graphs, space=space, channels=channels,
+                               classes=classes, length=length, preprocessing=preprocessing)
+        return _OrtModule(path, threads)
+    net = _exported(static, space, channels, classes, preprocessing)
     with tempfile.TemporaryDirectory(prefix="nasx-runtime-") as tmp:
         if runtime == "onnxruntime":
             from nasx.export.graph_formats import export_onnx
@@ -148,4 +159,4 @@ def module_bytes(module: nn.Module) -> int:
     return sum(p.numel() * p.element_size() for p in module.parameters())
 
 
-__all__ = ["MEASURABLE", "check_runtime", "module_bytes", "runtime_module"]
+__all__ = ["MEASURABLE", "check_runtime", "kept_onnx_graph", "module_bytes", "runtime_module"]

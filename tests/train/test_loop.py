@@ -190,3 +190,16 @@ def test_evaluating_less_often_trains_the_same_weights(tmp_path: Path) -> None:
     history = json.loads((tmp_path / "b" / "history.json").read_text())
     assert [(h["epoch"], h["step"]) for h in history] == [(3, 6), (4, 8)]
     assert load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["epoch"] == 4
+
+
+def test_on_ready_sees_the_written_folder_before_the_first_step(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    seen: list[tuple[Path, list[str], int, int]] = []
+
+    def ready(run_dir: Path, cfg: RunConfig, splits) -> None:  # type: ignore[no-untyped-def]
+        seen.append((run_dir, sorted(p.name for p in run_dir.iterdir()),
+                     cfg.train.calib_batches, splits.channels))
+
+    train_supernet(_cfg(), run, on_ready=ready)
+    assert seen == [(run, [".nasx-run", "archs.json", "checkpoints", "config.yaml", "data.json",
+                           "space.yaml"], 1, 12)]  # resolved config; no step taken yet
