@@ -5,7 +5,7 @@ on a 2-core machine; the timing itself takes milliseconds), and the graphs do no
 the trained weights (the profile's supernet has seeded random weights). So ``nasx quickstart``
 exports them while the supernet trains on its one thread:
 
-1. When the run folder is ready, :func:`start_prefetch` starts a child process
+1. When the run folder is ready, :class:`GraphPrefetch` starts a child process
    (``python -m nasx.predictors.latency.prefetch JOB``, no pickled state: the job is JSON)
    that exports the profile's subnets in the profile's order into the profile's graph store
    (:func:`~nasx.predictors.latency.profile.profile_graphs`), skipping kept ones.
