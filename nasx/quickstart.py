@@ -230,6 +230,20 @@ def prefetch_job(run_dir: Path, cfg: RunConfig, splits: Any, s: PipelineSettings
         length=splits.max_length, samples=s.profile_samples, seed=cfg.seed)
 
 
+def start_prefetch(job: Any, say: Log) -> Any:
+    """The started :class:`~nasx.predictors.latency.prefetch.GraphPrefetch` of ``job``, or None
+    (with a warning) when it cannot start: it only saves time, the profile exports what is
+    missing."""
+    from nasx.predictors.latency.prefetch import GraphPrefetch
+
+    try:
+        return GraphPrefetch(job)
+    except (OSError, NasxError) as exc:
+        say(f"warning: the profile's graphs are not exported during training ({exc}); the "
+            "profile stage exports them")
+        return None
+
+
 def _cores() -> int:
     """CPU cores this process may run on."""
     import os
@@ -348,10 +362,8 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     prefetch: list[Any] = []  # the GraphPrefetch started once the run folder is ready
 
     def ready(run_dir: Path, resolved: RunConfig, splits: Any) -> None:
-        from nasx.predictors.latency.prefetch import GraphPrefetch
-
         if (job := prefetch_job(run_dir, resolved, splits, s, stages, _cores())) is not None:
-            prefetch.append(GraphPrefetch(job))
+            prefetch.extend(p for p in [start_prefetch(job, say)] if p is not None)
 
     with run_lock(out, "quickstart"), contextlib.ExitStack() as cleanup:
         cleanup.callback(lambda: [p.cancel() for p in prefetch])

@@ -116,3 +116,16 @@ def test_quickstart_prefetches_only_onnxruntime_graphs_on_a_spare_core(tmp_path:
     assert job(PipelineSettings(), stages=("profile",)) is not None
     assert job(PipelineSettings(), stages=()) is None  # --until train
     assert job(PipelineSettings(prefetch=False)) is None  # --no-prefetch
+
+
+def test_a_prefetch_that_cannot_start_warns_and_the_quickstart_goes_on(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from nasx.quickstart import start_prefetch
+
+    missing = replace(_job(tmp_path, samples=1), space_file=str(tmp_path / "gone.yaml"))
+    said: list[str] = []
+    assert start_prefetch(missing, said.append) is None
+    assert len(said) == 1 and said[0].startswith(
+        "warning: the profile's graphs are not exported during training (")
+    assert said[0].endswith("); the profile stage exports them")
