@@ -362,8 +362,9 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     prefetch: list[Any] = []  # the GraphPrefetch started once the run folder is ready
 
     def ready(run_dir: Path, resolved: RunConfig, splits: Any) -> None:
-        if (job := prefetch_job(run_dir, resolved, splits, s, stages, _cores())) is not None:
-            prefetch.extend(p for p in [start_prefetch(job, say)] if p is not None)
+        job = prefetch_job(run_dir, resolved, splits, s, stages, _cores())
+        if job is not None and (started := start_prefetch(job, say)) is not None:
+            prefetch.append(started)
 
     with run_lock(out, "quickstart"), contextlib.ExitStack() as cleanup:
         cleanup.callback(lambda: [p.cancel() for p in prefetch])
