@@ -34,6 +34,7 @@ from nasx.runs.layout import PREDICTORS_DIR
 
 if TYPE_CHECKING:  # torch and the training code load when a stage runs (fast `nasx --help`)
     from nasx.config import RunConfig
+    from nasx.predictors.latency.prefetch import GraphJob, GraphPrefetch
     from nasx.runs.trained import TrainedRun
 
 STAGES: tuple[str, ...] = ("train", "profile", "predictor", "search", "export")
@@ -211,7 +212,7 @@ def _profile(run: TrainedRun, s: PipelineSettings) -> str:
 
 
 def prefetch_job(run_dir: Path, cfg: RunConfig, splits: Any, s: PipelineSettings,
-                 stages: tuple[str, ...], cores: int) -> Any:
+                 stages: tuple[str, ...], cores: int) -> GraphJob | None:
     """The :class:`~nasx.predictors.latency.prefetch.GraphJob` of the host profile's graphs,
     to export while the supernet trains: when the profile runs in onnxruntime and one of the
     ``cores`` this process may use is spare (training on CPU takes ``train.threads``, all of
@@ -230,7 +231,7 @@ def prefetch_job(run_dir: Path, cfg: RunConfig, splits: Any, s: PipelineSettings
         length=splits.max_length, samples=s.profile_samples, seed=cfg.seed)
 
 
-def start_prefetch(job: Any, say: Log) -> Any:
+def start_prefetch(job: GraphJob, say: Log) -> GraphPrefetch | None:
     """The started :class:`~nasx.predictors.latency.prefetch.GraphPrefetch` of ``job``, or None
     (with a warning) when it cannot start: it only saves time, the profile exports what is
     missing."""
@@ -359,7 +360,7 @@ def run_quickstart(cfg: RunConfig, out: Path, *, overwrite: bool, resume: bool,
     _check_inputs(cfg)  # bad input is refused before any file or lock is made
     out.parent.mkdir(parents=True, exist_ok=True)
     stages = STAGES[1: STAGES.index(s.until) + 1]
-    prefetch: list[Any] = []  # the GraphPrefetch started once the run folder is ready
+    prefetch: list[GraphPrefetch] = []  # started once the run folder is ready
 
     def ready(run_dir: Path, resolved: RunConfig, splits: Any) -> None:
         job = prefetch_job(run_dir, resolved, splits, s, stages, _cores())
