@@ -33,6 +33,21 @@ def test_few_dozen_series_get_batches_of_16():
     # 40 / 16 -> 3 steps per epoch; 2000 steps -> 667 epochs
     assert (cfg.space, cfg.data.batch_size, cfg.train.epochs) == ("hybrid-long", 16, 667)
     assert cfg.train.eval_every == 14 and cfg.train.delay == 0.25
+    # long and few: the window crop as well as scale and noise
+    assert (cfg.data.augment.crop, cfg.data.augment.scale, cfg.data.augment.noise) == (
+        0.8, 0.1, 0.05)
+
+
+def test_the_window_crop_needs_long_and_few_series():
+    at_short = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=40, length=64))
+    assert at_short.data.augment.crop == 1.0  # SHORT_LENGTH itself counts as short
+    above = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=40, length=64.5))
+    assert above.data.augment.crop == 0.8
+    many = resolve_recipe(load_config(RunConfig, None, []), _profile(n_train=2001, length=400))
+    assert many.data.augment.crop == 1.0
+    kept = resolve_recipe(load_config(RunConfig, None, ["data.augment.crop=1"]),
+                          _profile(n_train=40, length=400))
+    assert kept.data.augment.crop == 1.0 and kept.data.augment.scale == 0.1
 
 
 def test_large_long_data_gets_epochs_at_scale_capped_and_no_augmentation():
