@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 
+def cpu_info() -> tuple[str, set[str]]:
+    """This CPU's model name (``platform`` when ``/proc/cpuinfo`` is not there) and flags."""
+    import platform
+
+    fields: dict[str, str] = {}  # the first processor's
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    return model, flags
+
+
+def cpu_kind() -> str:
+    """This CPU's model name and the vector extensions that change float rounding."""
+    model, flags = cpu_info()
+    vector = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if f in flags]
+    return f"{model} ({' '.join(vector) or 'no avx2'})"
+
+
 def machine_line() -> str:
     """CPU model, logical cores, torch version and load average, for a benchmark's header."""
     import os
-    import platform
 
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((x.split(":", 1)[1].strip() for x in f if x.startswith("model name")), cpu)
-    except OSError:
-        pass
+    cpu, _ = cpu_info()
     return (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, load average "
             f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
