@@ -117,14 +117,16 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
         return cfg
     p = profile if profile is not None else profile_data(cfg)
     data, train = cfg.data, cfg.train
+    small = p.n_train <= AUGMENT_BELOW  # augmentation and the refit
+    long = p.median_length > SHORT_LENGTH  # hybrid-long and the window crop
     space = cfg.space
     if space == AUTO:
-        space = "hybrid-mcu" if p.median_length <= SHORT_LENGTH else "hybrid-long"
+        space = "hybrid-long" if long else "hybrid-mcu"
     normalize = data.normalize
     if normalize == AUTO:
         normalize = p.normalization
-    preset = dict(AUGMENT_ON if p.n_train <= AUGMENT_BELOW else AUGMENT_OFF)
-    if p.n_train <= AUGMENT_BELOW and p.median_length > SHORT_LENGTH:
+    preset = dict(AUGMENT_ON if small else AUGMENT_OFF)
+    if small and long:
         preset["crop"] = LONG_CROP
     augment = dataclasses.replace(data.augment, **{
         k: preset[k] for k in preset if getattr(data.augment, k) == AUTO})
@@ -149,7 +151,7 @@ def resolve_recipe(cfg: RunConfig, profile: DataProfile | None = None) -> RunCon
         calib = 0 if p.n_train <= WHOLE_SPLIT_CALIB else CALIB_BATCHES
     refit = cfg.refit
     if refit.steps == AUTO:
-        refit = dataclasses.replace(refit, steps=REFIT_STEPS if p.n_train <= AUGMENT_BELOW else 0)
+        refit = dataclasses.replace(refit, steps=REFIT_STEPS if small else 0)
     out = dataclasses.replace(
         cfg, space=space, refit=refit,
         data=dataclasses.replace(data, normalize=normalize, augment=augment, batch_size=batch),
